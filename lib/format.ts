@@ -1,0 +1,31 @@
+// Plain-text rendering helpers (tables, durations): pure, no I/O.
+import { stripAnsi } from './log.ts'
+
+/** Render rows as an aligned table; the first row is the header. Cells may contain ANSI colour. */
+export function table(rows: string[][], opts: { indent?: string } = {}): string {
+  if (rows.length === 0) return ''
+  const widths: number[] = []
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, width(cell))))
+  const indent = opts.indent ?? ''
+  return rows
+    .map((row) =>
+      (indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i] - width(cell)))).join('  ')).trimEnd(),
+    )
+    .join('\n')
+}
+
+function width(s: string): number {
+  return [...stripAnsi(s)].length
+}
+
+export function plural(n: number, word: string, pluralWord = word + 's'): string {
+  return `${n} ${n === 1 ? word : pluralWord}`
+}
+
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  const s = ms / 1000
+  if (s < 60) return `${s.toFixed(1)} s`
+  const m = Math.floor(s / 60)
+  return `${m} min ${Math.round(s - m * 60)} s`
+}

@@ -1,0 +1,61 @@
+// Prompts: @clack/prompts behind a TTY gate; a cancelled prompt becomes CancelledError (exit 130).
+// No prompt is ever shown without a terminal: the non-interactive path must come from flags.
+import * as clack from '@clack/prompts'
+import type { Readable, Writable } from 'node:stream'
+import { CancelledError, UsageError } from './errors.ts'
+
+export interface Choice<T extends string> {
+  value: T
+  label?: string
+  hint?: string
+}
+
+export interface Ask {
+  text(o: { message: string; placeholder?: string; initialValue?: string; defaultValue?: string; validate?: (v: string) => string | undefined }): Promise<string>
+  /** masked input, for tokens and passwords; the value is never echoed */
+  password(o: { message: string; validate?: (v: string) => string | undefined }): Promise<string>
+  select<T extends string>(o: { message: string; options: Choice<T>[]; initialValue?: T }): Promise<T>
+  multiselect<T extends string>(o: { message: string; options: Choice<T>[]; initialValues?: T[]; required?: boolean }): Promise<T[]>
+  confirm(o: { message: string; initialValue?: boolean }): Promise<boolean>
+}
+
+export function isInteractiveTerminal(): boolean {
+  return Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY) && !process.env.CI
+}
+
+function unwrap<T>(v: T | symbol): T {
+  if (clack.isCancel(v)) throw new CancelledError()
+  return v as T
+}
+
+/** clack prompts on the given streams (default: stdin, and stderr so stdout stays data-only). */
+export function clackAsk(io: { input?: Readable; output?: Writable } = {}): Ask {
+  const common = { input: io.input, output: io.output ?? process.stderr }
+  const v = (fn?: (v: string) => string | undefined) => (fn ? (x: string | undefined) => fn(x ?? '') : undefined)
+  return {
+    text: async (o) => unwrap(await clack.text({ ...common, ...o, validate: v(o.validate) })),
+    password: async (o) => unwrap(await clack.password({ ...common, ...o, validate: v(o.validate) })),
+    select: async <T extends string>(o: { message: string; options: Choice<T>[]; initialValue?: T }) =>
+      unwrap(await clack.select<T>({ ...common, ...o, options: o.options as never })) as T,
+    multiselect: async <T extends string>(o: { message: string; options: Choice<T>[]; initialValues?: T[]; required?: boolean }) =>
+      unwrap(await clack.multiselect<T>({ ...common, ...o, options: o.options as never })) as T[],
+    confirm: async (o) => unwrap(await clack.confirm({ ...common, ...o })),
+  }
+}
+
+/** The Ask used when there is no terminal: any attempt to prompt is a usage error naming the flag. */
+export function noTerminalAsk(flagFor: (message: string) => string | undefined = () => undefined): Ask {
+  const refuse = (message: string): never => {
+    const flag = flagFor(message)
+    throw new UsageError(`cannot ask "${message}": no terminal (stdin is not a TTY, or --no-interactive)`, {
+      hint: flag ? `pass ${flag}` : 'pass the value as a flag, or run in a terminal',
+    })
+  }
+  return {
+    text: async (o) => refuse(o.message),
+    password: async (o) => refuse(o.message),
+    select: async (o) => refuse(o.message),
+    multiselect: async (o) => refuse(o.message),
+    confirm: async (o) => refuse(o.message),
+  }
+}

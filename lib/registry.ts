@@ -1,0 +1,331 @@
+// The stack registry: reads compose/NN-name/ folders and their x- metadata into one validated model.
+// Compose files are the single source of truth; everything else (Caddy, tunnel, DNS, Access, secrets,
+// checks, compose invocations) is derived from what this returns. Reads files; never writes.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document, type Node } from 'yaml'
+import type { z } from 'zod'
+import { ConfigError, UsageError } from './errors.ts'
+import { templateVariables } from './env.ts'
+import {
+  ComposeDoc,
+  ComposeOverrideDoc,
+  ProxyFlag,
+  RouteSpec,
+  SecretSpec,
+  StackMeta,
+  ENVIRONMENTS,
+  ENV_NAME,
+  formatIssues,
+  type Environment,
+} from './schema.ts'
+
+export const STACK_DIR = 'compose'
+export const BASE_FILE = 'docker-compose.yml'
+export const overrideFile = (env: Environment) => `docker-compose.override.${env}.yml`
+const FOLDER = /^(\d{2})-([a-z0-9]+(?:-[a-z0-9]+)*)$/
+
+export interface SecretDecl {
+  key: string
+  stack: string
+  /** compose file that declares it, relative to the repo root */
+  file: string
+  spec: SecretSpec
+}
+
+export interface Route extends RouteSpec {
+  service: string
+  stack: string
+  /** the variable that receives the service's external URL */
+  urlEnv: string
+}
+
+export interface Service {
+  name: string
+  stack: string
+  image?: string
+  profiles: string[]
+  route?: Route
+  proxy: boolean
+  /** the service as written in the base compose file (merged view is Compose's job) */
+  raw: Record<string, unknown>
+}
+
+export interface ComposeVariable {
+  name: string
+  hasDefault: boolean
+  required: boolean
+  /** compose file, relative to the repo root */
+  file: string
+  /** YAML path of the value, e.g. services.caddy.environment.DOMAIN */
+  path: string
+}
+
+export interface Stack {
+  /** short name used by --stack, e.g. "infrastructure" */
+  name: string
+  /** folder name, e.g. "00-infrastructure" */
+  folder: string
+  /** absolute path of the stack folder; relative paths in its compose files resolve from here */
+  dir: string
+  order: number
+  /** compose project name (top-level `name:`), stable forever: volume and container names hang on it */
+  project: string
+  description: string
+  after: string[]
+  autoProfiles: Record<string, string>
+  /** base compose file, relative to the repo root */
+  file: string
+  /** environment overrides present, relative to the repo root */
+  overrides: Partial<Record<Environment, string>>
+  services: Service[]
+  secrets: SecretDecl[]
+  /** every compose profile any service of this stack uses */
+  profiles: string[]
+}
+
+export interface Registry {
+  root: string
+  stacks: Stack[]
+  services: Service[]
+  routes: Route[]
+  secrets: Map<string, SecretDecl>
+  variables: ComposeVariable[]
+  proxy?: Service
+  /** resolve --stack names ("apps", "03-apps"); throws UsageError listing the valid names */
+  stack(name: string): Stack
+  /** the stacks a selection needs, dependencies first ("all" = every stack) */
+  select(names: readonly string[]): Stack[]
+}
+
+interface Loaded {
+  doc: Document
+  lines: LineCounter
+  file: string
+  data: unknown
+}
+
+function loadYaml(root: string, abs: string): Loaded {
+  const file = relative(root, abs)
+  let text: string
+  try {
+    text = readFileSync(abs, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file, hint: 'check that the file exists and is readable' })
+  }
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  if (doc.errors.length) {
+    const e = doc.errors[0]
+    const line = e.linePos?.[0]?.line
+    throw new ConfigError(`${file}${line ? `:${line}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`, { file, line, hint: 'fix the YAML syntax (indentation, quotes, colons)' })
+  }
+  return { doc, lines, file, data: doc.toJS({ maxAliasCount: 1000 }) }
+}
+
+function lineOf(l: Loaded, path: readonly PropertyKey[]): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node = l.doc.getIn(path.slice(0, n) as unknown[], true) as Node | undefined
+    if (node && typeof node === 'object' && 'range' in node && node.range) return l.lines.linePos(node.range[0]).line
+  }
+  return undefined
+}
+
+function parseWith<S extends z.ZodType>(schema: S, value: unknown, l: Loaded, path: (string | number)[]): z.infer<S> {
+  const r = schema.safeParse(value)
+  if (r.success) return r.data
+  const issue = r.error.issues[0]
+  const full = [...path, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))]
+  const line = lineOf(l, full)
+  const lines = formatIssues(r.error, path)
+  throw new ConfigError(`${l.file}${line ? `:${line}` : ''}: ${lines.join('; ')}`, {
+    file: l.file,
+    line,
+    field: full.join('.'),
+    hint: 'fix the x- metadata; the README section "Compose metadata" lists every field',
+  })
+}
+
+export function loadRegistry(root: string): Registry {
+  const composeDir = join(root, STACK_DIR)
+  if (!existsSync(composeDir)) throw new ConfigError(`no ${STACK_DIR}/ folder in ${root}`, { hint: 'run Stackyard from its repository' })
+  const folders = readdirSync(composeDir).filter((n) => statSync(join(composeDir, n)).isDirectory()).sort()
+  const stacks: Stack[] = []
+  const secrets = new Map<string, SecretDecl>()
+  const variables: ComposeVariable[] = []
+  const projects = new Map<string, string>()
+  const serviceOwner = new Map<string, string>()
+
+  for (const folder of folders) {
+    const m = FOLDER.exec(folder)
+    if (!m) throw new ConfigError(`${STACK_DIR}/${folder}: a stack folder is named NN-name (e.g. 03-apps)`, { file: `${STACK_DIR}/${folder}`, hint: 'rename the folder, or move it out of compose/' })
+    const dir = join(composeDir, folder)
+    const basePath = join(dir, BASE_FILE)
+    if (!existsSync(basePath)) throw new ConfigError(`${STACK_DIR}/${folder} has no ${BASE_FILE}`, { file: `${STACK_DIR}/${folder}`, hint: `add ${BASE_FILE} or remove the folder` })
+    const base = loadYaml(root, basePath)
+    const doc = parseWith(ComposeDoc, base.data, base, [])
+    const meta = parseWith(StackMeta, (base.data as Record<string, unknown>)['x-stackyard'] ?? undefined, base, ['x-stackyard'])
+    const name = m[2]
+    const prior = projects.get(doc.name)
+    if (prior) throw new ConfigError(`${base.file}: project name "${doc.name}" is already used by ${prior}`, { file: base.file, field: 'name', hint: 'every stack needs its own compose project name' })
+    projects.set(doc.name, base.file)
+
+    const overrides: Stack['overrides'] = {}
+    const loadedOverrides: Loaded[] = []
+    for (const env of ENVIRONMENTS) {
+      const p = join(dir, overrideFile(env))
+      if (!existsSync(p)) continue
+      const o = loadYaml(root, p)
+      parseWith(ComposeOverrideDoc, o.data ?? {}, o, [])
+      for (const [svc, def] of Object.entries(((o.data ?? {}) as { services?: Record<string, Record<string, unknown>> }).services ?? {}))
+        for (const k of Object.keys(def ?? {}))
+          if (k.startsWith('x-')) throw new ConfigError(`${o.file}: services.${svc}.${k}: Stackyard metadata belongs in ${BASE_FILE} only`, { file: o.file, line: lineOf(o, ['services', svc, k]), hint: `move ${k} to ${STACK_DIR}/${folder}/${BASE_FILE}` })
+      overrides[env] = o.file
+      loadedOverrides.push(o)
+    }
+
+    const services: Service[] = []
+    const profiles = new Set<string>()
+    for (const [svcName, raw] of Object.entries(doc.services)) {
+      const owner = serviceOwner.get(svcName)
+      if (owner) throw new ConfigError(`${base.file}: service "${svcName}" is also defined in ${owner}`, { file: base.file, line: lineOf(base, ['services', svcName]), hint: 'service names are container host names on the shared network: keep them unique' })
+      serviceOwner.set(svcName, base.file)
+      const route = raw['x-route'] === undefined ? undefined : parseWith(RouteSpec, raw['x-route'], base, ['services', svcName, 'x-route'])
+      const proxy = raw['x-proxy'] === undefined ? false : parseWith(ProxyFlag, raw['x-proxy'], base, ['services', svcName, 'x-proxy'])
+      for (const k of Object.keys(raw))
+        if (k.startsWith('x-') && !KNOWN_SERVICE_EXTENSIONS.has(k))
+          throw new ConfigError(`${base.file}: services.${svcName}.${k}: unknown Stackyard field`, { file: base.file, line: lineOf(base, ['services', svcName, k]), field: `services.${svcName}.${k}`, hint: `known fields: ${[...KNOWN_SERVICE_EXTENSIONS].join(', ')}` })
+      const svcProfiles = Array.isArray(raw.profiles) ? raw.profiles.map(String) : []
+      svcProfiles.forEach((p) => profiles.add(p))
+      services.push({
+        name: svcName,
+        stack: name,
+        image: typeof raw.image === 'string' ? raw.image : undefined,
+        profiles: svcProfiles,
+        route: route && { ...route, service: svcName, stack: name, urlEnv: route.url_env ?? `${svcName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL` },
+        proxy,
+        raw,
+      })
+    }
+
+    const stackSecrets: SecretDecl[] = []
+    const xs = (base.data as Record<string, unknown>)['x-secrets']
+    if (xs !== undefined) {
+      if (!xs || typeof xs !== 'object' || Array.isArray(xs)) throw new ConfigError(`${base.file}: x-secrets must be a map of VARIABLE: {format, …}`, { file: base.file, line: lineOf(base, ['x-secrets']) })
+      for (const [key, spec] of Object.entries(xs)) {
+        if (!ENV_NAME.test(key)) throw new ConfigError(`${base.file}: x-secrets.${key}: not a variable name`, { file: base.file, line: lineOf(base, ['x-secrets', key]) })
+        const parsed = parseWith(SecretSpec, spec, base, ['x-secrets', key])
+        const dup = secrets.get(key)
+        if (dup) throw new ConfigError(`${base.file}: x-secrets.${key} is already declared in ${dup.file}`, { file: base.file, line: lineOf(base, ['x-secrets', key]), hint: 'declare each secret once, in the stack that owns it' })
+        const decl = { key, stack: name, file: base.file, spec: parsed }
+        secrets.set(key, decl)
+        stackSecrets.push(decl)
+      }
+    }
+    for (const l of [base, ...loadedOverrides]) collectVariables(l, variables)
+
+    stacks.push({
+      name,
+      folder,
+      dir,
+      order: Number(m[1]),
+      project: doc.name,
+      description: meta.description,
+      after: meta.after,
+      autoProfiles: meta.auto_profiles,
+      file: base.file,
+      overrides,
+      services,
+      secrets: stackSecrets,
+      profiles: [...profiles].sort(),
+    })
+  }
+
+  const names = new Set<string>()
+  for (const s of stacks) {
+    if (names.has(s.name)) throw new ConfigError(`two stack folders are both named "${s.name}"`, { file: s.file, hint: 'stack names (the part after NN-) must be unique' })
+    names.add(s.name)
+  }
+  for (const s of stacks) {
+    for (const a of s.after) {
+      if (!names.has(a)) throw new ConfigError(`${s.file}: x-stackyard.after: unknown stack "${a}"`, { file: s.file, field: 'x-stackyard.after', hint: `known stacks: ${[...names].join(', ')}` })
+      if (a === s.name) throw new ConfigError(`${s.file}: x-stackyard.after: a stack cannot start after itself`, { file: s.file })
+    }
+  }
+  assertAcyclic(stacks)
+  for (const d of secrets.values())
+    if (d.spec.format === 'jwt' && !secrets.has(d.spec.secret))
+      throw new ConfigError(`${d.file}: x-secrets.${d.key}.secret: "${d.spec.secret}" is not a declared secret`, { file: d.file, hint: 'a JWT is signed with another declared secret' })
+
+  const services = stacks.flatMap((s) => s.services)
+  const proxies = services.filter((s) => s.proxy)
+  if (proxies.length > 1) throw new ConfigError(`more than one service has x-proxy: ${proxies.map((p) => p.name).join(', ')}`, { hint: 'exactly one service (Caddy) is the proxy' })
+  const routes = services.flatMap((s) => (s.route ? [s.route] : []))
+  const byName = new Map(stacks.map((s) => [s.name, s]))
+
+  const registry: Registry = {
+    root,
+    stacks,
+    services,
+    routes,
+    secrets,
+    variables,
+    proxy: proxies[0],
+    stack(name) {
+      const s = byName.get(name) ?? stacks.find((t) => t.folder === name || t.project === name)
+      if (!s) throw new UsageError(`unknown stack "${name}"`, { hint: `stacks: ${stacks.map((t) => t.name).join(', ')} (or all)` })
+      return s
+    },
+    select(names) {
+      const wanted = names.length === 0 || names.includes('all') ? stacks : names.map((n) => registry.stack(n))
+      const out = new Set<Stack>()
+      const visit = (s: Stack) => {
+        if (out.has(s)) return
+        s.after.forEach((a) => visit(byName.get(a)!))
+        out.add(s)
+      }
+      wanted.forEach(visit)
+      return stacks.filter((s) => out.has(s))
+    },
+  }
+  return registry
+}
+
+const KNOWN_SERVICE_EXTENSIONS = new Set(['x-route', 'x-proxy'])
+
+function assertAcyclic(stacks: Stack[]): void {
+  const byName = new Map(stacks.map((s) => [s.name, s]))
+  const state = new Map<string, 'visiting' | 'done'>()
+  const visit = (s: Stack, path: string[]) => {
+    if (state.get(s.name) === 'done') return
+    if (state.get(s.name) === 'visiting') throw new ConfigError(`x-stackyard.after forms a cycle: ${[...path, s.name].join(' → ')}`, { file: s.file, hint: 'remove one of the after: entries' })
+    state.set(s.name, 'visiting')
+    for (const a of s.after) visit(byName.get(a)!, [...path, s.name])
+    state.set(s.name, 'done')
+  }
+  stacks.forEach((s) => visit(s, []))
+}
+
+/** Every `${VAR}` referenced by string values of a compose document (keys are not interpolated). */
+function collectVariables(l: Loaded, into: ComposeVariable[]): void {
+  const walk = (node: unknown, path: string[]) => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
+        walk(pair.value, [...path, key])
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => walk(item, [...path, String(i)]))
+    } else if (isScalar(node) && typeof node.value === 'string' && node.value.includes('$')) {
+      let vars
+      try {
+        vars = templateVariables(node.value)
+      } catch (err) {
+        const line = node.range ? l.lines.linePos(node.range[0]).line : undefined
+        throw new ConfigError(`${l.file}${line ? `:${line}` : ''}: ${path.join('.')}: ${(err as Error).message}`, { file: l.file, line, hint: 'write a literal $ as $$ in compose files' })
+      }
+      for (const v of vars) into.push({ ...v, file: l.file, path: path.join('.') })
+    }
+  }
+  walk(l.doc.contents, [])
+}

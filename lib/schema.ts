@@ -1,0 +1,101 @@
+// Schemas for Stackyard's metadata in compose files (`x-` extension fields) and shared value rules;
+// zod only, no I/O. Compose ignores `x-` fields; Stackyard derives Caddy, tunnel ingress, DNS, Access,
+// secrets and checks from them.
+import { z } from 'zod'
+
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+export const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/
+export const DOMAIN = /^(?=.{1,253}$)((?!-)[a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$/
+export const DURATION = /^\d+(ms|s|m|h)$/
+export const SIZE = /^\d+(B|KB|MB|GB)$/
+
+export const HARDWARE_PROFILES = ['cpu', 'gpu-nvidia', 'gpu-amd', 'none'] as const
+export type HardwareProfile = (typeof HARDWARE_PROFILES)[number]
+export const ENVIRONMENTS = ['private', 'public'] as const
+export type Environment = (typeof ENVIRONMENTS)[number]
+export const ACCESS = ['protected', 'public', 'bypass'] as const
+
+const envName = z.string().regex(ENV_NAME, 'must be a variable name ([A-Za-z_][A-Za-z0-9_]*)')
+const description = z.string().min(1, 'describe what it is for in one line')
+
+/** Top-level `x-stackyard` of a stack's docker-compose.yml. */
+export const StackMeta = z.strictObject({
+  description,
+  /** stacks (by name) that must be up and healthy before this one starts */
+  after: z.array(z.string()).default([]),
+  /** compose profiles switched on when a variable is non-empty, e.g. `tunnel: CLOUDFLARE_TUNNEL_TOKEN` */
+  auto_profiles: z.record(z.string(), envName).default({}),
+})
+export type StackMeta = z.infer<typeof StackMeta>
+
+/** Service-level `x-route`: how the service is reached through Caddy (and, in public, the tunnel). */
+export const RouteSpec = z.strictObject({
+  /** `<subdomain>.<DOMAIN>` in the public environment */
+  subdomain: z.string().regex(DNS_LABEL, 'must be a lower-case DNS label (a-z, 0-9, -)'),
+  /** the port the service listens on inside its container */
+  port: z.number().int().min(1).max(65535),
+  /** the loopback port Caddy listens on in the private environment */
+  local_port: z.number().int().min(1024).max(65535),
+  /** protected: behind Cloudflare Access; public: no Access app; bypass: an explicit Access bypass (warned) */
+  access: z.enum(ACCESS).default('protected'),
+  /** largest request body Caddy accepts, e.g. 100MB */
+  body_limit: z.string().regex(SIZE, 'a size such as 10MB').default('10MB'),
+  /** upstream read/write timeout, e.g. 300s */
+  timeout: z.string().regex(DURATION, 'a duration such as 60s').default('60s'),
+  /** the variable that receives the service's own external URL (default <SERVICE>_URL) */
+  url_env: envName.optional(),
+})
+export type RouteSpec = z.infer<typeof RouteSpec>
+
+const base = { description }
+/** One entry of a stack's top-level `x-secrets` map: how the value is made. */
+export const SecretSpec = z.discriminatedUnion('format', [
+  /** N random bytes as 2N lower-case hex characters */
+  z.strictObject({ format: z.literal('hex'), bytes: z.number().int().min(8).max(256), ...base }),
+  /** N random bytes, standard base64 with padding */
+  z.strictObject({ format: z.literal('base64'), bytes: z.number().int().min(8).max(256), ...base }),
+  /** N random bytes, base64url without padding */
+  z.strictObject({ format: z.literal('base64url'), bytes: z.number().int().min(8).max(256), ...base }),
+  /** CSPRNG password from [A-Za-z0-9] (safe in URLs and Compose files); 22+ chars = 128+ bits */
+  z.strictObject({ format: z.literal('password'), length: z.number().int().min(22).max(256).default(32), ...base }),
+  /** random UUID v4 */
+  z.strictObject({ format: z.literal('uuid'), ...base }),
+  /** HS256 JWT signed with another secret; re-signed when that secret changes */
+  z.strictObject({
+    format: z.literal('jwt'),
+    secret: envName,
+    claims: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    expires_days: z.number().int().min(1).max(36500).default(1825),
+    ...base,
+  }),
+  /** supplied by the user (tokens, credentials); never generated */
+  z.strictObject({
+    format: z.literal('external'),
+    optional: z.boolean().default(false),
+    /** a regular expression the value must match */
+    pattern: z.string().optional(),
+    ...base,
+  }),
+])
+export type SecretSpec = z.infer<typeof SecretSpec>
+export const SecretsMap = z.record(envName, SecretSpec)
+
+/** Service-level `x-proxy: true` marks the reverse proxy (Caddy): private local ports are published on it. */
+export const ProxyFlag = z.boolean()
+
+/** The parts of a compose document Stackyard reads beside the x- fields (Compose validates the rest). */
+export const ComposeDoc = z.looseObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'a compose project name: lower-case letters, digits, - and _'),
+  services: z.record(z.string(), z.looseObject({})).default({}),
+})
+export const ComposeOverrideDoc = z.looseObject({
+  services: z.record(z.string(), z.looseObject({})).optional(),
+})
+
+/** Formats zod issues as `path: message` lines. */
+export function formatIssues(error: z.ZodError, prefix: (string | number)[] = []): string[] {
+  return error.issues.map((i) => {
+    const path = [...prefix, ...i.path].map(String).join('.')
+    return `${path || '(root)'}: ${i.message}`
+  })
+}
