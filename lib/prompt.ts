@@ -23,9 +23,9 @@ export function isInteractiveTerminal(): boolean {
   return Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY) && !process.env.CI
 }
 
-function unwrap<T>(v: T | symbol): T {
+function unwrap<T>(v: T): Exclude<T, symbol> {
   if (clack.isCancel(v)) throw new CancelledError()
-  return v as T
+  return v as Exclude<T, symbol>
 }
 
 /** clack prompts on the given streams (default: stdin, and stderr so stdout stays data-only). */

@@ -1,0 +1,63 @@
+// Compose files against the current compose-spec JSON schema (bundled by the dclint package), with
+// errors that name the file, line and field. Reads the schema file; validates parsed documents.
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { Ajv, type ValidateFunction } from 'ajv'
+import addFormatsModule from 'ajv-formats'
+import { LineCounter, parseDocument, type Node } from 'yaml'
+
+export interface SchemaProblem {
+  file: string
+  line?: number
+  path: string
+  message: string
+}
+
+let validator: ValidateFunction | undefined
+
+function compile(): ValidateFunction {
+  if (validator) return validator
+  const require = createRequire(import.meta.url)
+  const schemaPath = join(dirname(require.resolve('dclint/package.json')), 'schemas', 'compose.schema.json')
+  const schema = JSON.parse(readFileSync(schemaPath, 'utf8'))
+  delete schema.$schema
+  const ajv = new Ajv({ allErrors: true, strict: false })
+  const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule
+  ;(addFormats as unknown as (a: Ajv) => void)(ajv)
+  validator = ajv.compile(schema)
+  return validator
+}
+
+/** Validates one compose file's text; `file` is used in messages. */
+export function validateComposeText(text: string, file: string): SchemaProblem[] {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines })
+  if (doc.errors.length) return [{ file, line: doc.errors[0].linePos?.[0]?.line, path: '', message: `invalid YAML: ${doc.errors[0].message.split('\n')[0]}` }]
+  const validate = compile()
+  if (validate(doc.toJS())) return []
+  const seen = new Set<string>()
+  const problems: SchemaProblem[] = []
+  for (const e of validate.errors ?? []) {
+    // the schema's oneOf/anyOf branches produce noise; keep the most specific message per path
+    if (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'if') continue
+    const segments = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    const path = segments.join('.')
+    const extra = e.keyword === 'additionalProperties' ? ` "${(e.params as { additionalProperty: string }).additionalProperty}"` : ''
+    const message = `${e.message ?? 'invalid'}${extra}`
+    const key = `${path}|${message}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    let line: number | undefined
+    for (let n = segments.length; n >= 0 && line === undefined; n--) {
+      const node = doc.getIn(segments.slice(0, n).map((s) => (/^\d+$/.test(s) ? Number(s) : s)), true) as Node | undefined
+      if (node && typeof node === 'object' && 'range' in node && node.range) line = lines.linePos(node.range[0]).line
+    }
+    problems.push({ file, line, path, message })
+  }
+  return problems
+}
+
+export function validateComposeFile(abs: string, file: string): SchemaProblem[] {
+  return validateComposeText(readFileSync(abs, 'utf8'), file)
+}

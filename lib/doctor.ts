@@ -1,0 +1,223 @@
+// Configuration checks for `doctor`: each check returns a status and findings with the fix. Reads the
+// repository (registry, env files, modes, git index through the injected runner); changes nothing.
+import { statSync, existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { EnvLayers } from './env-layers.ts'
+import type { Registry } from './registry.ts'
+import { BASE_FILE, STACK_DIR } from './registry.ts'
+import { validateComposeFile } from './compose-schema.ts'
+import { checkSecret } from './secrets.ts'
+import { readSettings, type Settings } from './settings.ts'
+import { activeRoutes } from './routes.ts'
+import { ENV_FILES } from './paths.ts'
+import { plural } from './format.ts'
+
+export type Status = 'ok' | 'warn' | 'fail' | 'skip'
+
+export interface Finding {
+  status: Exclude<Status, 'ok' | 'skip'>
+  message: string
+  /** file:line, variable or flag it concerns */
+  where?: string
+  fix?: string
+}
+
+export interface CheckResult {
+  id: string
+  title: string
+  status: Status
+  /** one line when all is well */
+  summary: string
+  findings: Finding[]
+}
+
+export interface DoctorInput {
+  root: string
+  registry(): Registry
+  env(): EnvLayers
+  /** true when git tracks the path (relative to root); undefined when git cannot tell */
+  gitTracked(path: string): Promise<boolean | undefined>
+}
+
+interface Loaded {
+  registry?: Registry
+  registryError?: Error
+  env?: EnvLayers
+  envError?: Error
+  settings?: Settings
+  settingsError?: Error
+}
+
+export type Check = (input: DoctorInput, loaded: Loaded) => CheckResult | Promise<CheckResult>
+
+function result(id: string, title: string, findings: Finding[], okSummary: string): CheckResult {
+  const status: Status = findings.some((f) => f.status === 'fail') ? 'fail' : findings.length ? 'warn' : 'ok'
+  return { id, title, status, summary: status === 'ok' ? okSummary : plural(findings.length, 'finding'), findings }
+}
+const skipped = (id: string, title: string, why: string): CheckResult => ({ id, title, status: 'skip', summary: why, findings: [] })
+
+const errorWhere = (err: Error): string | undefined => {
+  const e = err as { file?: string; line?: number }
+  return e.file ? `${e.file}${e.line ? `:${e.line}` : ''}` : undefined
+}
+
+export const checks: Check[] = [
+  function metadata(_input, l) {
+    if (l.registryError)
+      return result('metadata', 'compose metadata', [{ status: 'fail', message: l.registryError.message, where: errorWhere(l.registryError), fix: (l.registryError as { hint?: string }).hint }], '')
+    const r = l.registry!
+    return result('metadata', 'compose metadata', [], `${plural(r.stacks.length, 'stack')}, ${plural(r.services.length, 'service')}, ${plural(r.routes.length, 'route')}, ${plural(r.secrets.size, 'secret')} declared`)
+  },
+
+  function composeSchema(input) {
+    const dir = join(input.root, STACK_DIR)
+    const files: string[] = []
+    if (existsSync(dir))
+      for (const folder of readdirSync(dir).sort())
+        if (statSync(join(dir, folder)).isDirectory())
+          for (const f of readdirSync(join(dir, folder)).sort())
+            if (/^docker-compose(\..+)?\.ya?ml$/.test(f)) files.push(`${STACK_DIR}/${folder}/${f}`)
+    const findings: Finding[] = []
+    for (const f of files) {
+      for (const p of validateComposeFile(join(input.root, f), f))
+        findings.push({ status: 'fail', message: `${p.path || '(top level)'}: ${p.message}`, where: `${p.file}${p.line ? `:${p.line}` : ''}`, fix: 'see https://github.com/compose-spec/compose-spec/blob/main/spec.md' })
+      const name = f.split('/').pop()!
+      if (name !== BASE_FILE && !/^docker-compose\.override\.(private|public)\.yml$/.test(name))
+        findings.push({ status: 'warn', message: `${name} is not used by Stackyard`, where: f, fix: `merge it into ${BASE_FILE} or an override (docker-compose.override.private.yml / .public.yml), or delete it` })
+    }
+    return result('compose-schema', 'compose files', findings, `${plural(files.length, 'file')} valid against the compose-spec schema`)
+  },
+
+  function envFiles(_input, l) {
+    if (l.envError) return result('env-files', 'env files', [{ status: 'fail', message: l.envError.message, where: errorWhere(l.envError), fix: (l.envError as { hint?: string }).hint }], '')
+    return result('env-files', 'env files', [], `${l.env!.loadedFiles.join(' < ') || 'none'} parse as Compose reads them`)
+  },
+
+  function settings(_input, l) {
+    if (!l.env) return skipped('settings', 'settings', 'env files did not load')
+    if (l.settingsError) return result('settings', 'settings', [{ status: 'fail', message: l.settingsError.message, fix: (l.settingsError as { hint?: string }).hint }], '')
+    const s = l.settings!
+    return result('settings', 'settings', [], `${s.environment} environment${s.domain ? `, domain ${s.domain}` : ''}, profile ${s.profile}${s.profiles.length ? ` + ${s.profiles.join(', ')}` : ''}`)
+  },
+
+  function variables(_input, l) {
+    if (!l.registry || !l.env) return skipped('variables', 'compose variables', 'needs valid metadata and env files')
+    const findings: Finding[] = []
+    const seen = new Set<string>()
+    for (const v of l.registry.variables) {
+      if (seen.has(v.name)) continue
+      const defined = l.env.values[v.name] !== undefined
+      if (defined || l.registry.secrets.has(v.name)) continue // missing secrets are the secrets check's
+      if (v.hasDefault && !v.required) continue
+      const uses = l.registry.variables.filter((x) => x.name === v.name && !(x.hasDefault && !x.required))
+      if (uses.length === 0) continue
+      seen.add(v.name)
+      findings.push({
+        status: 'fail',
+        message: `\${${v.name}} is used but defined nowhere (${uses.map((u) => u.path).slice(0, 2).join(', ')})`,
+        where: uses[0].file,
+        fix: `define ${v.name} in .env.global (a shared default) or .env, declare it in x-secrets, or give it a default: \${${v.name}:-value}`,
+      })
+    }
+    const names = new Set(l.registry.variables.map((v) => v.name))
+    return result('variables', 'compose variables', findings, `all ${names.size} variables used by compose files are defined`)
+  },
+
+  function secrets(_input, l) {
+    if (!l.registry || !l.env) return skipped('secrets', 'secrets', 'needs valid metadata and env files')
+    const findings: Finding[] = []
+    const values = l.env.files
+    for (const d of l.registry.secrets.values()) {
+      const problem = checkSecret(d.spec, values[d.key], values)
+      if (!problem) continue
+      const generated = d.spec.format !== 'external'
+      findings.push({
+        status: 'fail',
+        message: `${d.key} ${problem}`,
+        where: l.env.sources[d.key]?.file ? `${l.env.sources[d.key].file}:${l.env.sources[d.key].line ?? ''}`.replace(/:$/, '') : d.file,
+        fix: generated
+          ? problem === 'missing'
+            ? 'run npx zx tasks/secrets.ts generate'
+            : `run npx zx tasks/secrets.ts generate --rotate ${d.key} (data encrypted with the old value becomes unreadable)`
+          : `set ${d.key} in .env: ${d.spec.description}`,
+      })
+    }
+    return result('secrets', 'secrets', findings, `${plural(l.registry.secrets.size, 'declared secret')} present and well-formed`)
+  },
+
+  async function secretFiles(input) {
+    const findings: Finding[] = []
+    for (const f of ENV_FILES.filter((f) => f !== '.env.global')) {
+      const abs = join(input.root, f)
+      if (!existsSync(abs)) continue
+      if ((await input.gitTracked(f)) === true)
+        findings.push({ status: 'fail', message: `${f} is tracked by git: its secrets are in the repository history`, where: f, fix: `git rm --cached ${f}, then rotate every secret it held` })
+      const mode = statSync(abs).mode & 0o777
+      if (mode & 0o077) findings.push({ status: 'fail', message: `${f} is readable by others (mode ${mode.toString(8).padStart(4, '0')})`, where: f, fix: `chmod 600 ${f}` })
+    }
+    if (!existsSync(join(input.root, '.env'))) findings.push({ status: 'warn', message: '.env does not exist yet', fix: 'run npx zx tasks/setup.ts (or npx zx tasks/secrets.ts generate)' })
+    return result('secret-files', 'secret files', findings, '.env is private (mode 0600) and not tracked by git')
+  },
+
+  function shadowed(_input, l) {
+    if (!l.env) return skipped('shadowed', 'shell environment', 'env files did not load')
+    const findings: Finding[] = l.env.shadowed
+      .filter((s) => s.differs)
+      .map((s) => ({
+        status: 'warn' as const,
+        message: `${s.key} is set in your shell and overrides ${s.file}:${s.line} (Compose gives the shell precedence)`,
+        where: `${s.file}:${s.line}`,
+        fix: `unset ${s.key} in your shell, or make the file value the one you want`,
+      }))
+    return result('shadowed', 'shell environment', findings, 'no shell variable overrides a file value')
+  },
+
+  function ports(_input, l) {
+    if (!l.registry) return skipped('ports', 'local ports', 'needs valid metadata')
+    const findings: Finding[] = []
+    const byPort = new Map<number, string[]>()
+    for (const r of l.registry.routes) byPort.set(r.local_port, [...(byPort.get(r.local_port) ?? []), `${r.stack}/${r.service}`])
+    for (const [port, owners] of byPort)
+      if (owners.length > 1) findings.push({ status: 'fail', message: `local port ${port} is claimed by ${owners.join(' and ')}`, fix: 'give each x-route its own local_port' })
+    return result('ports', 'local ports', findings, `${byPort.size} local ports, all distinct`)
+  },
+
+  function hostnames(_input, l) {
+    if (!l.registry) return skipped('hostnames', 'hostnames', 'needs valid metadata')
+    const findings: Finding[] = []
+    const bySub = new Map<string, string[]>()
+    for (const r of l.registry.routes) bySub.set(r.subdomain, [...(bySub.get(r.subdomain) ?? []), `${r.stack}/${r.service}`])
+    for (const [sub, owners] of bySub)
+      if (owners.length > 1) findings.push({ status: 'fail', message: `subdomain "${sub}" is claimed by ${owners.join(' and ')}`, fix: 'give each x-route its own subdomain' })
+    const s = l.settings
+    if (s?.domain)
+      for (const r of l.env ? activeRoutes(l.registry, s, l.env.values) : [])
+        if (`${r.subdomain}.${s.domain}`.length > 253) findings.push({ status: 'fail', message: `${r.subdomain}.${s.domain} is longer than 253 characters` })
+    const example = s?.domain ? ` (e.g. ${l.registry.routes[0]?.subdomain}.${s.domain})` : ''
+    return result('hostnames', 'hostnames', findings, `${bySub.size} subdomains, all distinct${example}`)
+  },
+]
+
+export async function runDoctor(input: DoctorInput, extra: Check[] = []): Promise<CheckResult[]> {
+  const loaded: Loaded = {}
+  try {
+    loaded.registry = input.registry()
+  } catch (err) {
+    loaded.registryError = err as Error
+  }
+  try {
+    loaded.env = input.env()
+  } catch (err) {
+    loaded.envError = err as Error
+  }
+  if (loaded.env) {
+    try {
+      loaded.settings = readSettings(loaded.env.values, loaded.env)
+    } catch (err) {
+      loaded.settingsError = err as Error
+    }
+  }
+  const results: CheckResult[] = []
+  for (const check of [...checks, ...extra]) results.push(await check(input, loaded))
+  return results
+}

@@ -1,0 +1,39 @@
+// Routes derived from the registry: which services are reachable where, per environment, and the
+// URL variables services need about themselves. Pure functions of the registry and settings.
+import type { Registry, Route, Service } from './registry.ts'
+import type { Settings } from './settings.ts'
+
+/** The compose profiles that are switched on for a stack: hardware profile, opt-ins, auto profiles. */
+export function activeProfiles(stackAutoProfiles: Record<string, string>, settings: Settings, values: Record<string, string | undefined>): string[] {
+  const on = new Set<string>(settings.profile === 'none' ? [] : [settings.profile])
+  settings.profiles.forEach((p) => on.add(p))
+  for (const [profile, variable] of Object.entries(stackAutoProfiles)) if (values[variable]) on.add(profile)
+  return [...on].sort()
+}
+
+export function serviceEnabled(service: Service, profiles: readonly string[]): boolean {
+  return service.profiles.length === 0 || service.profiles.some((p) => profiles.includes(p))
+}
+
+/** Routes of the services that will run with these settings. */
+export function activeRoutes(registry: Registry, settings: Settings, values: Record<string, string | undefined>): Route[] {
+  return registry.stacks.flatMap((stack) => {
+    const profiles = activeProfiles(stack.autoProfiles, settings, values)
+    return stack.services.filter((s) => s.route && serviceEnabled(s, profiles)).map((s) => s.route!)
+  })
+}
+
+export function routeHost(route: Route, settings: Settings): string | undefined {
+  return settings.domain ? `${route.subdomain}.${settings.domain}` : undefined
+}
+
+/** Where users reach the service: http://localhost:<local_port> (private) or https://<sub>.<domain> (public). */
+export function routeUrl(route: Route, settings: Settings): string {
+  if (settings.environment === 'public' && settings.domain) return `https://${route.subdomain}.${settings.domain}`
+  return `http://localhost:${route.local_port}`
+}
+
+/** The lowest env layer: each route's URL variable (e.g. INFISICAL_SITE_URL), for every declared route. */
+export function derivedEnv(registry: Registry, settings: Settings): Record<string, string> {
+  return Object.fromEntries(registry.routes.map((r) => [r.urlEnv, routeUrl(r, settings)]))
+}

@@ -1,0 +1,39 @@
+// Platform settings read from the merged environment (STACKYARD_ENVIRONMENT, DOMAIN, profiles…),
+// validated with one error per bad value naming where it came from. Pure: takes values, reads no files.
+import { ConfigError } from './errors.ts'
+import type { EnvLayers } from './env-layers.ts'
+import { DOMAIN, ENVIRONMENTS, HARDWARE_PROFILES, type Environment, type HardwareProfile } from './schema.ts'
+
+export interface Settings {
+  environment: Environment
+  /** base domain; required in the public environment */
+  domain?: string
+  profile: HardwareProfile
+  /** optional compose profiles switched on (STACKYARD_PROFILES) */
+  profiles: string[]
+  bindAddress: string
+}
+
+function where(env: Pick<EnvLayers, 'sources'> | undefined, key: string): string {
+  const s = env?.sources[key]
+  if (!s) return key
+  if (s.kind === 'shell') return `${key} (from your shell)`
+  return `${key} (${s.file}${s.line ? `:${s.line}` : ''})`
+}
+
+export function readSettings(values: Record<string, string | undefined>, env?: Pick<EnvLayers, 'sources'>, overrides: Partial<Pick<Settings, 'environment' | 'profile'>> = {}): Settings {
+  const environment = (overrides.environment ?? (values.STACKYARD_ENVIRONMENT || 'private')) as Environment
+  if (!ENVIRONMENTS.includes(environment))
+    throw new ConfigError(`${where(env, 'STACKYARD_ENVIRONMENT')}: "${environment}" is not private or public`, { hint: 'set STACKYARD_ENVIRONMENT=private or public in .env' })
+  const profile = (overrides.profile ?? (values.STACKYARD_PROFILE || 'cpu')) as HardwareProfile
+  if (!HARDWARE_PROFILES.includes(profile))
+    throw new ConfigError(`${where(env, 'STACKYARD_PROFILE')}: "${profile}" is not one of ${HARDWARE_PROFILES.join(', ')}`, { hint: 'set STACKYARD_PROFILE in .env' })
+  const domain = (values.DOMAIN ?? '').trim().toLowerCase() || undefined
+  if (domain && !DOMAIN.test(domain))
+    throw new ConfigError(`${where(env, 'DOMAIN')}: "${domain}" is not a domain name`, { hint: 'use the bare domain, e.g. example.com (no scheme, no port, no path)' })
+  if (environment === 'public' && !domain)
+    throw new ConfigError('the public environment needs DOMAIN', { hint: 'set DOMAIN=example.com in .env (or run npx zx tasks/setup.ts)' })
+  const profiles = (values.STACKYARD_PROFILES ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const bindAddress = values.LOCAL_BIND_ADDRESS || '127.0.0.1'
+  return { environment, domain, profile, profiles, bindAddress }
+}

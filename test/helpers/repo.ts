@@ -1,0 +1,99 @@
+// Test helpers: a temporary copy of the repository (a separate platform) with the fake docker on PATH,
+// and a runner for its tasks. Used by end-to-end tests; never by product code.
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync, existsSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { spawn } from 'node:child_process'
+
+export const REPO = resolve(import.meta.dirname, '..', '..')
+const COPY = ['package.json', '.npmrc', 'tsconfig.json', '.env.global', '.gitignore', 'lib', 'tasks', 'compose', 'caddy', 'cloudflared', 'infisical', 'test/fake-docker']
+
+export interface DockerCall {
+  argv: string[]
+  cwd: string
+  stdinBytes: number
+  env: Record<string, string | undefined>
+}
+
+export interface RunResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+export interface TempRepo {
+  root: string
+  /** write a file relative to the root (mode optional) */
+  write(path: string, content: string, mode?: number): void
+  read(path: string): string
+  exists(path: string): boolean
+  /** scripted answers for the fake docker (see test/fake-docker/docker) */
+  dockerRules(rules: Array<{ match?: string[]; regex?: string; stdout?: string; stderr?: string; exit?: number; times?: number }>): void
+  dockerCalls(): DockerCall[]
+  dockerState(): Record<string, unknown>
+  resetDocker(): void
+  /** run `node --import tsx tasks/<task>` in the copy, with the fake docker first on PATH */
+  run(task: string, args?: string[], opts?: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number }): Promise<RunResult>
+  cleanup(): void
+}
+
+export function tempRepo(opts: { files?: Record<string, string> } = {}): TempRepo {
+  const root = mkdtempSync(join(tmpdir(), 'stackyard-test-'))
+  for (const p of COPY) if (existsSync(join(REPO, p))) cpSync(join(REPO, p), join(root, p), { recursive: true, filter: (src) => !/\/(\.env|\.env\.infisical|\.stackyard)$/.test(src) })
+  symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'))
+  const dockerDir = join(root, '.test-docker')
+  mkdirSync(dockerDir)
+  const logPath = join(dockerDir, 'calls.jsonl')
+  const rulesPath = join(dockerDir, 'rules.json')
+  const statePath = join(dockerDir, 'state.json')
+  const repo: TempRepo = {
+    root,
+    write(path, content, mode) {
+      const abs = join(root, path)
+      mkdirSync(resolve(abs, '..'), { recursive: true })
+      writeFileSync(abs, content, mode === undefined ? undefined : { mode })
+    },
+    read: (path) => readFileSync(join(root, path), 'utf8'),
+    exists: (path) => existsSync(join(root, path)),
+    dockerRules: (rules) => writeFileSync(rulesPath, JSON.stringify(rules)),
+    dockerCalls: () =>
+      existsSync(logPath)
+        ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as DockerCall)
+        : [],
+    dockerState: () => (existsSync(statePath) ? JSON.parse(readFileSync(statePath, 'utf8')) : {}),
+    resetDocker() {
+      for (const p of [logPath, statePath]) rmSync(p, { force: true })
+    },
+    run(task, args = [], o = {}) {
+      const env: Record<string, string | undefined> = {
+        ...process.env,
+        PATH: `${join(root, 'test', 'fake-docker')}:${process.env.PATH}`,
+        FAKE_DOCKER_LOG: logPath,
+        FAKE_DOCKER_RULES: rulesPath,
+        FAKE_DOCKER_STATE: statePath,
+        NO_COLOR: '1',
+        CI: '1',
+        ...o.env,
+      }
+      delete env.NODE_OPTIONS
+      for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k]
+      return new Promise((resolvePromise, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'tasks', task), ...args], { cwd: root, env: env as NodeJS.ProcessEnv })
+        let stdout = ''
+        let stderr = ''
+        child.stdout.on('data', (d) => (stdout += d))
+        child.stderr.on('data', (d) => (stderr += d))
+        const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000)
+        child.on('error', reject)
+        child.on('close', (code) => {
+          clearTimeout(timer)
+          resolvePromise({ code, stdout, stderr })
+        })
+        child.stdin.end(o.input ?? '')
+      })
+    },
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  }
+  for (const [p, c] of Object.entries(opts.files ?? {})) repo.write(p, c)
+  return repo
+}
