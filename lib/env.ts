@@ -1,6 +1,6 @@
 // Docker Compose's dotenv grammar and ${VAR} interpolation, ported from compose-go: pure, no I/O, no env reads.
 // Behaviour (including quirks and error wording) follows compose-go's dotenv/parser.go and template/template.go;
-// see docs in shared/reference/env-semantics.md. Writing values back uses the double-quoted form of its §7.
+// Reference: shared/reference/env-semantics.md; writing values back uses the double-quoted form of its §7.
 
 /** Resolves a variable name; `undefined` means unset (distinct from the empty string). */
 export type Lookup = (name: string) => string | undefined
