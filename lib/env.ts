@@ -1,5 +1,5 @@
 // Docker Compose's dotenv grammar and ${VAR} interpolation, ported from compose-go: pure, no I/O, no env reads.
-// Behaviour (including quirks and error wording) follows compose-go's dotenv/parser.go and template/template.go;
+// Behaviour (including quirks and error wording) follows compose-go's dotenv/parser.go and template/template.go.
 // Reference: shared/reference/env-semantics.md; writing values back uses the double-quoted form of its §7.
 
 /** Resolves a variable name; `undefined` means unset (distinct from the empty string). */

@@ -1,0 +1,132 @@
+// Tests for lib/env-layers.ts: real files in temp dirs, Compose's repeated --env-file semantics.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ConfigError } from './errors.ts'
+import { EnvFileError, loadEnvLayers } from './env-layers.ts'
+
+function fixture(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'stackyard-env-layers-'))
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(root, name), text)
+  return root
+}
+
+test('compose-go TestMultipleFiles: later files win, and the shell wins inside interpolation', () => {
+  const root = fixture({
+    'base.env': '\nENV_HOSTNAME=localhost\nENV_MY_URL="http://${ENV_HOSTNAME}"\n',
+    'override.env': '\nENV_HOSTNAME=dev.my-company.com\nENV_MY_URL="http://${ENV_HOSTNAME}"\n',
+  })
+  const files = ['base.env', 'override.env']
+  assert.deepEqual(loadEnvLayers({ root, files, shell: {} }).files, { ENV_HOSTNAME: 'dev.my-company.com', ENV_MY_URL: 'http://dev.my-company.com' })
+  const withShell = loadEnvLayers({ root, files, shell: { ENV_HOSTNAME: 'host.local' } })
+  assert.deepEqual(withShell.files, { ENV_HOSTNAME: 'dev.my-company.com', ENV_MY_URL: 'http://host.local' })
+  assert.deepEqual(withShell.values, { ENV_HOSTNAME: 'host.local', ENV_MY_URL: 'http://host.local' })
+})
+
+test('default files, missing ones skipped; sources, history and shadowing', () => {
+  const root = fixture({
+    '.env.global': 'DOMAIN=example.org\nTZ=UTC\nLOG=info\n',
+    '.env': '# local\nTZ=Europe/Paris\n\nTOKEN=abc\nTZ=Europe/Berlin\n',
+  })
+  const env = loadEnvLayers({ root, shell: { TOKEN: 'from-shell', LOG: 'info', PATH: '/bin' } })
+  assert.deepEqual(env.loadedFiles, ['.env.global', '.env'])
+  assert.deepEqual(env.values, { DOMAIN: 'example.org', TZ: 'Europe/Berlin', LOG: 'info', TOKEN: 'from-shell' })
+  assert.deepEqual(env.files, { DOMAIN: 'example.org', TZ: 'Europe/Berlin', LOG: 'info', TOKEN: 'abc' })
+  assert.deepEqual(env.sources, {
+    DOMAIN: { kind: 'file', file: '.env.global', line: 1 },
+    TZ: { kind: 'file', file: '.env', line: 5 },
+    LOG: { kind: 'shell' },
+    TOKEN: { kind: 'shell' },
+  })
+  assert.deepEqual(env.history.TZ, [
+    { kind: 'file', file: '.env.global', line: 2 },
+    { kind: 'file', file: '.env', line: 2 },
+    { kind: 'file', file: '.env', line: 5 },
+  ])
+  assert.deepEqual(env.history.TOKEN, [{ kind: 'file', file: '.env', line: 4 }, { kind: 'shell' }])
+  assert.deepEqual(env.shadowed, [
+    { key: 'LOG', file: '.env.global', line: 3, differs: false },
+    { key: 'TOKEN', file: '.env', line: 4, differs: true },
+  ])
+  assert.equal(env.lookup('PATH'), '/bin', 'the lookup sees the whole shell')
+  assert.equal(env.lookup('TOKEN'), 'from-shell')
+  assert.equal(env.lookup('DOMAIN'), 'example.org')
+  assert.equal(env.lookup('NOPE'), undefined)
+  assert.equal(env.lookup('toString'), undefined)
+})
+
+test('interpolation inside a file: shell first, then earlier lines (which override earlier files), then derived', () => {
+  const root = fixture({
+    '.env.global': 'A=global\nHOST=example.org\n',
+    '.env': 'A=local\nB=${A}\nC=${SHELLVAR}-${HOST}\nD=${URL}\nE=$DERIVED_ONLY\n',
+    '.env.infisical': 'F=${B}/${A}\n',
+  })
+  const env = loadEnvLayers({ root, shell: { SHELLVAR: 's' }, derived: { URL: 'https://app.example.org', DERIVED_ONLY: 'd', HOST: 'derived-host' } })
+  assert.deepEqual(env.values, {
+    URL: 'https://app.example.org',
+    DERIVED_ONLY: 'd',
+    HOST: 'example.org',
+    A: 'local',
+    B: 'local',
+    C: 's-example.org',
+    D: 'https://app.example.org',
+    E: 'd',
+    F: 'local/local',
+  })
+  assert.deepEqual(env.sources.URL, { kind: 'derived' })
+  assert.deepEqual(env.history.HOST, [{ kind: 'derived' }, { kind: 'file', file: '.env.global', line: 2 }])
+  const shadow = loadEnvLayers({ root, shell: { A: 'shell' } })
+  assert.deepEqual([shadow.values.A, shadow.values.B, shadow.files.A, shadow.values.F], ['shell', 'shell', 'local', 'shell/shell'])
+})
+
+test('bare keys inherit from the shell; a bare key the shell lacks keeps the earlier value', () => {
+  const root = fixture({ '.env.global': 'HOME=/global\n', '.env': 'HOME\nUSER\n' })
+  const env = loadEnvLayers({ root, shell: { USER: 'me' } })
+  assert.deepEqual(env.files, { HOME: '/global', USER: 'me' })
+  assert.deepEqual(env.sources.HOME, { kind: 'file', file: '.env.global', line: 1 })
+})
+
+test('a file Compose rejects becomes EnvFileError naming file:line with a hint', () => {
+  const root = fixture({ '.env.global': 'A=1\n', '.env': 'A=1\nB=2\n# note\nC="never\nclosed\n' })
+  assert.throws(
+    () => loadEnvLayers({ root, shell: {} }),
+    (err: unknown) => {
+      assert.ok(err instanceof EnvFileError && err instanceof ConfigError)
+      assert.equal(err.message, '.env:4: unterminated quoted value "never')
+      assert.deepEqual([err.file, err.line, err.exitCode], ['.env', 4, 2])
+      assert.match(err.hint, /quote the value with double quotes and escape \\" and \\\\ inside/)
+      return true
+    },
+  )
+  const required = fixture({ '.env': 'A=1\nB=${TOKEN:?set it}\n' })
+  assert.throws(() => loadEnvLayers({ root: required, shell: {} }), {
+    message: '.env:2: required variable TOKEN is missing a value: set it',
+    hint: 'set TOKEN in your shell or on an earlier line or file, or drop the :? check',
+  })
+  assert.equal(loadEnvLayers({ root: required, shell: { TOKEN: 't' } }).values.B, 't')
+  const badKey = fixture({ '.env.infisical': 'GOOD=1\nBAD KEY=2\n' })
+  assert.throws(() => loadEnvLayers({ root: badKey, shell: {} }), { message: '.env.infisical:2: key cannot contain a space', line: 2 })
+})
+
+test('an unreadable file throws EnvFileError; a missing one is skipped', () => {
+  const root = fixture({})
+  mkdirSync(join(root, '.env'))
+  assert.throws(() => loadEnvLayers({ root, shell: {} }), (err: unknown) => err instanceof EnvFileError && err.file === '.env' && /^\.env: cannot read: /.test(err.message))
+  assert.deepEqual(loadEnvLayers({ root, files: ['nope.env'], shell: {} }).loadedFiles, [])
+})
+
+test('shell defaults to process.env, which is never written', () => {
+  const root = fixture({ '.env': 'STACKYARD_LAYERS_TEST=file\nSTACKYARD_LAYERS_OTHER=x\n' })
+  process.env.STACKYARD_LAYERS_TEST = 'process'
+  try {
+    const before = { ...process.env }
+    const env = loadEnvLayers({ root })
+    assert.equal(env.values.STACKYARD_LAYERS_TEST, 'process')
+    assert.deepEqual({ ...process.env }, before)
+    assert.equal(process.env.STACKYARD_LAYERS_OTHER, undefined)
+  } finally {
+    delete process.env.STACKYARD_LAYERS_TEST
+  }
+})

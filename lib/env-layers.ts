@@ -1,0 +1,145 @@
+// The layered environment as Compose builds it from repeated --env-file: reads env files, never writes process.env.
+// Order, lowest first: derived < .env.global < .env < .env.infisical < shell (the shell always wins, env-semantics §2).
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ConfigError } from './errors.ts'
+import { EnvSyntaxError, InterpolationError, scanDotenv, type EnvSyntaxCode, type Lookup } from './env.ts'
+
+export const DEFAULT_ENV_FILES = ['.env.global', '.env', '.env.infisical']
+
+export interface EnvSource {
+  kind: 'file' | 'shell' | 'derived'
+  /** Path relative to the root, e.g. '.env.global'. */
+  file?: string
+  line?: number
+}
+
+export interface EnvLayers {
+  /** What Compose would see for every key the files or the derived layer define: the shell value where the shell has the key. */
+  values: Record<string, string>
+  /** The same keys merged from the derived layer and the files only (what would be seen without the shell). */
+  files: Record<string, string>
+  /** The winning layer of each key in `values`. */
+  sources: Record<string, EnvSource>
+  /** Every layer that set the key, lowest first; a file that sets a key twice appears twice. */
+  history: Record<string, EnvSource[]>
+  /** File values that a shell variable of the same name overrides (a silent trap); `differs` when the values differ. */
+  shadowed: Array<{ key: string; file: string; line: number; differs: boolean }>
+  /** Shell first, then the merged files: the lookup Compose uses to interpolate compose files. */
+  lookup(name: string): string | undefined
+  /** The files that exist, in load order, as given in `files`. */
+  loadedFiles: string[]
+}
+
+export interface LoadEnvLayersOptions {
+  root: string
+  /** Relative to root, lowest first; missing files are skipped. Default: .env.global, .env, .env.infisical. */
+  files?: string[]
+  /** The calling environment; defaults to process.env. */
+  shell?: Record<string, string | undefined>
+  /** Values Stackyard computes itself (e.g. service URLs): the lowest layer, visible to interpolation in the files. */
+  derived?: Record<string, string>
+}
+
+const HINTS: Record<EnvSyntaxCode, (err: EnvSyntaxError) => string> = {
+  'unterminated-quote': (err) =>
+    `the quote opened on line ${err.statementLine} is never closed: quote the value with double quotes and escape \\" and \\\\ inside`,
+  'invalid-key': () => 'write one KEY=value per line; a key may hold letters, digits and _ . - [ ] only',
+  'key-space': () => 'write one KEY=value per line; a key cannot contain a space (quote values that do)',
+  'empty-statement': () => 'remove the dangling `export` at the end of the file',
+  'invalid-template': () => 'write a literal $ as $$ (or put the value in single quotes); ${…} takes NAME, NAME:-default, NAME:?error or NAME:+other',
+  'missing-required': (err) => `set ${err instanceof InterpolationError ? err.variable : 'the variable'} in your shell or on an earlier line or file, or drop the :? check`,
+}
+
+/** An env file Compose would refuse (or that cannot be read): names `file:line` and says what to do. Exit 2. */
+export class EnvFileError extends ConfigError {
+  declare file: string
+  declare line: number
+  declare hint: string
+  constructor(file: string, line: number, detail: string, hint: string, cause?: unknown) {
+    super(line > 0 ? `${file}:${line}: ${detail}` : `${file}: ${detail}`, { file, line, hint, cause })
+  }
+
+  /** The syntax error of `file`, located at the line where the failing statement starts. */
+  static fromSyntax(file: string, err: EnvSyntaxError): EnvFileError {
+    const line = err.statementLine || err.line
+    return new EnvFileError(file, line, err.message.replace(/^line \d+: /, ''), HINTS[err.code](err), err)
+  }
+}
+
+function readOptional(root: string, file: string): string | undefined {
+  try {
+    return readFileSync(join(root, file), 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return undefined
+    throw new EnvFileError(file, 0, `cannot read: ${(err as Error).message}`, 'check that it is a readable file (chmod 600 keeps secrets private)', err)
+  }
+}
+
+/**
+ * Loads the layers as Compose does with `--env-file` repeated in this order: later files win; inside a file `${X}`
+ * resolves against the shell first, then everything parsed so far (derived values, earlier files, earlier lines);
+ * the shell wins over every file. Throws EnvFileError naming `file:line` for a file Compose would reject.
+ */
+export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
+  const shell = opts.shell ?? process.env
+  const fromShell: Lookup = (name) => {
+    const v = Object.hasOwn(shell, name) ? shell[name] : undefined
+    return typeof v === 'string' ? v : undefined
+  }
+  const merged = new Map<string, string>()
+  const history = new Map<string, EnvSource[]>()
+  const record = (key: string, source: EnvSource) => {
+    const list = history.get(key)
+    if (list) list.push(source)
+    else history.set(key, [source])
+  }
+
+  for (const [key, value] of Object.entries(opts.derived ?? {})) {
+    merged.set(key, value)
+    record(key, { kind: 'derived' })
+  }
+  const loadedFiles: string[] = []
+  for (const file of opts.files ?? DEFAULT_ENV_FILES) {
+    const text = readOptional(opts.root, file)
+    if (text === undefined) continue
+    loadedFiles.push(file)
+    let statements
+    try {
+      statements = scanDotenv(text, fromShell, { env: merged })
+    } catch (err) {
+      if (err instanceof EnvSyntaxError) throw EnvFileError.fromSyntax(file, err)
+      throw err
+    }
+    for (const s of statements) if (s.value !== undefined) record(s.key, { kind: 'file', file, line: s.line })
+  }
+
+  const values: Array<[string, string]> = []
+  const sources: Array<[string, EnvSource]> = []
+  const shadowed: EnvLayers['shadowed'] = []
+  for (const [key, fileValue] of merged) {
+    const layers = history.get(key)!
+    const below = layers[layers.length - 1]
+    const shellValue = fromShell(key)
+    if (shellValue === undefined) {
+      values.push([key, fileValue])
+      sources.push([key, below])
+      continue
+    }
+    values.push([key, shellValue])
+    sources.push([key, { kind: 'shell' }])
+    layers.push({ kind: 'shell' })
+    if (below.kind === 'file') shadowed.push({ key, file: below.file!, line: below.line!, differs: shellValue !== fileValue })
+  }
+
+  return {
+    values: Object.fromEntries(values),
+    files: Object.fromEntries(merged),
+    sources: Object.fromEntries(sources),
+    history: Object.fromEntries(history),
+    shadowed,
+    lookup: (name) => fromShell(name) ?? merged.get(name),
+    loadedFiles,
+  }
+}
