@@ -456,7 +456,9 @@ export function parseDotenvLines(text: string, lookup?: Lookup): Array<{ key: st
 
 /** Parses an env file as Compose does; later duplicates win. Throws EnvSyntaxError. */
 export function parseDotenv(text: string, lookup?: Lookup): Record<string, string> {
-  return Object.fromEntries(parseDotenvLines(text, lookup).map((e) => [e.key, e.value]))
+  const env = new Map<string, string>()
+  scanDotenv(text, lookup, { env })
+  return Object.fromEntries(env)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
