@@ -85,7 +85,7 @@ export function parseArgv(argv: readonly string[], decls: FlagDecls, argDecls: r
       if (inline === undefined) {
         const next = argv[i + 1]
         if (next === undefined || (next.startsWith('-') && next !== '-' && !/^-\d/.test(next)))
-          throw new UsageError(`--${name} needs a value`, { hint: `e.g. --${name}=${placeholder(name, d)}` })
+          throw new UsageError(`--${name} needs a value`, { hint: 'choices' in d && d.choices ? `one of: ${d.choices.join(' | ')}` : `e.g. --${name}=${placeholder(name, d)}` })
         inline = next
         i++
       }
@@ -198,7 +198,6 @@ function distance(a: string, b: string): number {
 }
 
 function placeholder(name: string, d: FlagDecl): string {
-  if ('choices' in d && d.choices) return d.choices.join('|')
   if ('placeholder' in d && d.placeholder) return d.placeholder
   return d.type === 'number' ? 'N' : name.toUpperCase().replace(/-/g, '_')
 }
@@ -243,5 +242,5 @@ export function renderHelp(spec: HelpSpec): string {
 }
 
 function describe(help: string, choices?: readonly string[]): string {
-  return choices && !help.includes(choices[0]) ? `${help} (${choices.join(' | ')})` : help
+  return choices ? `${help} (${choices.join(' | ')})` : help
 }

@@ -1,6 +1,6 @@
 // Test helpers: a temporary copy of the repository (a separate platform) with the fake docker on PATH,
 // and a runner for its tasks. Used by end-to-end tests; never by product code.
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync, existsSync, mkdirSync } from 'node:fs'
+import { chmodSync, cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync, existsSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { spawn } from 'node:child_process'
@@ -52,6 +52,7 @@ export function tempRepo(opts: { files?: Record<string, string> } = {}): TempRep
       const abs = join(root, path)
       mkdirSync(resolve(abs, '..'), { recursive: true })
       writeFileSync(abs, content, mode === undefined ? undefined : { mode })
+      if (mode !== undefined) chmodSync(abs, mode)
     },
     read: (path) => readFileSync(join(root, path), 'utf8'),
     exists: (path) => existsSync(join(root, path)),
