@@ -20,6 +20,6 @@ test('schema errors name the file, line and field', () => {
   const text = 'name: x\nservices:\n  web:\n    image: nginx:1.27\n    cap_drop: ALL\n    restrat: always\n'
   const problems = validateComposeText(text, 'compose/00-x/docker-compose.yml')
   assert.ok(problems.some((p) => p.path === 'services.web.cap_drop' && /must be array/.test(p.message) && p.line === 5), JSON.stringify(problems))
-  assert.ok(problems.some((p) => /additional properties "restrat"/.test(p.message) && p.line === 3), JSON.stringify(problems))
+  assert.ok(problems.some((p) => /additional properties "restrat"/.test(p.message) && p.line === 6), JSON.stringify(problems))
   assert.deepEqual(validateComposeText('name: x\nservices:\n  web:\n    image: a\n    x-route: {anything: 1}\nx-stackyard: {}\n', 'f'), [], 'x- extensions are allowed')
 })

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
-import { LineCounter, parseDocument, type Node } from 'yaml'
+import { LineCounter, parseDocument, isMap, isScalar, type Node } from 'yaml'
 
 export interface SchemaProblem {
   file: string
@@ -49,13 +49,27 @@ export function validateComposeText(text: string, file: string): SchemaProblem[]
     if (seen.has(key)) continue
     seen.add(key)
     let line: number | undefined
-    for (let n = segments.length; n >= 0 && line === undefined; n--) {
-      const node = doc.getIn(segments.slice(0, n).map((s) => (/^\d+$/.test(s) ? Number(s) : s)), true) as Node | undefined
+    const lookup = e.keyword === 'additionalProperties' ? [...segments, (e.params as { additionalProperty: string }).additionalProperty] : segments
+    for (let n = lookup.length; n >= 0 && line === undefined; n--) {
+      const keyNode = n === lookup.length && e.keyword === 'additionalProperties' ? findKey(doc, lookup) : undefined
+      if (keyNode?.range) {
+        line = lines.linePos(keyNode.range[0]).line
+        break
+      }
+      const node = doc.getIn(lookup.slice(0, n).map((s) => (/^\d+$/.test(s) ? Number(s) : s)), true) as Node | undefined
       if (node && typeof node === 'object' && 'range' in node && node.range) line = lines.linePos(node.range[0]).line
     }
     problems.push({ file, line, path, message })
   }
   return problems
+}
+
+/** The key node (not the value) of the last path segment, so a misspelt key reports its own line. */
+function findKey(doc: ReturnType<typeof parseDocument>, path: string[]): Node | undefined {
+  const parent = doc.getIn(path.slice(0, -1), true)
+  if (!isMap(parent)) return undefined
+  const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === path[path.length - 1])
+  return pair?.key as Node | undefined
 }
 
 export function validateComposeFile(abs: string, file: string): SchemaProblem[] {

@@ -193,7 +193,7 @@ test('flags: unknown flag exits 2 with a suggestion; --help is rendered from dec
 test('npx zx runs a task verbatim and children do not inherit the tsx loader', () => {
   const repo = tempRepo()
   try {
-    const env = { ...process.env, NO_COLOR: '1' }
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' }
     delete env.NODE_OPTIONS
     const r = spawnSync('npx', ['--no-install', 'zx', 'tasks/doctor.ts', '--help'], { cwd: repo.root, env, encoding: 'utf8' })
     assert.equal(r.status, 0, r.stderr)
