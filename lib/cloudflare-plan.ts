@@ -1,0 +1,234 @@
+// Reconciliation of Access, tunnel ingress and DNS with the registry: read everything once, plan with the
+// pure planners (cloudflare-access/-ingress/-dns.ts), then apply in a safe order (cloudflare-api.md §12):
+// policies and apps first (their AUD feeds the ingress), the ingress (after checking that nobody changed
+// it since it was read), then DNS; removals run the other way round (DNS, ingress, then apps), so a host
+// is never reachable without its Access app. Every write is a request the plan listed; a plan without
+// changes sends none. No env reads: the session and desired state are passed in.
+import { FailureError } from './errors.ts'
+import { CloudflareApiError, type DnsRecord, type Tunnel, type TunnelConfiguration } from './cloudflare.ts'
+import type { Desired } from './cloudflare-config.ts'
+import type { Session, ZoneRef } from './cloudflare-session.ts'
+import { existingAuds, planAccess, teamNameOf, type AccessPlan, type Identities, type PolicyRole } from './cloudflare-access.ts'
+import { assertRemotelyManaged, planIngress, type HostAccess, type IngressPlan } from './cloudflare-ingress.ts'
+import { planDns, tunnelTarget, type DnsOp, type DnsPlan } from './cloudflare-dns.ts'
+import type { Area, Change, Problem } from './cloudflare-diff.ts'
+import type { AccessApp, AccessOrganization, AccessPolicy } from './cloudflare.ts'
+
+export interface Scope {
+  access?: boolean
+  ingress?: boolean
+  dns?: boolean
+}
+
+export interface ReconcileOptions {
+  prune?: boolean
+  force?: boolean
+  /** hosts to remove (routes/dns --remove) */
+  remove?: readonly string[]
+}
+
+export interface Plan {
+  scope: Scope
+  desired: Desired
+  opts: ReconcileOptions
+  accountId: string
+  zone?: ZoneRef
+  tunnel?: Tunnel
+  /** the configuration read at plan time */
+  tunnelConfig?: TunnelConfiguration
+  access?: AccessPlan
+  ingress?: IngressPlan
+  dns?: DnsPlan
+  /** team name and AUD per protected host known at plan time (for the ingress of routes-only runs) */
+  hostAccess: Map<string, HostAccess>
+  authDomain?: string
+  changes: Change[]
+  problems: Problem[]
+  warnings: string[]
+  headers: Partial<Record<Area, string>>
+  /** does applying it send any write? */
+  writes: boolean
+}
+
+/** Placeholder AUD of an app the plan creates (replaced by the real one before the ingress is written). */
+export const PENDING_AUD = '(AUD of the new app)'
+
+export async function planReconcile(s: Session, desired: Desired, scope: Scope, identities: Identities, opts: ReconcileOptions = {}): Promise<Plan> {
+  const accountId = await s.account()
+  const needsTunnel = scope.ingress || scope.dns
+  const protectedHosts = desired.hosts.filter((h) => h.access === 'protected')
+  const needsApps = scope.access || (scope.ingress && protectedHosts.length > 0)
+
+  const tunnel = needsTunnel ? await s.tunnel() : undefined
+  const zone = scope.dns ? await s.zone() : undefined
+  let tunnelConfig: TunnelConfiguration | undefined
+  if (scope.ingress && tunnel) {
+    tunnelConfig = await s.cf.tunnelConfiguration(accountId, tunnel.id)
+    assertRemotelyManaged(tunnelConfig, `"${tunnel.name}"`)
+  }
+  let org: AccessOrganization | undefined
+  let apps: AccessApp[] = []
+  let policies: AccessPolicy[] = []
+  if (needsApps) {
+    if (protectedHosts.length) org = await organization(s, accountId)
+    apps = await s.cf.accessApps(accountId)
+    if (scope.access && desired.hosts.some((h) => h.access !== 'public')) policies = await s.cf.accessPolicies(accountId)
+  }
+  let records: DnsRecord[] = []
+  if (scope.dns && zone) records = await s.cf.dnsRecords(zone.id)
+
+  const plan: Plan = { scope, desired, opts, accountId, zone, tunnel, tunnelConfig, hostAccess: new Map(), changes: [], problems: [], warnings: [], headers: {}, writes: false }
+  if (scope.access) {
+    const access = planAccess({ org, apps, policies, hosts: desired.hosts, domain: desired.domain, identities }, { prune: opts.prune, force: opts.force })
+    plan.access = access
+    plan.authDomain = access.authDomain
+    plan.headers.access = `account ${accountId.slice(0, 8)}…${access.authDomain ? `, team ${access.authDomain}` : ''}`
+    for (const [host, aud] of access.auds) if (access.teamName) plan.hostAccess.set(host, { teamName: access.teamName, aud })
+    // the ingress of an app this plan creates is shown with a placeholder AUD
+    for (const op of access.appOps) if (op.kind === 'create' && op.role === 'allow' && access.teamName) plan.hostAccess.set(op.host, { teamName: access.teamName, aud: PENDING_AUD })
+  } else if (needsApps && org) {
+    plan.authDomain = org.auth_domain
+    for (const [host, aud] of existingAuds(apps, desired.hosts)) plan.hostAccess.set(host, { teamName: teamNameOf(org.auth_domain), aud })
+  }
+  if (scope.ingress && tunnel && tunnelConfig) {
+    plan.ingress = planIngress(tunnelConfig, desired, plan.hostAccess, opts)
+    plan.headers.ingress = `tunnel ${tunnel.name}, version ${tunnelConfig.version}`
+  }
+  if (scope.dns && tunnel && zone) {
+    plan.dns = planDns(records, desired.hosts.map((h) => h.host), tunnelTarget(tunnel.id), desired.domain, opts)
+    plan.headers.dns = `zone ${zone.name}`
+  }
+  for (const p of [plan.access, plan.ingress, plan.dns]) {
+    if (!p) continue
+    plan.changes.push(...p.changes)
+    plan.problems.push(...p.problems)
+  }
+  if (plan.access) plan.warnings.push(...plan.access.warnings)
+  plan.writes = Boolean(plan.ingress?.changed) || (plan.access?.policyOps.length ?? 0) > 0 || (plan.access?.appOps.length ?? 0) > 0 || (plan.dns?.ops.length ?? 0) > 0
+  return plan
+}
+
+async function organization(s: Session, accountId: string): Promise<AccessOrganization> {
+  try {
+    return await s.cf.accessOrganization(accountId)
+  } catch (err) {
+    if (err instanceof CloudflareApiError && err.status === 404)
+      throw new FailureError('Cloudflare Zero Trust is not set up in this account (no Access organization, so no team domain)', {
+        hint: 'open Zero Trust in the dashboard once and choose a team name, then run again',
+      })
+    throw err
+  }
+}
+
+export interface ApplyResult {
+  /** write requests sent (0 under --dry-run) */
+  writes: number
+  /** AUD per protected host after the run */
+  auds: Map<string, string>
+  authDomain?: string
+  failures: string[]
+}
+
+/** Applies a plan. Throws on a concurrent ingress edit; collects DNS failures and reports them together. */
+export async function applyReconcile(s: Session, plan: Plan, opts: { dryRun?: boolean; log?: { info(m: string): void } } = {}): Promise<ApplyResult> {
+  const { accountId } = plan
+  const cf = s.cf
+  let writes = 0
+  const wrote = <T>(v: T) => {
+    if (!opts.dryRun) writes++
+    return v
+  }
+  const auds = new Map<string, string>()
+  for (const [host, a] of plan.hostAccess) if (a.aud !== PENDING_AUD) auds.set(host, a.aud)
+  const failures: string[] = []
+
+  // 1. Access: reusable policies, then apps (their AUD feeds the ingress)
+  const access = plan.access
+  const policyIds: Partial<Record<PolicyRole, string>> = { ...access?.policyIds }
+  if (access) {
+    for (const op of access.policyOps) {
+      const p = wrote(op.kind === 'create' ? await cf.createAccessPolicy(accountId, op.body) : await cf.updateAccessPolicy(accountId, op.id, op.body))
+      policyIds[op.role] = p?.id ?? (op.kind === 'update' ? op.id : `(new policy "${String(op.body.name)}")`)
+    }
+    for (const op of access.appOps) {
+      if (op.kind === 'delete') continue
+      const body = { ...op.body, policies: [{ id: policyIds[op.role], precedence: 1 }] }
+      const app = wrote(op.kind === 'create' ? await cf.createAccessApp(accountId, body) : await cf.updateAccessApp(accountId, op.id, body))
+      const host = op.host
+      const wants = plan.desired.hosts.find((h) => h.host === host)
+      if (wants?.access === 'protected') {
+        if (app?.aud) auds.set(host, app.aud)
+        else if (!opts.dryRun) throw new FailureError(`the Access app for ${host} came back without an AUD tag`, { hint: 'run again; if it persists, check the app in the dashboard' })
+      }
+    }
+  }
+  const teamName = access?.teamName ?? [...plan.hostAccess.values()][0]?.teamName
+  const hostAccess = new Map<string, HostAccess>()
+  for (const [host, aud] of auds) if (teamName) hostAccess.set(host, { teamName, aud })
+  if (opts.dryRun && access?.teamName) for (const op of access.appOps) if (op.kind === 'create' && op.role === 'allow') hostAccess.set(op.host, { teamName: access.teamName, aud: PENDING_AUD })
+
+  // 2. DNS removals before the ingress loses the rule
+  const dnsOps = plan.dns?.ops ?? []
+  await runDns(s, plan, dnsOps.filter((o) => o.kind === 'delete'), failures, () => wrote(undefined))
+
+  // 3. Ingress: recompute with the real AUDs, check nobody changed it since the plan, PUT the whole document
+  if (plan.ingress && plan.tunnel && plan.tunnelConfig) {
+    const next = planIngress(plan.tunnelConfig, plan.desired, hostAccess, plan.opts)
+    if (next.changed) {
+      if (!opts.dryRun) {
+        const fresh = await cf.tunnelConfiguration(accountId, plan.tunnel.id)
+        if (fresh.version !== plan.tunnelConfig.version)
+          throw new FailureError(
+            `the tunnel configuration of "${plan.tunnel.name}" changed while Stackyard was planning (version ${plan.tunnelConfig.version} → ${fresh.version}); the ingress was not written`,
+            { hint: 'someone (or another run) edited it at the same time: run again to plan against the new configuration' },
+          )
+      }
+      wrote(await cf.putTunnelConfiguration(accountId, plan.tunnel.id, next.config))
+    }
+  }
+
+  // 4. DNS creations and updates (the rule exists now)
+  await runDns(s, plan, dnsOps.filter((o) => o.kind !== 'delete'), failures, () => wrote(undefined))
+
+  // 5. Apps of routes no longer protected, last
+  if (access)
+    for (const op of access.appOps) {
+      if (op.kind !== 'delete') continue
+      await cf.deleteAccessApp(accountId, op.id)
+      wrote(undefined)
+      auds.delete(op.host)
+    }
+  return { writes, auds, authDomain: access?.authDomain ?? plan.authDomain, failures }
+}
+
+async function runDns(s: Session, plan: Plan, ops: DnsOp[], failures: string[], count: () => void): Promise<void> {
+  const zone = plan.zone
+  if (!zone) return
+  for (const op of ops) {
+    try {
+      if (op.kind === 'create') await s.cf.createDnsRecord(zone.id, op.record)
+      else if (op.kind === 'update') await s.cf.updateDnsRecord(zone.id, op.id, op.record)
+      else await s.cf.deleteDnsRecord(zone.id, op.id)
+      count()
+    } catch (err) {
+      // someone created it between our read and our write: fine when it is what we wanted
+      if (op.kind === 'create' && err instanceof CloudflareApiError && err.has(81053, 81054, 81057, 81058)) {
+        const now = await s.cf.dnsRecords(zone.id, { 'name.exact': op.host })
+        if (now.some((r) => r.type === 'CNAME' && r.content.toLowerCase() === op.record.content && r.proxied)) continue
+      }
+      failures.push(`${op.kind} ${op.host}: ${(err as Error).message}`)
+    }
+  }
+}
+
+/** .env changes recording each protected service's AUD and the team domain (only what differs). */
+export function accessEnvChanges(desired: Desired, result: Pick<ApplyResult, 'auds' | 'authDomain'>, current: Record<string, string | undefined>): Record<string, string | null> {
+  const changes: Record<string, string | null> = {}
+  for (const h of desired.hosts) {
+    const aud = h.access === 'protected' ? result.auds.get(h.host) : undefined
+    if (aud && current[h.audEnv] !== aud) changes[h.audEnv] = aud
+    if (!aud && h.access !== 'protected' && current[h.audEnv] !== undefined) changes[h.audEnv] = null
+  }
+  if (result.authDomain && desired.hosts.some((h) => h.access === 'protected') && current.CLOUDFLARE_AUTH_DOMAIN !== result.authDomain) changes.CLOUDFLARE_AUTH_DOMAIN = result.authDomain
+  return changes
+}

@@ -1,0 +1,80 @@
+// Task glue for tasks/00-infrastructure/cloudflare/*: builds the config, the desired state and the session
+// from a task context (variables come from ctx.env here and are passed down explicitly), then runs
+// plan → show → confirm → apply → record → report. Throws typed errors; never exits.
+import { FailureError } from './errors.ts'
+import type { FlagDecls } from './flags.ts'
+import type { TaskContext } from './task.ts'
+import type { TransportOptions } from './http.ts'
+import { plural } from './format.ts'
+import { desiredHosts, readCloudflareConfig, type CloudflareConfig, type Desired } from './cloudflare-config.ts'
+import { openSession, type Session } from './cloudflare-session.ts'
+import { accessEnvChanges, applyReconcile, planReconcile, type ApplyResult, type ReconcileOptions, type Scope } from './cloudflare-plan.ts'
+import { renderPlan } from './cloudflare-diff.ts'
+
+export type CloudflareTaskContext = Pick<
+  TaskContext<FlagDecls>,
+  'env' | 'registry' | 'settings' | 'dryRun' | 'json' | 'interactive' | 'yes' | 'log' | 'out' | 'skipped' | 'confirm' | 'editEnv'
+>
+
+export interface CloudflareSetup {
+  config: CloudflareConfig
+  desired: Desired
+  session: Session
+}
+
+/** Config from the layered env (files and shell), desired hosts from the registry, one session. */
+export function cloudflareSetup(ctx: CloudflareTaskContext, transportOptions: TransportOptions = {}): CloudflareSetup {
+  const settings = ctx.settings
+  const config = readCloudflareConfig((k) => ctx.env.lookup(k), settings)
+  if (settings.environment !== 'public')
+    ctx.log.warn('STACKYARD_ENVIRONMENT is private: Caddy serves local ports only, so tunnel hostnames answer 404 until you switch to public')
+  const desired = desiredHosts(ctx.registry, settings, ctx.env.values)
+  const session = openSession({ config, dryRun: ctx.dryRun ? { skipped: ctx.skipped } : undefined, transportOptions })
+  return { config, desired, session }
+}
+
+export interface ReconcileTaskOptions extends ReconcileOptions {
+  /** ask before writing when interactive (apply) */
+  confirm?: boolean
+}
+
+/** routes / dns / access / apply: plan the scope, show the diff, apply it, record AUDs, report. */
+export async function reconcileTask(ctx: CloudflareTaskContext, scope: Scope, opts: ReconcileTaskOptions = {}): Promise<number> {
+  const { config, desired, session } = cloudflareSetup(ctx)
+  const plan = await planReconcile(session, desired, scope, config.access, opts)
+  for (const w of plan.warnings) ctx.log.warn(w)
+  if (!ctx.json) ctx.out(renderPlan(plan.changes, plan.problems, plan.headers))
+  let result: ApplyResult = { writes: 0, auds: new Map([...plan.hostAccess].map(([h, a]) => [h, a.aud])), authDomain: plan.authDomain, failures: [] }
+  if (plan.writes) {
+    if (opts.confirm && ctx.interactive && !ctx.yes && !ctx.dryRun) await ctx.confirm('Apply these changes to Cloudflare?')
+    result = await applyReconcile(session, plan, { dryRun: ctx.dryRun })
+  }
+  let envChanged: string[] = []
+  if (scope.access) {
+    const changes = accessEnvChanges(desired, result, ctx.env.values)
+    if (Object.keys(changes).length) {
+      const r = await ctx.editEnv('.env', changes)
+      envChanged = [...r.added, ...r.changed, ...r.removed]
+    }
+  }
+  if (ctx.json)
+    ctx.out({
+      changes: plan.changes,
+      problems: plan.problems,
+      warnings: plan.warnings,
+      applied: plan.writes && !ctx.dryRun,
+      writes: result.writes,
+      requests: session.cf.count,
+      env: envChanged,
+      failures: result.failures,
+    })
+  if (result.failures.length)
+    throw new FailureError(`${plural(result.failures.length, 'Cloudflare change')} failed:\n${result.failures.join('\n')}`, { hint: 'fix the cause and run again: what succeeded stays, the rest is retried' })
+  if (!plan.writes) ctx.log.success('Cloudflare already matches the registry: nothing to change')
+  else if (!ctx.dryRun) ctx.log.success(`applied ${plural(result.writes, 'change request')}${envChanged.length ? `; recorded ${envChanged.join(', ')} in .env` : ''}`)
+  if (plan.problems.length) {
+    ctx.log.warn(`${plural(plan.problems.length, 'problem')} left for you (marked ! above)`)
+    return 1
+  }
+  return 0
+}
