@@ -148,7 +148,7 @@ function missingRequired(name: string, reason: string): InterpolationError {
 }
 
 function applyOperator({ name, op, arg }: Braced, lookup: Lookup): string {
-  const value = lookup(name)
+  const value = lookup(name) ?? undefined
   const set = value !== undefined
   const nonEmpty = set && value !== ''
   switch (op) {
@@ -390,7 +390,7 @@ export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOp
     const key = trimEndUnicodeSpace(rawKey)
     if (key.includes(' ')) throw new EnvSyntaxError(`line ${line}: key cannot contain a space`, 'key-space', line)
     if (bare) {
-      const value = lookup(key)
+      const value = lookup(key) ?? undefined
       if (value !== undefined) known.set(key, value)
       out.push({ key, value, bare, line: statementLine, start, keyStart, end: keyStart + key.length })
       pos = i + 1
