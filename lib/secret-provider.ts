@@ -2,6 +2,8 @@
 // to pass to Compose. Infisical support (lib/infisical*.ts) plugs in here; nothing else in `up` knows
 // about Infisical. No prompts; may read env and call the provider's API through the context.
 import type { EnvLayers } from './env-layers.ts'
+import { exportSecretLayer } from './infisical-export.ts'
+import { loadRegistry } from './registry.ts'
 
 export interface SecretLayer {
   /** the env file to pass last (`--env-file .env.infisical`), or null to use .env alone */
@@ -26,11 +28,12 @@ export function infisicalConfigured(values: Record<string, string | undefined>):
 }
 
 /**
- * Decides the top layer before `up`. Until the Infisical export lands this only reports the state:
- * not configured → .env alone; configured → a visible warning that the export is not available yet.
+ * Decides the top layer before `up`: with Infisical configured, exports it to .env.infisical (references expanded);
+ * when Infisical cannot be used, keeps the last good .env.infisical or falls back to .env alone, and says which.
+ * --skip-infisical uses .env alone, with a warning. Never throws for an Infisical failure; never silent.
  */
 export async function prepareSecretLayer(input: SecretLayerInput): Promise<SecretLayer> {
-  if (!infisicalConfigured(input.env.values)) return { file: null, note: 'Infisical is not configured: using .env', level: 'info' }
-  if (input.skip) return { file: null, note: '--skip-infisical: using .env alone, not Infisical', level: 'warn' }
-  return { file: null, note: 'Infisical export is not available in this version: using .env alone', level: 'warn' }
+  const r = await exportSecretLayer({ root: input.root, values: input.env.values, registry: loadRegistry(input.root), skip: input.skip, dryRun: input.dryRun })
+  const extra = r.warnings.length ? ` (${r.warnings.join('; ')})` : ''
+  return { file: r.file, note: r.note + extra, level: r.level }
 }

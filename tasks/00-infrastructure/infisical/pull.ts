@@ -1,0 +1,61 @@
+// Pull secrets from Infisical. By default writes .env.infisical (the top env layer): atomically, mode 0600, double-
+// quoted so Compose reads every value back exactly; references stay as stored unless --expand. With --into .env it
+// updates those keys inside .env instead, keeping comments and order, with a backup (.env.bak); keys changed in .env
+// since the last sync are kept unless --force. Local-only keys are never deleted from .env.
+// Usage: npx zx tasks/00-infrastructure/infisical/pull.ts [--into .env] [--expand] [--force] [--dry-run] [--json]
+import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { task } from '../../../lib/task.ts'
+import { parseDotenv } from '../../../lib/env.ts'
+import { planMirror, planPullInto } from '../../../lib/infisical-plan.ts'
+import { INFISICAL_ENV_FILE, pulledSecrets, readRemote, renderRemote, writeExport } from '../../../lib/infisical-sync.ts'
+import { localEnv, localSide, saveSyncState, sessionFrom, syncState } from '../../../lib/infisical-context.ts'
+import { renderPullPlan } from '../../../lib/infisical-report.ts'
+
+await task({
+  summary: 'Pull secrets from Infisical into .env.infisical (or into .env)',
+  flags: {
+    into: { type: 'string', choices: ['.env.infisical', '.env'], default: '.env.infisical', help: 'the file to update' },
+    expand: { type: 'boolean', help: 'expand secret references (${KEY}) as the export for containers does' },
+    force: { type: 'boolean', help: 'with --into .env: also overwrite keys changed in .env since the last sync' },
+  },
+  dryRun: true,
+  json: true,
+  async run(ctx) {
+    const s = sessionFrom(ctx)
+    const intoEnv = ctx.flags.into === '.env'
+    const raw = intoEnv ? pulledSecrets((await readRemote(s.client, s.scope)).secrets, s.selection) : undefined
+    const rendered = intoEnv ? undefined : await renderRemote(s.client, s.scope, s.selection, { expand: Boolean(ctx.flags.expand) })
+    const remote = raw ? raw.secrets : Object.entries(rendered!.entries).map(([key, value]) => ({ key, value }))
+    for (const bad of [...(raw?.invalidNames ?? rendered!.invalidNames)]) ctx.log.warn(`skipped Infisical key "${bad}": not a variable name`)
+    if (rendered?.unresolved.length) ctx.log.warn(`references expanded to an empty value: ${rendered.unresolved.join(', ')}`)
+    const state = syncState(ctx, s)
+    const plan = intoEnv ? planPullInto(localSide(localEnv(ctx), remote, s.selection), remote, { force: ctx.flags.force, base: state }) : { items: planMirror(readGenerated(join(ctx.root, INFISICAL_ENV_FILE)), remote), changes: {}, settled: [] }
+    const table = renderPullPlan(plan.items)
+    if (!ctx.json && table) ctx.out(table)
+    if (intoEnv) {
+      const r = await ctx.editEnv('.env', plan.changes)
+      if (!ctx.dryRun) state.settle(Object.fromEntries(plan.settled.map((k) => [k, remote.find((x) => x.key === k)!.value])))
+      await saveSyncState(ctx, state)
+      if (!ctx.dryRun) ctx.log.success(r.added.length + r.changed.length ? `.env: ${r.added.length} added, ${r.changed.length} updated (previous file in .env.bak)` : '.env already matches Infisical')
+    } else if (ctx.dryRun) ctx.skipped(`write ${INFISICAL_ENV_FILE} (mode 0600, ${remote.length} keys)`)
+    else {
+      const { wrote } = await writeExport(ctx.root, s.client.origin, s.scope, rendered!.entries)
+      ctx.log.success(`${INFISICAL_ENV_FILE}: ${remote.length} secret(s) ${wrote ? 'written' : 'unchanged'}`)
+    }
+    const kept = plan.items.filter((i) => i.action === 'local-newer' || i.action === 'conflict').map((i) => i.key)
+    if (ctx.json) ctx.out({ scope: s.scope, into: ctx.flags.into, plan: plan.items, kept, dryRun: ctx.dryRun })
+    if (kept.length) {
+      ctx.log.warn(`kept ${kept.join(', ')} in .env: changed locally since the last sync (push sends them; pull --force overwrites them)`)
+      return 1
+    }
+  },
+})
+
+function readGenerated(path: string): Record<string, string> {
+  try {
+    return parseDotenv(readFileSync(path, 'utf8'))
+  } catch {
+    return {}
+  }
+}
