@@ -359,7 +359,7 @@ export async function startFakeCloudflare(opts: { maxPerPage?: number } = {}): P
   at('POST', '/accounts/:a/access/apps', 'access:edit', (req, p) => {
     const r = checkApp(p.a, (req.body ?? {}) as Obj)
     if ('status' in r && 'body' in r) return r as Reply
-    const app = { ...(r as Obj), id: randomUUID(), aud: hex(32), account: p.a, created_at: now() } as FakeApp
+    const app = { ...(r as Obj), id: randomUUID(), aud: hex(32), account: p.a, created_at: now() } as unknown as FakeApp
     state.apps.push(app)
     return ok(appView(app))
   })
@@ -368,7 +368,7 @@ export async function startFakeCloudflare(opts: { maxPerPage?: number } = {}): P
     if (i === -1) return err(404, 12106, 'access.api.error.not_found: application not found')
     const r = checkApp(p.a, (req.body ?? {}) as Obj, state.apps[i])
     if ('status' in r && 'body' in r) return r as Reply
-    state.apps[i] = { ...(r as Obj), id: state.apps[i].id, aud: state.apps[i].aud, account: p.a, created_at: state.apps[i].created_at, updated_at: now() } as FakeApp
+    state.apps[i] = { ...(r as Obj), id: state.apps[i].id, aud: state.apps[i].aud, account: p.a, created_at: state.apps[i].created_at, updated_at: now() } as unknown as FakeApp
     return ok(appView(state.apps[i]))
   })
   at('DELETE', '/accounts/:a/access/apps/:id', 'access:edit', (req, p) => {
