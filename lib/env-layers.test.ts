@@ -130,3 +130,9 @@ test('shell defaults to process.env, which is never written', () => {
     delete process.env.STACKYARD_LAYERS_TEST
   }
 })
+
+test('a key named __proto__ is an ordinary entry', () => {
+  const env = loadEnvLayers({ root: fixture({ '.env': '__proto__=x\n' }), shell: {} })
+  assert.equal(Object.getPrototypeOf(env.values), Object.prototype)
+  assert.deepEqual([Object.keys(env.values), env.values.__proto__, env.sources.__proto__], [['__proto__'], 'x', { kind: 'file', file: '.env', line: 1 }])
+})

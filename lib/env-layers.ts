@@ -115,31 +115,25 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
     for (const s of statements) if (s.value !== undefined) record(s.key, { kind: 'file', file, line: s.line })
   }
 
-  const values: Array<[string, string]> = []
-  const sources: Array<[string, EnvSource]> = []
-  const shadowed: EnvLayers['shadowed'] = []
+  const layers: EnvLayers = { values: {}, files: {}, sources: {}, history: {}, shadowed: [], lookup: (name) => fromShell(name) ?? merged.get(name), loadedFiles }
   for (const [key, fileValue] of merged) {
-    const layers = history.get(key)!
-    const below = layers[layers.length - 1]
+    const keyHistory = history.get(key)!
+    const below = keyHistory[keyHistory.length - 1]
     const shellValue = fromShell(key)
-    if (shellValue === undefined) {
-      values.push([key, fileValue])
-      sources.push([key, below])
-      continue
+    if (shellValue !== undefined) {
+      keyHistory.push({ kind: 'shell' })
+      if (below.kind === 'file') layers.shadowed.push({ key, file: below.file!, line: below.line!, differs: shellValue !== fileValue })
     }
-    values.push([key, shellValue])
-    sources.push([key, { kind: 'shell' }])
-    layers.push({ kind: 'shell' })
-    if (below.kind === 'file') shadowed.push({ key, file: below.file!, line: below.line!, differs: shellValue !== fileValue })
+    setEntry(layers.values, key, shellValue ?? fileValue)
+    setEntry(layers.files, key, fileValue)
+    setEntry(layers.sources, key, shellValue === undefined ? below : { kind: 'shell' })
+    setEntry(layers.history, key, keyHistory)
   }
+  return layers
+}
 
-  return {
-    values: Object.fromEntries(values),
-    files: Object.fromEntries(merged),
-    sources: Object.fromEntries(sources),
-    history: Object.fromEntries(history),
-    shadowed,
-    lookup: (name) => fromShell(name) ?? merged.get(name),
-    loadedFiles,
-  }
+/** Assignment (fast), except that `__proto__` becomes an own key instead of changing the prototype. */
+function setEntry<T>(record: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true })
+  else record[key] = value
 }
