@@ -8,6 +8,7 @@ import dotenv from 'dotenv'
 import { parseDotenv } from '../lib/env.ts'
 import { loadEnvLayers } from '../lib/env-layers.ts'
 import { table } from '../lib/format.ts'
+import { median } from './measure.ts'
 
 const KEYS = 10_000
 const GLOBAL_KEYS = 4_000
@@ -36,18 +37,6 @@ function line(i: number): string {
   }
 }
 
-function median(fn: () => unknown): number {
-  for (let i = 0; i < 3; i++) fn()
-  const times: number[] = []
-  for (let i = 0; i < ITERATIONS; i++) {
-    const start = performance.now()
-    fn()
-    times.push(performance.now() - start)
-  }
-  times.sort((a, b) => a - b)
-  return times[Math.floor(times.length / 2)]
-}
-
 const all = Array.from({ length: KEYS }, (_, i) => line(i))
 const globalText = all.slice(0, GLOBAL_KEYS).join('\n') + '\n'
 const localText = all.slice(GLOBAL_KEYS).join('\n') + '\n'
@@ -62,9 +51,9 @@ try {
     layers: Object.keys(loadEnvLayers({ root, shell: {} }).values).length,
     dotenv: Object.keys(dotenv.parse(text)).length,
   }
-  const baseline = median(() => dotenv.parse(text))
-  const parse = median(() => parseDotenv(text))
-  const layers = median(() => loadEnvLayers({ root, shell: {} }))
+  const baseline = median(() => dotenv.parse(text), ITERATIONS)
+  const parse = median(() => parseDotenv(text), ITERATIONS)
+  const layers = median(() => loadEnvLayers({ root, shell: {} }), ITERATIONS)
 
   process.stdout.write(`${KEYS} keys (${GLOBAL_KEYS} in .env.global, ${KEYS - GLOBAL_KEYS} in .env), ${(text.length / 1024).toFixed(0)} KiB, median of ${ITERATIONS}\n`)
   process.stdout.write(

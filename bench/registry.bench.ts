@@ -6,18 +6,7 @@ import { parse } from 'yaml'
 import { loadRegistry } from '../lib/registry.ts'
 import { repoRoot } from '../lib/paths.ts'
 import { table } from '../lib/format.ts'
-
-function median(fn: () => void, iterations: number): number {
-  for (let i = 0; i < 5; i++) fn()
-  const times: number[] = []
-  for (let i = 0; i < iterations; i++) {
-    const t = performance.now()
-    fn()
-    times.push(performance.now() - t)
-  }
-  times.sort((a, b) => a - b)
-  return times[Math.floor(times.length / 2)]
-}
+import { median } from './measure.ts'
 
 const files: string[] = []
 for (const folder of readdirSync(join(repoRoot, 'compose')))
