@@ -36,6 +36,16 @@ export interface Connection {
 const ENV_SLUG = /^[a-z0-9][a-z0-9_-]*$/i
 const list = (v: string | undefined) => (v ?? '').split(/[\s,]+/).map((s) => s.trim()).filter(Boolean)
 
+/**
+ * The values the integration reads: the layered values, plus any of its own variables set only in the shell (the
+ * layered `values` hold only keys some file defines; Compose-style, the shell still wins for those).
+ */
+export function configValues(env: { values: Record<string, string>; lookup(name: string): string | undefined }): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = { ...env.values }
+  for (const k of [...CONNECTION_KEYS, INCLUDE_KEY, EXCLUDE_KEY, 'INFISICAL_SITE_URL']) if (out[k] === undefined) out[k] = env.lookup(k)
+  return out
+}
+
 /** Reads and validates the settings; a bad value is a ConfigError naming the variable. */
 export function readInfisicalConfig(values: Record<string, string | undefined>): InfisicalConfig {
   const environment = (values.INFISICAL_ENVIRONMENT ?? '').trim() || 'dev'

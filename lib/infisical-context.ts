@@ -6,7 +6,7 @@ import type { EnvLayers } from './env-layers.ts'
 import type { Logger } from './log.ts'
 import type { Registry } from './registry.ts'
 import type { RemoteSecret } from './infisical.ts'
-import type { Selection } from './infisical-config.ts'
+import { configValues, type Selection } from './infisical-config.ts'
 import { openSession, readLocalEnv, type Session } from './infisical-sync.ts'
 import { loadSyncState, STATE_FILE, type SyncState } from './infisical-state.ts'
 
@@ -22,7 +22,7 @@ export interface InfisicalTaskContext {
 
 /** A client for the configured scope; writes go through --dry-run's hook. */
 export function sessionFrom(ctx: InfisicalTaskContext): Session {
-  const s = openSession({ values: ctx.env.values, registry: ctx.registry, dryRun: ctx.dryRun ? { skipped: ctx.skipped } : undefined })
+  const s = openSession({ values: configValues(ctx.env), registry: ctx.registry, dryRun: ctx.dryRun ? { skipped: ctx.skipped } : undefined })
   ctx.log.debug(`Infisical at ${s.client.origin}: project ${s.scope.projectId}, environment ${s.scope.environment}, path ${s.scope.secretPath}`)
   return s
 }

@@ -4,6 +4,7 @@
 import type { EnvLayers } from './env-layers.ts'
 import { exportSecretLayer } from './infisical-export.ts'
 import { loadRegistry } from './registry.ts'
+import { configValues } from './infisical-config.ts'
 
 export interface SecretLayer {
   /** the env file to pass last (`--env-file .env.infisical`), or null to use .env alone */
@@ -33,7 +34,7 @@ export function infisicalConfigured(values: Record<string, string | undefined>):
  * --skip-infisical uses .env alone, with a warning. Never throws for an Infisical failure; never silent.
  */
 export async function prepareSecretLayer(input: SecretLayerInput): Promise<SecretLayer> {
-  const r = await exportSecretLayer({ root: input.root, values: input.env.values, registry: loadRegistry(input.root), skip: input.skip, dryRun: input.dryRun })
+  const r = await exportSecretLayer({ root: input.root, values: configValues(input.env), registry: loadRegistry(input.root), skip: input.skip, dryRun: input.dryRun })
   const extra = r.warnings.length ? ` (${r.warnings.join('; ')})` : ''
   return { file: r.file, note: r.note + extra, level: r.level }
 }

@@ -4,6 +4,7 @@
 // Usage: npx zx tasks/00-infrastructure/infisical/export.ts [--skip-infisical] [--dry-run] [--json]
 import { task } from '../../../lib/task.ts'
 import { exportSecretLayer } from '../../../lib/infisical-export.ts'
+import { configValues } from '../../../lib/infisical-config.ts'
 
 await task({
   summary: 'Export Infisical secrets to .env.infisical (what up uses), with a visible fallback',
@@ -11,7 +12,7 @@ await task({
   dryRun: true,
   json: true,
   async run(ctx) {
-    const r = await exportSecretLayer({ root: ctx.root, values: ctx.env.values, registry: ctx.registry, skip: Boolean(ctx.flags.skipInfisical), dryRun: ctx.dryRun })
+    const r = await exportSecretLayer({ root: ctx.root, values: configValues(ctx.env), registry: ctx.registry, skip: Boolean(ctx.flags.skipInfisical), dryRun: ctx.dryRun })
     for (const w of r.warnings) ctx.log.warn(w)
     if (r.level === 'warn') ctx.log.warn(r.note)
     else ctx.log.success(r.note)

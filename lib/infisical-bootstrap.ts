@@ -1,0 +1,146 @@
+// Bootstrap of a fresh Infisical: on servers with POST /api/v1/admin/bootstrap it creates the admin, organization,
+// project (with the configured environment), a machine identity with universal auth, its client secret and project
+// membership; on servers without it (2024 builds) it lists the web-UI steps and continues from the identity's
+// credentials. It returns the credentials to store; the caller writes .env. Inputs come in; nothing reads process.env.
+import { FailureError, UsageError } from './errors.ts'
+import type { Transport } from './http.ts'
+import type { Logger } from './log.ts'
+import type { Ask } from './prompt.ts'
+import { registerSecret } from './redact.ts'
+import { createInfisicalClient, InfisicalApiError, type InfisicalScope } from './infisical.ts'
+import type { InfisicalConfig } from './infisical-config.ts'
+
+export interface BootstrapInput {
+  config: InfisicalConfig
+  /** where people open the web UI (INFISICAL_SITE_URL), for the manual steps */
+  siteUrl: string
+  email?: string
+  organization?: string
+  projectName: string
+  identityName: string
+  /** the admin password (from stdin or INFISICAL_ADMIN_PASSWORD); asked masked when missing */
+  password?: string
+  /** manual path: the identity's credentials and the project */
+  clientId?: string
+  clientSecret?: string
+  projectId?: string
+  interactive: boolean
+  ask: Ask
+  log: Logger
+  dryRun?: { skipped(what: string): void }
+  transport?: Transport
+}
+
+export interface BootstrapResult {
+  mode: 'already-configured' | 'bootstrapped' | 'manual'
+  clientId: string
+  clientSecret: string
+  projectId: string
+  /** what was created, in order */
+  created: string[]
+}
+
+/** The web-UI steps for a server without the bootstrap API (or already initialized without our identity). */
+export function manualSteps(siteUrl: string, projectName: string, identityName: string, environment: string, initialized: boolean): string[] {
+  const steps = [
+    !initialized && `Open ${siteUrl}/admin/signup and create the admin account and the organization.`,
+    `Create a project named "${projectName}" (new projects have the environments dev, staging and prod${['dev', 'staging', 'prod'].includes(environment) ? '' : `; add "${environment}" under Project Settings → Environments`}).`,
+    `Organization Settings → Access Control → Machine Identities → Create identity "${identityName}" (organization role: Member).`,
+    'Open the identity → Authentication → add Universal Auth (the defaults are fine).',
+    'Universal Auth → Client Secrets → Create; copy the Client ID and the Client Secret.',
+    `In the project: Access Control → Machine Identities → Add identity "${identityName}" with the role Developer.`,
+    "Copy the project's ID from Project Settings.",
+  ].filter(Boolean) as string[]
+  return steps.map((s, i) => `${i + 1}. ${s}`)
+}
+
+export async function bootstrapInfisical(input: BootstrapInput): Promise<BootstrapResult> {
+  const { config, log } = input
+  if (!config.url) throw new UsageError('no Infisical URL: INFISICAL_API_URL and INFISICAL_SITE_URL are both unset', { hint: 'switch the bundled instance on (STACKYARD_PROFILES=infisical) or set INFISICAL_API_URL in .env' })
+  const scopeFor = (projectId: string): InfisicalScope => ({ projectId, environment: config.environment, secretPath: '/' })
+  const anon = createInfisicalClient({ baseUrl: config.url, transport: input.transport, dryRun: input.dryRun })
+  const health = await anon.status()
+  if (!health.ok) throw new FailureError(`Infisical at ${anon.origin} is not ready: ${health.message}`, { hint: 'wait for infisical-backend to be healthy (docker compose ps), then run bootstrap again' })
+
+  if (!input.clientId && !input.projectId && config.clientId && config.clientSecret && config.projectId) {
+    await verify(config.clientId, config.clientSecret, config.projectId)
+    log.success(`Infisical is already set up: the machine identity in .env can read ${config.environment} of project ${config.projectId}`)
+    return { mode: 'already-configured', clientId: config.clientId, clientSecret: config.clientSecret, projectId: config.projectId, created: [] }
+  }
+
+  const { initialized } = await anon.adminConfig()
+  if (!initialized && (await anon.hasBootstrap())) return automatic()
+  return manual(initialized)
+
+  async function verify(clientId: string, clientSecret: string, projectId: string): Promise<void> {
+    const c = createInfisicalClient({ baseUrl: config.url!, clientId, clientSecret, transport: input.transport })
+    await c.listSecrets(scopeFor(projectId))
+  }
+
+  async function automatic(): Promise<BootstrapResult> {
+    const missing: string[] = []
+    if (!input.email && !input.interactive) missing.push('--email')
+    if (!input.password && !input.interactive) missing.push('the admin password (--password-stdin, or INFISICAL_ADMIN_PASSWORD in the environment)')
+    if (missing.length) throw new UsageError(`bootstrap needs ${missing.join(' and ')} (no terminal to ask)`, { hint: 'printf %s "$PASSWORD" | npx zx tasks/00-infrastructure/infisical/bootstrap.ts --email admin@example.com --password-stdin' })
+    const email = input.email ?? (await input.ask.text({ message: 'Admin email for Infisical', validate: (v) => (/.+@.+\..+/.test(v) ? undefined : 'an email address') }))
+    const organization = input.organization ?? (input.interactive ? await input.ask.text({ message: 'Organization name', defaultValue: 'Stackyard', placeholder: 'Stackyard' }) : 'Stackyard')
+    const password = input.password ?? (await input.ask.password({ message: 'Admin password (14+ characters)', validate: (v) => (v.length >= 14 ? undefined : 'at least 14 characters') }))
+    registerSecret(password)
+    log.step(`bootstrapping ${anon.origin}: admin ${email}, organization "${organization}"`)
+    const admin = await anon.bootstrap({ email, password, organization })
+    registerSecret(admin.token)
+    const created: string[] = ['admin user', `organization "${organization}"`]
+    const ac = createInfisicalClient({ baseUrl: config.url!, accessToken: admin.token || 'dry-run', transport: input.transport, dryRun: input.dryRun })
+    let step = 'create the project'
+    try {
+      const project = await ac.createProject(input.projectName)
+      created.push(`project "${input.projectName}"`)
+      if (!project.environments.includes(config.environment)) {
+        step = `create the environment "${config.environment}"`
+        await ac.createEnvironment(project.id, config.environment, config.environment)
+        created.push(`environment "${config.environment}"`)
+      }
+      step = 'create the machine identity'
+      const identity = await ac.createIdentity(admin.organizationId, input.identityName, 'member')
+      created.push(`machine identity "${input.identityName}"`)
+      step = 'add universal auth to the identity'
+      const { clientId } = await ac.attachUniversalAuth(identity.id)
+      step = 'create a client secret'
+      const { clientSecret } = await ac.createClientSecret(identity.id, 'stackyard sync (created by bootstrap)')
+      registerSecret(clientSecret)
+      created.push('universal auth and a client secret')
+      step = 'add the identity to the project'
+      await ac.addIdentityToProject(project.id, identity.id, 'member')
+      created.push('project membership (role member)')
+      if (!input.dryRun) {
+        step = 'log in as the new identity'
+        await verify(clientId, clientSecret, project.id)
+      }
+      return { mode: 'bootstrapped', clientId, clientSecret, projectId: project.id, created }
+    } catch (err) {
+      if (!(err instanceof InfisicalApiError)) throw err
+      throw new FailureError(`the instance is bootstrapped (admin ${email}), but the step "${step}" failed: ${err.message}`, {
+        hint: `finish in the web UI (${input.siteUrl}, log in as ${email}): ${manualSteps(input.siteUrl, input.projectName, input.identityName, config.environment, true).join(' ')} Then run bootstrap again with --client-id, --project-id and --client-secret-stdin.`,
+      })
+    }
+  }
+
+  async function manual(isInitialized: boolean): Promise<BootstrapResult> {
+    const why = isInitialized ? `Infisical at ${anon.origin} already has an admin` : `Infisical at ${anon.origin} has no bootstrap API (a 2024 build)`
+    log.warn(`${why}: create the machine identity in the web UI, then give its credentials here.`)
+    for (const line of manualSteps(input.siteUrl, input.projectName, input.identityName, config.environment, isInitialized)) log.info(line)
+    const missing = [
+      !input.clientId && '--client-id',
+      !input.projectId && '--project-id',
+      !input.clientSecret && '--client-secret-stdin (or INFISICAL_CLIENT_SECRET in the environment)',
+    ].filter(Boolean) as string[]
+    if (missing.length && !input.interactive)
+      throw new UsageError(`then run bootstrap again with ${missing.join(', ')} (no terminal to ask)`, { hint: 'printf %s "$CLIENT_SECRET" | npx zx tasks/00-infrastructure/infisical/bootstrap.ts --client-id <id> --project-id <id> --client-secret-stdin' })
+    const clientId = input.clientId ?? (await input.ask.text({ message: 'Client ID of the machine identity' })).trim()
+    const clientSecret = input.clientSecret ?? (await input.ask.password({ message: 'Client secret' }))
+    registerSecret(clientSecret)
+    const projectId = input.projectId ?? (await input.ask.text({ message: 'Project ID' })).trim()
+    if (!input.dryRun) await verify(clientId, clientSecret, projectId)
+    return { mode: 'manual', clientId, clientSecret, projectId, created: [] }
+  }
+}
