@@ -1,7 +1,8 @@
 // What each stack's compose invocation gets: files, env-file layers, profiles, the services and routes that will run,
-// and the generated inputs (derived env, proxy port overlay). Reads env files through the env engine; writes nothing.
-import { existsSync } from 'node:fs'
+// and the generated inputs (derived env, proxy port overlay). Reads env and compose files; writes nothing.
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { parse } from 'yaml'
 import { ConfigError } from './errors.ts'
 import { serializeEntry } from './env.ts'
 import { loadEnvLayers, type EnvLayers } from './env-layers.ts'
@@ -112,4 +113,10 @@ export function renderProxyOverlay(proxy: Service, routes: readonly Route[]): st
     '    ports:',
     ...ports.map((p) => `      - "\${LOCAL_BIND_ADDRESS:-127.0.0.1}:${p}:${p}"`),
   ].join('\n') + '\n'
+}
+
+/** The external networks a stack's base file joins (`networks: {x: {external: true, name: …}}`): created by up when missing. */
+export function externalNetworks(root: string, stack: Stack): string[] {
+  const doc = (parse(readFileSync(join(root, stack.file), 'utf8')) ?? {}) as { networks?: Record<string, { external?: boolean; name?: string } | null> }
+  return Object.entries(doc.networks ?? {}).flatMap(([key, n]) => (n?.external ? [n.name ?? key] : []))
 }

@@ -1,0 +1,82 @@
+// The platform as the stack tasks see it: registry, the env layers Compose gets, settings, and one plan per stack
+// (invocation, profiles, enabled services, routes). Shared by up, down, status, logs, health, update and the caddy
+// task. Reads files; writes nothing (writing the generated inputs is up's job, through the context).
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { TaskContext } from './task.ts'
+import type { FlagDecls } from './flags.ts'
+import type { Registry, Route, Stack } from './registry.ts'
+import type { Environment, HardwareProfile } from './schema.ts'
+import type { Settings } from './settings.ts'
+import { composeArgs, type ComposeInvocation } from './compose.ts'
+import { composeEnv, envFileChain, planStack, proxyOverlayFile, DERIVED_ENV_FILE, type ComposeEnv, type StackPlan } from './stack-plan.ts'
+import { activeRoutes } from './routes.ts'
+
+/** What the stack tasks use of the task context (any task's context fits). */
+export type StackCtx = Pick<TaskContext<FlagDecls>, 'root' | 'dryRun' | 'json' | 'log' | 'out' | 'exec' | 'change' | 'writeFile' | 'registry' | 'env' | 'rel' | 'skipped' | 'confirm'>
+
+export interface PlatformOptions {
+  environment?: Environment
+  profile?: HardwareProfile
+  /** the top env layer (`.env.infisical`) to pass; undefined = pass it when the file exists */
+  secretLayer?: string | null
+  /** 'active' for up/update; 'declared' for down/status/logs/health (every profile, so nothing is missed) */
+  profiles: 'active' | 'declared'
+  /** up writes the derived env and the overlay before running Compose: list them even when absent */
+  generating: boolean
+}
+
+export interface Platform {
+  root: string
+  registry: Registry
+  compose: ComposeEnv
+  settings: Settings
+  envFiles: string[]
+  /** routes of the services that will run, over every stack (Caddy serves them all) */
+  routes: Route[]
+  /** the stack holding the proxy (x-proxy), if any */
+  proxyStack?: Stack
+  /** the generated proxy port overlay (private environment, relative to root), when there is one to pass */
+  overlay?: string
+  plan(stack: Stack): StackPlan
+  /** `docker` argv for a stack's compose subcommand */
+  args(stack: Stack, sub: readonly string[]): string[]
+}
+
+export function loadPlatform(ctx: Pick<StackCtx, 'root' | 'registry'>, o: PlatformOptions): Platform {
+  const root = ctx.root
+  const registry = ctx.registry
+  const secretLayer = o.secretLayer === undefined ? (existsSync(join(root, '.env.infisical')) ? '.env.infisical' : null) : o.secretLayer
+  const derivedExists = o.generating || existsSync(join(root, DERIVED_ENV_FILE))
+  const envFiles = envFileChain(root, { derived: derivedExists, secretLayer })
+  const compose = composeEnv(root, registry, envFiles, { environment: o.environment, profile: o.profile })
+  const settings = compose.settings
+  const routes = activeRoutes(registry, settings, compose.layers.values)
+  const proxyStack = registry.proxy ? registry.stack(registry.proxy.stack) : undefined
+  const overlayRel = proxyOverlayFile(settings.environment)
+  const overlayWanted = settings.environment === 'private' && routes.length > 0 && Boolean(proxyStack)
+  const overlay = overlayWanted && (o.generating || existsSync(join(root, overlayRel))) ? overlayRel : undefined
+  const plans = new Map<string, StackPlan>()
+  const plan = (stack: Stack) => {
+    let p = plans.get(stack.name)
+    if (!p) {
+      p = planStack(stack, {
+        root,
+        registry,
+        settings,
+        values: compose.layers.values,
+        envFiles,
+        profiles: o.profiles,
+        extraFiles: (s) => (overlay && s === proxyStack ? [join(root, overlay)] : []),
+      })
+      plans.set(stack.name, p)
+    }
+    return p
+  }
+  return { root, registry, compose, settings, envFiles, routes, proxyStack, overlay, plan, args: (stack, sub) => composeArgs(plan(stack).invocation, sub) }
+}
+
+/** `docker` argv for an invocation (re-exported for tasks that build their own). */
+export function dockerArgs(inv: ComposeInvocation, sub: readonly string[]): string[] {
+  return composeArgs(inv, sub)
+}

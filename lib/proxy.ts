@@ -1,0 +1,77 @@
+// The proxy (Caddy) at run time: render the Caddyfile for the platform and write it only when it changed, find out
+// whether the proxy container runs (and which host ports it publishes), validate the config (local caddy and/or in
+// the container) and reload it in place. Commands go through the context's runners.
+import { mkdirSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { FailureError } from './errors.ts'
+import { which } from './exec.ts'
+import { CADDYFILE, CADDY_CONFIG_IN_CONTAINER, renderCaddyfile } from './caddy.ts'
+import { execCommand, psCommand } from './compose.ts'
+import { parsePs, type PsRow } from './docker-state.ts'
+import type { Platform, StackCtx } from './platform.ts'
+
+export function renderForPlatform(p: Platform): string {
+  return renderCaddyfile({ environment: p.settings.environment, routes: p.routes })
+}
+
+/** Writes caddy/Caddyfile when its content differs (dry-run aware). Returns whether it changed. */
+export async function writeCaddyfile(ctx: Pick<StackCtx, 'root' | 'writeFile' | 'dryRun'>, text: string): Promise<boolean> {
+  let current: string | undefined
+  try {
+    current = readFileSync(join(ctx.root, CADDYFILE), 'utf8')
+  } catch {
+    current = undefined
+  }
+  if (current === text) return false
+  if (!ctx.dryRun) mkdirSync(dirname(join(ctx.root, CADDYFILE)), { recursive: true })
+  await ctx.writeFile(CADDYFILE, text, { mode: 0o644 })
+  return true
+}
+
+export interface ProxyState {
+  running: boolean
+  row?: PsRow
+  /** host ports the proxy container publishes (ours, so free for a re-run of up) */
+  published: Set<number>
+}
+
+/** Reads the proxy container's state (`compose ps`, read-only: also under --dry-run). */
+export async function proxyState(ctx: Pick<StackCtx, 'exec'>, p: Platform): Promise<ProxyState> {
+  const proxy = p.registry.proxy
+  if (!proxy || !p.proxyStack) return { running: false, published: new Set() }
+  const r = await ctx.exec('docker', p.args(p.proxyStack, psCommand()), { nothrow: true })
+  const row = r.exitCode === 0 ? parsePs(r.stdout).find((x) => x.Service === proxy.name) : undefined
+  const running = row?.State === 'running'
+  return { running, row, published: new Set(running ? row!.Publishers.map((x) => x.PublishedPort).filter((n) => n > 0) : []) }
+}
+
+/** `caddy validate` with the real caddy on this machine, if installed; undefined when it is not. */
+export async function validateLocal(ctx: Pick<StackCtx, 'root' | 'exec'>, p: Platform): Promise<{ ok: boolean; output: string } | undefined> {
+  if (!(await which('caddy'))) return undefined
+  const r = await ctx.exec('caddy', ['validate', '--adapter', 'caddyfile', '--config', join(ctx.root, CADDYFILE)], {
+    nothrow: true,
+    cwd: join(ctx.root, 'caddy'),
+    // the placeholders the config reads ({$DOMAIN}, {$CADDY_LOG_LEVEL}); a stand-in domain in private, where no site uses it
+    env: { DOMAIN: p.settings.domain ?? 'example.invalid', CADDY_LOG_LEVEL: p.compose.layers.values.CADDY_LOG_LEVEL ?? 'INFO' },
+  })
+  return { ok: r.exitCode === 0, output: lastLines(r.stderr + r.stdout) }
+}
+
+/** `caddy validate` inside the running proxy container (the config it would load). */
+export async function validateInContainer(ctx: Pick<StackCtx, 'exec'>, p: Platform): Promise<{ ok: boolean; output: string }> {
+  const r = await ctx.exec('docker', p.args(p.proxyStack!, execCommand(p.registry.proxy!.name, ['caddy', 'validate', '--adapter', 'caddyfile', '--config', CADDY_CONFIG_IN_CONTAINER])), { nothrow: true })
+  return { ok: r.exitCode === 0, output: lastLines(r.stderr + r.stdout) }
+}
+
+/** `caddy reload` inside the running container: the new config without a restart (a change: dry-run aware). */
+export async function reloadProxy(ctx: Pick<StackCtx, 'change'>, p: Platform): Promise<void> {
+  const r = await ctx.change('docker', p.args(p.proxyStack!, execCommand(p.registry.proxy!.name, ['caddy', 'reload', '--adapter', 'caddyfile', '--config', CADDY_CONFIG_IN_CONTAINER])), { nothrow: true })
+  if (r.exitCode !== 0)
+    throw new FailureError(`caddy reload failed in the ${p.registry.proxy!.name} container; the previous config stays active:\n${lastLines(r.stderr + r.stdout)}`, {
+      hint: 'npx zx tasks/00-infrastructure/caddy.ts validate shows what is wrong',
+    })
+}
+
+function lastLines(text: string, n = 8): string {
+  return text.trim().split('\n').filter((l) => !/"level":"(info|warn)"/.test(l)).slice(-n).join('\n')
+}

@@ -1,0 +1,175 @@
+// `up`: preflight, the secret layer, generated inputs (derived env, proxy ports, Caddyfile), then every selected
+// stack as one compose project in dependency order (independent stacks concurrently), each `up --wait`ed; a failed
+// stack is diagnosed and skips its dependants. Changes go through the context (dry-run aware); no prompts.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { FailureError } from './errors.ts'
+import { color } from './log.ts'
+import { duration, plural, table } from './format.ts'
+import type { Environment, HardwareProfile } from './schema.ts'
+import type { Route, Stack } from './registry.ts'
+import { prepareSecretLayer } from './secret-provider.ts'
+import { loadPlatform, type Platform, type StackCtx } from './platform.ts'
+import { checkDocker, checkGpu, checkPorts, checkSecrets, ensureNetworks, probePort } from './preflight.ts'
+import { DERIVED_ENV_FILE, externalNetworks, renderDerivedEnv, renderProxyOverlay } from './stack-plan.ts'
+import { proxyState, reloadProxy, renderForPlatform, writeCaddyfile } from './proxy.ts'
+import { upCommand } from './compose.ts'
+import { runGraph } from './orchestrate.ts'
+import { diagnoseStack, renderDiagnosis, type StackDiagnosis } from './diagnose.ts'
+
+export interface UpOptions {
+  stacks: string[]
+  environment?: Environment
+  profile?: HardwareProfile
+  skipInfisical: boolean
+  /** seconds for `up --wait` per stack */
+  timeout: number
+  concurrency?: number
+}
+
+export interface StackResult {
+  stack: string
+  status: 'ok' | 'failed' | 'skipped'
+  ms?: number
+  services?: string[]
+  because?: string
+  diagnosis?: StackDiagnosis
+}
+
+export interface Reachable {
+  stack: string
+  service: string
+  url: string
+  access?: string
+}
+
+export interface UpReport {
+  environment: Environment
+  stacks: StackResult[]
+  reachable: Reachable[]
+  caddyfileChanged: boolean
+  secretLayer: string | null
+}
+
+class StackFailed extends Error {
+  diagnosis: StackDiagnosis
+  constructor(d: StackDiagnosis) {
+    super(`stack ${d.stack} failed`)
+    this.diagnosis = d
+  }
+}
+
+/** Writes a generated file only when its content differs (so --dry-run and re-runs report only real changes). */
+async function converge(ctx: Pick<StackCtx, 'root' | 'writeFile' | 'dryRun'>, rel: string, content: string): Promise<boolean> {
+  const abs = join(ctx.root, rel)
+  if (existsSync(abs) && readFileSync(abs, 'utf8') === content) return false
+  if (!ctx.dryRun) mkdirSync(dirname(abs), { recursive: true })
+  await ctx.writeFile(rel, content, { mode: 0o644 })
+  return true
+}
+
+export async function up(ctx: StackCtx, o: UpOptions): Promise<UpReport> {
+  const facts = await checkDocker(ctx)
+  ctx.log.info(color.dim(`docker ${facts.serverVersion}, compose ${facts.composeVersion}`))
+
+  const layer = await prepareSecretLayer({ root: ctx.root, env: ctx.env, skip: o.skipInfisical, dryRun: ctx.dryRun })
+  ;(layer.level === 'warn' ? ctx.log.warn : ctx.log.info)(layer.note)
+
+  const p = loadPlatform(ctx, { environment: o.environment, profile: o.profile, secretLayer: layer.file, profiles: 'active', generating: true })
+  // state queries must not name files that up has not written yet
+  const current = loadPlatform(ctx, { environment: o.environment, profile: o.profile, secretLayer: layer.file, profiles: 'active', generating: false })
+  const selection = p.registry.select(o.stacks)
+  ctx.log.step(`${p.settings.environment} environment, profile ${p.settings.profile}${p.settings.profiles.length ? ` + ${p.settings.profiles.join(', ')}` : ''}: ${selection.map((s) => s.name).join(', ')}`)
+
+  checkSecrets(selection.flatMap((s) => s.secrets), p.compose.layers.values, ctx.log)
+  if (p.settings.profile.startsWith('gpu-') && selection.some((s) => p.plan(s).active.includes(p.settings.profile)))
+    await checkGpu(p.settings.profile, facts, { exec: ctx.exec, exists: existsSync })
+  const startsProxy = Boolean(p.proxyStack && selection.includes(p.proxyStack))
+  const proxyBefore = await proxyState(ctx, current)
+  if (p.settings.environment === 'private' && startsProxy)
+    await checkPorts(
+      p.routes.map((r) => ({ port: r.local_port, owner: `${r.stack}/${r.service}`, file: p.registry.stack(r.stack).file })),
+      p.settings.bindAddress,
+      proxyBefore.published,
+      { probePort },
+    )
+  await ensureNetworks([...new Set(selection.flatMap((s) => externalNetworks(ctx.root, s)))], ctx)
+
+  await converge(ctx, DERIVED_ENV_FILE, renderDerivedEnv(p.compose.derived))
+  if (p.overlay) await converge(ctx, p.overlay, renderProxyOverlay(p.registry.proxy!, p.routes)!)
+  const caddyfileChanged = await writeCaddyfile(ctx, renderForPlatform(p))
+  if (caddyfileChanged) ctx.log.info(`caddy/Caddyfile ${ctx.dryRun ? 'would be ' : ''}updated (${plural(p.routes.length, 'route')})`)
+  const reload = caddyfileChanged && proxyBefore.running
+  if (reload && !startsProxy) await reloadProxy(ctx, p)
+
+  const results = await runGraph<string[]>(
+    selection.map((s) => ({ id: s.name, after: s.after })),
+    async (name) => {
+      const stack = p.registry.stack(name)
+      const plan = p.plan(stack)
+      const names = plan.enabled.map((s) => s.name)
+      ctx.log.step(`${name}: starting ${names.join(', ') || '(no service enabled)'}${plan.active.length ? ` [profiles: ${plan.active.join(', ')}]` : ''}`)
+      const r = await ctx.change('docker', p.args(stack, upCommand({ timeout: o.timeout })), { nothrow: true })
+      if (r.exitCode !== 0) throw new StackFailed(await diagnoseStack(ctx, p, stack, r.stderr || r.stdout))
+      if (reload && stack === p.proxyStack) await reloadProxy(ctx, p)
+      return names
+    },
+    {
+      concurrency: o.concurrency,
+      onSkip: (id, because) => ctx.log.warn(`${id}: not started (${because})`),
+    },
+  )
+
+  const report: StackResult[] = []
+  for (const r of results) {
+    if (r.status === 'ok') {
+      if (!ctx.dryRun) ctx.log.success(`${r.id}: up, healthy (${plural(r.value.length, 'service')}, ${duration(r.ms)})`)
+      report.push({ stack: r.id, status: 'ok', ms: r.ms, services: r.value })
+    } else if (r.status === 'failed') {
+      const d = r.error instanceof StackFailed ? r.error.diagnosis : undefined
+      if (!d) throw r.error
+      ctx.log.error(`${r.id}: failed after ${duration(r.ms)}\n${renderDiagnosis(d)}`)
+      report.push({ stack: r.id, status: 'failed', ms: r.ms, diagnosis: d })
+    } else report.push({ stack: r.id, status: 'skipped', because: r.because })
+  }
+  const started = new Set(report.filter((r) => r.status === 'ok').map((r) => r.stack))
+  return {
+    environment: p.settings.environment,
+    stacks: report,
+    reachable: reachable(p, selection.filter((s) => started.has(s.name))),
+    caddyfileChanged,
+    secretLayer: layer.file,
+  }
+}
+
+/** Where each routed service of these stacks is reached: local ports in private, https://<sub>.<domain> in public. */
+export function reachable(p: Platform, stacks: readonly Stack[]): Reachable[] {
+  const host = ['127.0.0.1', '0.0.0.0', '::', '::1'].includes(p.settings.bindAddress) ? 'localhost' : p.settings.bindAddress
+  const routes: Route[] = stacks.flatMap((s) => p.plan(s).routes)
+  return routes.map((r) =>
+    p.settings.environment === 'public'
+      ? { stack: r.stack, service: r.service, url: `https://${r.subdomain}.${p.settings.domain}`, access: r.access }
+      : { stack: r.stack, service: r.service, url: `http://${host}:${r.local_port}` },
+  )
+}
+
+export function renderUpReport(r: UpReport): string {
+  const lines: string[] = []
+  if (r.reachable.length) {
+    const rows = [['service', 'url', ...(r.environment === 'public' ? ['access'] : [])]]
+    for (const x of r.reachable) rows.push([`${x.stack}/${x.service}`, x.url, ...(r.environment === 'public' ? [x.access ?? ''] : [])])
+    lines.push(table(rows))
+  } else lines.push('no routed service in the started stacks')
+  return lines.join('\n')
+}
+
+/** The exit status: a failure names the failed stacks and the skipped dependants. */
+export function upFailure(r: UpReport): FailureError | undefined {
+  const failed = r.stacks.filter((s) => s.status === 'failed')
+  if (!failed.length) return undefined
+  const skipped = r.stacks.filter((s) => s.status === 'skipped')
+  const what = failed.map((f) => `${f.stack}${f.diagnosis?.services.length ? ` (${f.diagnosis.services.map((s) => `${s.service} ${s.health || s.state}`).join(', ')})` : ''}`)
+  return new FailureError(`${plural(failed.length, 'stack')} failed: ${what.join('; ')}${skipped.length ? `; not started: ${skipped.map((s) => s.stack).join(', ')}` : ''}`, {
+    hint: `the health-check output and last log lines are above; more: npx zx tasks/logs.ts --stack ${failed[0].stack}`,
+  })
+}
