@@ -181,7 +181,7 @@ export function diffStatus(local: Record<string, string>, remote: readonly Remot
   return keys.map((key) => {
     const mine = local[key]
     const theirs = byKey.get(key)
-    const meta = theirs ? { remoteVersion: theirs.version, remoteUpdatedAt: theirs.updatedAt } : {}
+    const meta = { ...(theirs?.version !== undefined ? { remoteVersion: theirs.version } : {}), ...(theirs?.updatedAt ? { remoteUpdatedAt: theirs.updatedAt } : {}) }
     if (theirs === undefined) return { key, state: 'only-local' as const, ...(serverNormalize(mine) !== mine ? { trimmed: true } : {}) }
     if (mine === undefined) return { key, state: 'only-remote' as const, ...meta }
     const trimmed = serverNormalize(mine) !== mine ? { trimmed: true } : {}
