@@ -75,3 +75,39 @@ export async function reloadProxy(ctx: Pick<StackCtx, 'change'>, p: Platform): P
 function lastLines(text: string, n = 8): string {
   return text.trim().split('\n').filter((l) => !/"level":"(info|warn)"/.test(l)).slice(-n).join('\n')
 }
+
+/** The three actions of tasks/00-infrastructure/caddy.ts. Returns the exit code. */
+export async function caddyTask(ctx: StackCtx, p: Platform, action: string, o: { print: boolean }): Promise<number> {
+  const text = renderForPlatform(p)
+  if (action === 'render') {
+    if (o.print) {
+      ctx.out(text)
+      return 0
+    }
+    const changed = await writeCaddyfile(ctx, text)
+    if (!changed) ctx.log.success(`${CADDYFILE} is up to date (${p.routes.length} routes, ${p.settings.environment})`)
+    else if (!ctx.dryRun) ctx.log.success(`${CADDYFILE} written (${p.routes.length} routes, ${p.settings.environment}); load it with: npx zx tasks/00-infrastructure/caddy.ts reload`)
+    return 0
+  }
+  let current: string | undefined
+  try {
+    current = readFileSync(join(ctx.root, CADDYFILE), 'utf8')
+  } catch {
+    throw new FailureError(`${CADDYFILE} does not exist yet`, { hint: 'npx zx tasks/00-infrastructure/caddy.ts render' })
+  }
+  if (current !== text) ctx.log.warn(`${CADDYFILE} differs from what the routes render now: run npx zx tasks/00-infrastructure/caddy.ts render`)
+  const state = await proxyState(ctx, p)
+  if (action === 'reload') {
+    if (!state.running) throw new FailureError(`the proxy (${p.registry.proxy!.name}) is not running: nothing to reload`, { hint: `start it: npx zx tasks/up.ts --stack ${p.proxyStack!.name}` })
+    await reloadProxy(ctx, p)
+    if (!ctx.dryRun) ctx.log.success(`${p.registry.proxy!.name}: config reloaded in place`)
+    return 0
+  }
+  const results: Array<{ where: string; ok: boolean; output: string }> = []
+  const local = await validateLocal(ctx, p)
+  if (local) results.push({ where: 'local caddy', ...local })
+  if (state.running) results.push({ where: `${p.registry.proxy!.name} container`, ...(await validateInContainer(ctx, p)) })
+  if (!results.length) throw new FailureError('cannot validate: caddy is not installed here and the proxy container is not running', { hint: 'install caddy (apt-get install caddy) or start the proxy: npx zx tasks/up.ts --stack ' + p.proxyStack!.name })
+  for (const r of results) (r.ok ? ctx.log.success : ctx.log.error)(`${r.where}: ${r.ok ? 'valid' : 'INVALID'}${r.ok ? '' : `\n${r.output}`}`)
+  return results.every((r) => r.ok) ? 0 : 1
+}

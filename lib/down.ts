@@ -1,0 +1,29 @@
+// `down`: stops stacks in reverse dependency order (a stack stops after every stack that depends on it), with every
+// profile the stack declares so profiled services stop too (the origin's `down` without --profile left them
+// running). Volumes are kept unless asked. Changes go through the context (dry-run aware).
+import { FailureError } from './errors.ts'
+import { downCommand } from './compose.ts'
+import { duration, plural } from './format.ts'
+import type { Stack } from './registry.ts'
+import { reversed, runGraph } from './orchestrate.ts'
+import type { Platform, StackCtx } from './platform.ts'
+
+export async function down(ctx: StackCtx, p: Platform, stacks: readonly Stack[], o: { volumes: boolean }): Promise<void> {
+  const names = new Set(stacks.map((s) => s.name))
+  const results = await runGraph(
+    reversed(stacks.map((s) => ({ id: s.name, after: s.after.filter((a) => names.has(a)) }))),
+    async (name) => {
+      const stack = p.registry.stack(name)
+      ctx.log.step(`${name}: stopping${o.volumes ? ' and deleting its volumes' : ''}`)
+      const r = await ctx.change('docker', p.args(stack, downCommand({ volumes: o.volumes })), { nothrow: true })
+      if (r.exitCode !== 0) throw new Error(r.stderr.trim().split('\n').slice(-6).join('\n') || `exit ${r.exitCode}`)
+    },
+    { onSkip: (id, because) => ctx.log.warn(`${id}: left running (${because}: a stack it serves is still up)`) },
+  )
+  const failed = results.filter((r) => r.status === 'failed')
+  for (const r of results) {
+    if (r.status === 'ok' && !ctx.dryRun) ctx.log.success(`${r.id}: stopped (${duration(r.ms)})`)
+    if (r.status === 'failed') ctx.log.error(`${r.id}: ${(r.error as Error).message}`)
+  }
+  if (failed.length) throw new FailureError(`${plural(failed.length, 'stack')} did not stop: ${failed.map((f) => f.id).join(', ')}`, { hint: 'see the errors above; docker compose ls shows what runs' })
+}

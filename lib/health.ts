@@ -1,0 +1,104 @@
+// Health checks derived from the registry: every enabled service's own Docker health state, plus probes chosen by
+// what a service is (its image, x-proxy, x-route): the proxy's config validates in its container, PostgreSQL accepts
+// connections, Valkey/Redis answer PING, Infisical's /api/status answers through the proxy. Read-only commands.
+import type { Service, Stack } from './registry.ts'
+import { execCommand } from './compose.ts'
+import { repository } from './docker-state.ts'
+import { table } from './format.ts'
+import { color } from './log.ts'
+import type { Platform, StackCtx } from './platform.ts'
+import { proxyState, validateInContainer } from './proxy.ts'
+import { collectStatus, type ServiceStatus } from './status.ts'
+
+export interface HealthResult {
+  check: string
+  target: string
+  ok: boolean
+  detail: string
+}
+
+interface Probe {
+  check: string
+  applies(s: Service, p: Platform): boolean
+  run(ctx: Pick<StackCtx, 'exec'>, p: Platform, s: Service): Promise<{ ok: boolean; detail: string }>
+}
+
+const imageIs = (s: Service, name: string) => Boolean(s.image && new RegExp(`(^|/)${name}$`).test(repository(s.image)))
+const TIMEOUT = 20_000
+
+async function inService(ctx: Pick<StackCtx, 'exec'>, p: Platform, s: Service, command: string[], expect?: RegExp): Promise<{ ok: boolean; detail: string }> {
+  const r = await ctx.exec('docker', p.args(p.registry.stack(s.stack), execCommand(s.name, command)), { nothrow: true, timeoutMs: TIMEOUT })
+  const text = (r.stdout.trim() || r.stderr.trim()).split('\n').slice(-2).join(' ')
+  const ok = r.exitCode === 0 && (!expect || expect.test(r.stdout))
+  return { ok, detail: text || `exit ${r.exitCode}` }
+}
+
+/** Probes by what a service is; the list grows with the kinds of services stacks bring, never with their names. */
+export const PROBES: Probe[] = [
+  {
+    check: 'proxy config valid',
+    applies: (s) => s.proxy,
+    run: async (ctx, p) => validateInContainer(ctx, p).then((r) => ({ ok: r.ok, detail: r.ok ? 'caddy validate: valid' : r.output })),
+  },
+  {
+    check: 'postgres ready',
+    applies: (s) => imageIs(s, 'postgres'),
+    run: (ctx, p, s) => {
+      const env = (s.raw.environment ?? {}) as Record<string, unknown>
+      const user = typeof env.POSTGRES_USER === 'string' && !env.POSTGRES_USER.includes('$') ? ['-U', env.POSTGRES_USER] : []
+      return inService(ctx, p, s, ['pg_isready', '-h', '127.0.0.1', ...user], /accepting connections/)
+    },
+  },
+  {
+    check: 'valkey ping',
+    applies: (s) => imageIs(s, 'valkey'),
+    run: (ctx, p, s) => inService(ctx, p, s, ['valkey-cli', '-h', '127.0.0.1', 'ping'], /PONG/),
+  },
+  {
+    check: 'redis ping',
+    applies: (s) => imageIs(s, 'redis'),
+    run: (ctx, p, s) => inService(ctx, p, s, ['redis-cli', '-h', '127.0.0.1', 'ping'], /PONG/),
+  },
+  {
+    check: 'infisical /api/status via proxy',
+    applies: (s, p) => imageIs(s, 'infisical') && Boolean(s.route) && Boolean(p.registry.proxy),
+    run: async (ctx, p, s) => {
+      const r = s.route!
+      // from inside the proxy container: the same path users take, without the tunnel
+      const url = p.settings.environment === 'public' ? `http://127.0.0.1:80/api/status` : `http://127.0.0.1:${r.local_port}/api/status`
+      const host = p.settings.environment === 'public' ? ['--header', `Host: ${r.subdomain}.${p.settings.domain}`] : []
+      return inService(ctx, p, p.registry.proxy!, ['wget', '-q', '-O', '-', '-T', '5', ...host, url])
+    },
+  },
+]
+
+export async function runHealth(ctx: Pick<StackCtx, 'exec'>, p: Platform, stacks: readonly Stack[]): Promise<HealthResult[]> {
+  const status = await collectStatus(ctx, p, stacks)
+  const byKey = new Map(status.map((s) => [`${s.stack}/${s.service}`, s]))
+  const running = (s: Service) => byKey.get(`${s.stack}/${s.name}`)?.state === 'running'
+  const results: HealthResult[] = status.filter((s) => s.enabled).map((s: ServiceStatus) => ({
+    check: 'docker health',
+    target: `${s.stack}/${s.service}`,
+    ok: s.ok,
+    detail: s.state === 'running' ? s.health || 'running (no health check)' : s.state,
+  }))
+  const proxy = p.registry.proxy
+  const proxyRunning = !proxy ? false : byKey.has(`${proxy.stack}/${proxy.name}`) ? running(proxy) : (await proxyState(ctx, p)).running
+  const probes: Array<Promise<HealthResult>> = []
+  for (const stack of stacks)
+    for (const s of p.plan(stack).enabled)
+      for (const probe of PROBES) {
+        if (!probe.applies(s, p) || !running(s)) continue
+        const needsProxy = probe.check.includes('via proxy')
+        if (needsProxy && !proxyRunning) {
+          probes.push(Promise.resolve({ check: probe.check, target: `${s.stack}/${s.name}`, ok: false, detail: 'the proxy is not running' }))
+          continue
+        }
+        probes.push(probe.run(ctx, p, s).then((r) => ({ check: probe.check, target: `${s.stack}/${s.name}`, ...r })))
+      }
+  return [...results, ...(await Promise.all(probes))]
+}
+
+export function renderHealth(results: readonly HealthResult[]): string {
+  return table([['', 'check', 'service', 'detail'], ...results.map((r) => [r.ok ? color.green('ok') : color.red('FAIL'), r.check, r.target, r.detail])])
+}

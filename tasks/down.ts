@@ -1,0 +1,25 @@
+// Stop the platform: each stack's containers, in reverse dependency order, including services behind any profile.
+// Volumes (the data) are kept unless --volumes, which asks for confirmation (or --yes).
+// Usage: npx zx tasks/down.ts [--stack NAME]… [--volumes] [--yes] [--dry-run]
+import { task } from '../lib/task.ts'
+import { checkDocker } from '../lib/preflight.ts'
+import { loadPlatform } from '../lib/platform.ts'
+import { down } from '../lib/down.ts'
+
+await task({
+  summary: 'Stop the stacks (dependants first); keep the data unless --volumes',
+  flags: {
+    stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to stop (only these); default all' },
+    volumes: { type: 'boolean', help: 'also delete the stacks\' volumes: ALL THEIR DATA (asks for confirmation)' },
+  },
+  dryRun: true,
+  yes: true,
+  examples: ['npx zx tasks/down.ts', 'npx zx tasks/down.ts --stack apps', 'npx zx tasks/down.ts --volumes --yes'],
+  async run(ctx) {
+    await checkDocker(ctx)
+    const p = loadPlatform(ctx, { profiles: 'declared', generating: false })
+    const stacks = ctx.flags.stack.length && !ctx.flags.stack.includes('all') ? ctx.flags.stack.map((n) => p.registry.stack(n)) : p.registry.stacks
+    if (ctx.flags.volumes && !ctx.dryRun) await ctx.confirm(`Delete the volumes of ${stacks.map((s) => s.name).join(', ')}? Their data is gone for good.`)
+    await down(ctx, p, stacks, { volumes: ctx.flags.volumes ?? false })
+  },
+})

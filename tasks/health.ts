@@ -1,0 +1,25 @@
+// Check that the platform works: every enabled service's Docker health state, plus probes derived from what each
+// service is: the proxy's config validates in its container, PostgreSQL is ready, Valkey/Redis answer PING,
+// Infisical's /api/status answers through the proxy. Changes nothing. Exit 0 all pass, 1 any fails.
+// Usage: npx zx tasks/health.ts [--stack NAME]… [--json]
+import { task } from '../lib/task.ts'
+import { checkDocker } from '../lib/preflight.ts'
+import { loadPlatform } from '../lib/platform.ts'
+import { renderHealth, runHealth } from '../lib/health.ts'
+
+await task({
+  summary: 'Run the health checks (one line per check)',
+  flags: { stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to check; default all' } },
+  json: true,
+  async run(ctx) {
+    await checkDocker(ctx)
+    const p = loadPlatform(ctx, { profiles: 'declared', generating: false })
+    const stacks = ctx.flags.stack.length && !ctx.flags.stack.includes('all') ? ctx.flags.stack.map((n) => p.registry.stack(n)) : p.registry.stacks
+    const results = await runHealth(ctx, p, stacks)
+    const failed = results.filter((r) => !r.ok)
+    if (ctx.json) ctx.out({ ok: failed.length === 0, checks: results })
+    else ctx.out(renderHealth(results))
+    if (failed.length) ctx.log.error(`${failed.length} of ${results.length} checks failed`)
+    return failed.length ? 1 : 0
+  },
+})

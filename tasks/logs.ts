@@ -1,0 +1,28 @@
+// Show a stack's logs (all its services, or the ones named), streamed through; --follow keeps streaming.
+// Usage: npx zx tasks/logs.ts --stack NAME [SERVICE…] [--follow] [--since 10m] [--tail N]
+import { task } from '../lib/task.ts'
+import { UsageError } from '../lib/errors.ts'
+import { logsCommand } from '../lib/compose.ts'
+import { loadPlatform } from '../lib/platform.ts'
+
+await task({
+  summary: 'Show the logs of a stack or of some of its services',
+  args: [{ name: 'service', help: 'services of the stack (default: all)', variadic: true }],
+  flags: {
+    stack: { type: 'string', placeholder: 'NAME', help: 'the stack (required)' },
+    follow: { type: 'boolean', short: 'f', help: 'keep streaming new lines' },
+    since: { type: 'string', placeholder: 'TIME', help: 'only lines since a time (2024-01-02T15:04:05) or a duration (10m, 2h)' },
+    tail: { type: 'number', integer: true, min: 0, placeholder: 'N', help: 'only the last N lines per service' },
+  },
+  examples: ['npx zx tasks/logs.ts --stack infrastructure caddy --follow', 'npx zx tasks/logs.ts --stack apps --since 10m'],
+  async run(ctx) {
+    if (!ctx.flags.stack) throw new UsageError('--stack is required', { hint: `stacks: ${ctx.registry.stacks.map((s) => s.name).join(', ')}` })
+    const p = loadPlatform(ctx, { profiles: 'declared', generating: false })
+    const stack = p.registry.stack(ctx.flags.stack)
+    const services = [ctx.args.service ?? []].flat()
+    const unknown = services.filter((s) => !stack.services.some((x) => x.name === s))
+    if (unknown.length) throw new UsageError(`${unknown.join(', ')}: not a service of ${stack.name}`, { hint: `its services: ${stack.services.map((s) => s.name).join(', ')}` })
+    const r = await ctx.exec('docker', p.args(stack, logsCommand({ services, follow: ctx.flags.follow, since: ctx.flags.since, tail: ctx.flags.tail })), { inherit: true, nothrow: true })
+    return r.exitCode
+  },
+})

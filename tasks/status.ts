@@ -1,0 +1,24 @@
+// Show each stack's services: state, health, uptime, image and route. Changes nothing.
+// Exit 0 when every service the active profiles enable is running and healthy, 1 otherwise.
+// Usage: npx zx tasks/status.ts [--stack NAME]… [--json]
+import { task } from '../lib/task.ts'
+import { checkDocker } from '../lib/preflight.ts'
+import { loadPlatform } from '../lib/platform.ts'
+import { collectStatus, renderStatus } from '../lib/status.ts'
+
+await task({
+  summary: 'Show the state, health, uptime, image and route of every service',
+  flags: { stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to show; default all' } },
+  json: true,
+  async run(ctx) {
+    await checkDocker(ctx)
+    const p = loadPlatform(ctx, { profiles: 'declared', generating: false })
+    const stacks = ctx.flags.stack.length && !ctx.flags.stack.includes('all') ? ctx.flags.stack.map((n) => p.registry.stack(n)) : p.registry.stacks
+    const rows = await collectStatus(ctx, p, stacks)
+    const bad = rows.filter((r) => !r.ok)
+    if (ctx.json) ctx.out({ ok: bad.length === 0, environment: p.settings.environment, services: rows })
+    else ctx.out(renderStatus(rows))
+    if (bad.length) ctx.log.error(`not running or not healthy: ${bad.map((r) => `${r.stack}/${r.service} (${r.health || r.state})`).join(', ')}`)
+    return bad.length ? 1 : 0
+  },
+})
