@@ -43,7 +43,7 @@ export function renderPlan(changes: readonly Change[], problems: readonly Proble
     lines.push(color.bold(`${TITLES[area]}${headers[area] ? ` (${headers[area]})` : ''}`))
     const mine = changes.filter((c) => c.area === area)
     for (const c of mine) lines.push(`  ${paint(c.op)} ${c.key}${c.detail ? `: ${c.detail}` : ''}`)
-    for (const p of problems.filter((x) => x.area === area)) lines.push(`  ${color.red('!')} ${p.key}: ${p.message}${p.hint ? color.dim(` (${p.hint})`) : ''}`)
+    for (const p of problems.filter((x) => x.area === area)) lines.push(`  ${color.red('!')} ${p.key}: ${p.message}${p.hint ? color.dim(` — ${p.hint}`) : ''}`)
     if (!mine.length && !problems.some((p) => p.area === area)) lines.push(color.dim('  (nothing declared)'))
   }
   const n = counts(changes)

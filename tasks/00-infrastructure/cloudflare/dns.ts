@@ -13,7 +13,7 @@ await task({
     check: { type: 'boolean', help: 'only report missing, wrong and unproxied records; exit 1 when any' },
     force: { type: 'boolean', help: 'overwrite a CNAME not managed by Stackyard at a routed host' },
     prune: { type: 'boolean', help: 'delete owned records of hosts no longer routed' },
-    remove: { type: 'strings', placeholder: 'HOST', help: 'delete the owned record of this host (repeatable)' },
+    remove: { type: 'strings', placeholder: 'HOST', help: 'delete the owned record of this host' },
   },
   dryRun: true,
   json: true,

@@ -10,7 +10,7 @@ await task({
   description:
     'Owned rules (no path, service = the proxy URL, hostname under DOMAIN) are added, updated or removed; every other rule and top-level field is kept as read; the catch-all stays last. A concurrent edit of the configuration aborts the write.',
   flags: {
-    remove: { type: 'strings', placeholder: 'HOST', help: 'remove the rule of this host (repeatable)' },
+    remove: { type: 'strings', placeholder: 'HOST', help: 'remove the rule of this host' },
     prune: { type: 'boolean', help: 'remove owned rules of hosts no longer declared' },
     force: { type: 'boolean', help: 'replace a rule not managed by Stackyard that routes a declared host elsewhere' },
   },

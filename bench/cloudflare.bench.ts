@@ -1,0 +1,113 @@
+// Reconciling 20 routed hosts (Access + ingress + DNS) against the loopback fake API, when 1 host changed
+// and when none changed, beside a baseline doing what the origin's scripts did (one GET and one PUT of the
+// tunnel configuration per host, one DNS create per host, IDs hard-coded so no discovery; the origin's
+// 1 s sleep between hosts left out). Requests are counted at the fake; wall time is the median of runs.
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadRegistry } from '../lib/registry.ts'
+import { readSettings } from '../lib/settings.ts'
+import { desiredHosts, type CloudflareConfig, type Desired } from '../lib/cloudflare-config.ts'
+import { openSession } from '../lib/cloudflare-session.ts'
+import { applyReconcile, planReconcile } from '../lib/cloudflare-plan.ts'
+import { createCloudflare } from '../lib/cloudflare.ts'
+import { tunnelTarget } from '../lib/cloudflare-dns.ts'
+import { table } from '../lib/format.ts'
+import { startFakeCloudflare } from '../test/fake-cloudflare.ts'
+
+const HOSTS = 20
+const RUNS = 7
+
+// a fixture registry: the proxy and 20 routed services, every other one protected
+const root = mkdtempSync(join(tmpdir(), 'cf-bench-'))
+mkdirSync(join(root, 'compose', '00-bench'), { recursive: true })
+const services = Array.from({ length: HOSTS }, (_, i) => `  svc${i}:\n    image: nginx:1.27.3\n    x-route: { subdomain: app${i}, port: 80, local_port: ${20000 + i}, access: ${i % 2 ? 'public' : 'protected'} }\n`).join('')
+writeFileSync(
+  join(root, 'compose', '00-bench', 'docker-compose.yml'),
+  `name: bench\nx-stackyard:\n  description: benchmark fixture\nservices:\n  caddy:\n    image: caddy:2.10.2-alpine\n    x-proxy: true\n    expose: ["80"]\n${services}`,
+)
+const registry = loadRegistry(root)
+const values = { STACKYARD_ENVIRONMENT: 'public', DOMAIN: 'example.com' }
+const all = desiredHosts(registry, readSettings(values), values)
+// the changed host is a protected one: a new Access app, an ingress rule with its AUD, a DNS record
+const changedHost = all.hosts.filter((h) => h.access === 'protected').at(-1)!.host
+const minusOne: Desired = { ...all, hosts: all.hosts.filter((h) => h.host !== changedHost) }
+
+const fake = await startFakeCloudflare({ maxPerPage: 100 })
+const account = fake.account()
+const zone = fake.zone('example.com', account)
+const tunnel = fake.tunnel(account, 'stackyard-example.com')
+fake.org(account, 'bench.cloudflareaccess.com')
+const config: CloudflareConfig = { auth: { token: fake.token() }, baseUrl: fake.url, domain: 'example.com', tunnelName: tunnel.name, access: { emails: ['me@example.com'] } }
+const full = { access: true, ingress: true, dns: true }
+
+async function stackyard(d: Desired): Promise<void> {
+  const s = openSession({ config })
+  const plan = await planReconcile(s, d, full, config.access)
+  if (plan.writes) await applyReconcile(s, plan)
+}
+
+/** The origin: per host GET + PUT of the whole configuration, then one POST per DNS record (duplicates fail). */
+async function origin(d: Desired): Promise<void> {
+  const cf = createCloudflare({ auth: config.auth, baseUrl: fake.url })
+  for (const h of d.hosts) {
+    const cur = await cf.tunnelConfiguration(account, tunnel.id)
+    const ingress = (cur.config?.ingress ?? []).filter((r) => r.service !== 'http_status:404')
+    if (!ingress.some((r) => r.hostname === h.host)) ingress.push({ hostname: h.host, service: d.proxyUrl })
+    await cf.putTunnelConfiguration(account, tunnel.id, { ...cur.config, ingress: [...ingress, { service: 'http_status:404' }] })
+  }
+  for (const h of d.hosts) await cf.createDnsRecord(zone, { type: 'CNAME', name: h.host, content: tunnelTarget(tunnel.id), proxied: true, ttl: 1 }).catch(() => undefined)
+}
+
+/** Takes the changed host out again (state only, no requests), so each "1 changed" run starts alike. */
+function forgetChangedHost(): void {
+  fake.state.apps = fake.state.apps.filter((a) => a.domain !== changedHost)
+  fake.state.records = fake.state.records.filter((r) => r.name !== changedHost)
+  const cfg = tunnel.config as { ingress: Array<{ hostname?: string }> } | null
+  if (cfg) cfg.ingress = cfg.ingress.filter((r) => r.hostname !== changedHost)
+}
+
+async function measure(prepare: () => Promise<void> | void, run: () => Promise<void>): Promise<{ requests: number; writes: number; ms: number }> {
+  const times: number[] = []
+  let requests = 0
+  let writes = 0
+  for (let i = 0; i < RUNS; i++) {
+    await prepare()
+    const from = fake.server.requests.length
+    const t = performance.now()
+    await run()
+    times.push(performance.now() - t)
+    requests = fake.server.requests.length - from
+    writes = fake.writes(from).length
+  }
+  times.sort((a, b) => a - b)
+  return { requests, writes, ms: times[Math.floor(times.length / 2)] }
+}
+
+await stackyard(minusOne)
+const oneChanged = await measure(forgetChangedHost, () => stackyard(all))
+const noneChanged = await measure(() => undefined, () => stackyard(all))
+const originOne = await measure(forgetChangedHost, () => origin(all))
+const originNone = await measure(() => undefined, () => origin(all))
+
+const row = (name: string, r: { requests: number; writes: number; ms: number }, base: { requests: number; ms: number }) => [
+  name,
+  String(r.requests),
+  String(r.writes),
+  `${r.ms.toFixed(1)} ms`,
+  (r.requests / base.requests).toFixed(2),
+  (r.ms / base.ms).toFixed(2),
+]
+console.log(`${HOSTS} routed hosts (${all.hosts.filter((h) => h.access === 'protected').length} protected), fake Cloudflare API on loopback, median of ${RUNS} runs`)
+console.log(
+  table([
+    ['case', 'requests', 'writes', 'wall', 'requests ratio', 'time ratio'],
+    row('origin baseline, 1 changed', originOne, originOne),
+    row('stackyard apply, 1 changed', oneChanged, originOne),
+    row('origin baseline, none changed', originNone, originNone),
+    row('stackyard apply, none changed', noneChanged, originNone),
+  ]),
+)
+console.log('(stackyard also discovers the zone, account, tunnel and team domain and reconciles Access; the baseline does none of that)')
+await fake.close()
+rmSync(root, { recursive: true, force: true })
