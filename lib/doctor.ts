@@ -8,7 +8,7 @@ import { BASE_FILE, STACK_DIR } from './registry.ts'
 import { validateComposeFile } from './compose-schema.ts'
 import { checkSecret } from './secrets.ts'
 import { readSettings, type Settings } from './settings.ts'
-import { activeRoutes } from './routes.ts'
+import { activeRoutes, hardwareVariants } from './routes.ts'
 import { ENV_FILES } from './paths.ts'
 import { plural } from './format.ts'
 
@@ -178,7 +178,7 @@ export const checks: Check[] = [
     const byPort = new Map<number, string[]>()
     for (const r of l.registry.routes) byPort.set(r.local_port, [...(byPort.get(r.local_port) ?? []), `${r.stack}/${r.service}`])
     for (const [port, owners] of byPort)
-      if (owners.length > 1) findings.push({ status: 'fail', message: `local port ${port} is claimed by ${owners.join(' and ')}`, fix: 'give each x-route its own local_port' })
+      if (owners.length > 1 && !variantsOnly(l.registry, owners)) findings.push({ status: 'fail', message: `local port ${port} is claimed by ${owners.join(' and ')}`, fix: 'give each x-route its own local_port' })
     return result('ports', 'local ports', findings, `${byPort.size} local ports, all distinct`)
   },
 
@@ -188,8 +188,14 @@ export const checks: Check[] = [
     const bySub = new Map<string, string[]>()
     for (const r of l.registry.routes) bySub.set(r.subdomain, [...(bySub.get(r.subdomain) ?? []), `${r.stack}/${r.service}`])
     for (const [sub, owners] of bySub)
-      if (owners.length > 1) findings.push({ status: 'fail', message: `subdomain "${sub}" is claimed by ${owners.join(' and ')}`, fix: 'give each x-route its own subdomain' })
+      if (owners.length > 1 && !variantsOnly(l.registry, owners)) findings.push({ status: 'fail', message: `subdomain "${sub}" is claimed by ${owners.join(' and ')}`, fix: 'give each x-route its own subdomain' })
     const s = l.settings
+    // hardware variants share a route because only one runs: two running at once means two hardware profiles are on
+    const running = new Map<string, string[]>()
+    if (s && l.env) for (const r of activeRoutes(l.registry, s, l.env.values)) running.set(r.subdomain, [...(running.get(r.subdomain) ?? []), `${r.stack}/${r.service}`])
+    for (const [sub, owners] of running)
+      if (owners.length > 1 && variantsOnly(l.registry, owners))
+        findings.push({ status: 'fail', message: `subdomain "${sub}" would be served by ${owners.join(' and ')} at once: more than one hardware profile is on`, where: 'STACKYARD_PROFILES', fix: 'choose the hardware profile with STACKYARD_PROFILE only; remove cpu/gpu-nvidia/gpu-amd from STACKYARD_PROFILES' })
     if (s?.domain)
       for (const r of l.env ? activeRoutes(l.registry, s, l.env.values) : [])
         if (`${r.subdomain}.${s.domain}`.length > 253) findings.push({ status: 'fail', message: `${r.subdomain}.${s.domain} is longer than 253 characters` })
@@ -197,6 +203,12 @@ export const checks: Check[] = [
     return result('hostnames', 'hostnames', findings, `${bySub.size} subdomains, all distinct${example}`)
   },
 ]
+
+/** True when every pair of these `stack/service` owners are hardware variants of one another (see routes.ts). */
+function variantsOnly(registry: Registry, owners: string[]): boolean {
+  const services = owners.map((o) => registry.services.find((s) => `${s.stack}/${s.name}` === o)!)
+  return services.every((a, i) => services.every((b, j) => i === j || hardwareVariants(a, b)))
+}
 
 export async function runDoctor(input: DoctorInput, extra: Check[] = []): Promise<CheckResult[]> {
   const loaded: Loaded = {}

@@ -2,6 +2,7 @@
 // URL variables services need about themselves. Pure functions of the registry and settings.
 import type { Registry, Route, Service } from './registry.ts'
 import type { Settings } from './settings.ts'
+import { HARDWARE_PROFILES } from './schema.ts'
 
 /** The compose profiles that are switched on for a stack: hardware profile, opt-ins, auto profiles. */
 export function activeProfiles(stackAutoProfiles: Record<string, string>, settings: Settings, values: Record<string, string | undefined>): string[] {
@@ -36,4 +37,14 @@ export function routeUrl(route: Route, settings: Settings): string {
 /** The lowest env layer: each route's URL variable (e.g. INFISICAL_SITE_URL), for every declared route. */
 export function derivedEnv(registry: Registry, settings: Settings): Record<string, string> {
   return Object.fromEntries(registry.routes.map((r) => [r.urlEnv, routeUrl(r, settings)]))
+}
+
+/**
+ * Hardware variants: two services of one stack that each run only under hardware profiles (cpu, gpu-nvidia,
+ * gpu-amd) and share none, e.g. ollama-cpu and ollama-gpu-nvidia. STACKYARD_PROFILE picks one hardware profile,
+ * so at most one of them runs: they may declare the same route (subdomain and local port).
+ */
+export function hardwareVariants(a: Service, b: Service): boolean {
+  const hardware = (s: Service) => s.profiles.length > 0 && s.profiles.every((p) => (HARDWARE_PROFILES as readonly string[]).includes(p) && p !== 'none')
+  return a !== b && a.stack === b.stack && hardware(a) && hardware(b) && !a.profiles.some((p) => b.profiles.includes(p))
 }
