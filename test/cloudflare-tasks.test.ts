@@ -58,6 +58,14 @@ after(async () => {
 })
 
 test('tunnel: creates the remotely-managed tunnel, stores its token in .env without printing it; a re-run writes nothing', async () => {
+  const envAtStart = repo.read('.env')
+  const dry = await repo.run(T('tunnel'), ['--dry-run'])
+  assert.equal(dry.code, 0, dry.stderr)
+  assert.match(dry.stderr, /would create the remotely-managed tunnel "stackyard-example\.com"/)
+  assert.match(dry.stdout, /\[dry-run\] POST .*\/cfd_tunnel \{name, config_src\}/)
+  assert.deepEqual(fake.writes(), [])
+  assert.equal(repo.read('.env'), envAtStart)
+
   const r = await repo.run(T('tunnel'), [])
   assert.equal(r.code, 0, r.stderr)
   const t = fake.state.tunnels.find((x) => x.name === 'stackyard-example.com')
