@@ -1,0 +1,168 @@
+// Export (what `up` uses, in-process through prepareSecretLayer and through the task), bootstrap both ways, and reset
+// with the fake docker.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { parseDotenv } from '../lib/env.ts'
+import { loadEnvLayers } from '../lib/env-layers.ts'
+import { prepareSecretLayer } from '../lib/secret-provider.ts'
+import { infisicalRepo } from './infisical-helpers.ts'
+
+test('prepareSecretLayer: exports (references expanded), keeps the last good export when Infisical is down, else .env alone; never silent', async (t) => {
+  const r = await infisicalRepo()
+  t.after(() => r.cleanup())
+  r.fake.seed({ DB_PASSWORD: 'p@ss"word', URL: 'postgres://u:${DB_PASSWORD}@db/x', BROKEN: '${MISSING}', INFISICAL_CLIENT_SECRET: 'must-not-override', 'bad-name': 'x' })
+  const layer = async (skip = false) => prepareSecretLayer({ root: r.repo.root, env: loadEnvLayers({ root: r.repo.root, shell: { INFISICAL_API_URL: r.fake.url } }), skip, dryRun: false })
+
+  const ok = await layer()
+  assert.equal(ok.file, '.env.infisical')
+  assert.equal(ok.level, 'warn', 'warnings (unresolved reference, skipped names) make it a warning')
+  assert.match(ok.note, /3 secret\(s\) from Infisical \(dev\) written to \.env\.infisical/)
+  assert.match(ok.note, /expanded to an empty value \(unresolved\?\): BROKEN/)
+  assert.match(ok.note, /not variable names: bad-name/)
+  const exported = parseDotenv(r.repo.read('.env.infisical'))
+  assert.deepEqual(exported, { BROKEN: '', DB_PASSWORD: 'p@ss"word', URL: 'postgres://u:p@ss"word@db/x' })
+  assert.equal(r.mode('.env.infisical'), 0o600)
+  assert.equal(r.fake.count((q) => q.path === '/api/v3/secrets/raw'), 2, 'raw list, then the expanded one because references exist')
+
+  await r.fake.close()
+  const kept = await layer()
+  assert.equal(kept.file, '.env.infisical')
+  assert.equal(kept.level, 'warn')
+  assert.match(kept.note, /Infisical could not be used \(Infisical is unreachable at .*\): using the last good \.env\.infisical, exported 20/)
+
+  const { rmSync } = await import('node:fs')
+  rmSync(`${r.repo.root}/.env.infisical`)
+  const alone = await layer()
+  assert.equal(alone.file, null)
+  assert.match(alone.note, /and there is no earlier export: using \.env alone/)
+
+  const skipped = await layer(true)
+  assert.equal(skipped.file, null)
+  assert.equal(skipped.level, 'warn')
+  assert.match(skipped.note, /--skip-infisical: using \.env alone/)
+})
+
+test('prepareSecretLayer without Infisical configured says so (info) and uses .env', async (t) => {
+  const r = await infisicalRepo({ credentials: false })
+  t.after(() => r.cleanup())
+  const l = await prepareSecretLayer({ root: r.repo.root, env: loadEnvLayers({ root: r.repo.root, shell: {} }), skip: false, dryRun: false })
+  assert.deepEqual([l.file, l.level], [null, 'info'])
+  assert.match(l.note, /Infisical is not configured/)
+})
+
+test('export task: writes .env.infisical; --dry-run writes nothing; a failed export exits 1 and says which fallback', async (t) => {
+  const r = await infisicalRepo()
+  t.after(() => r.cleanup())
+  r.fake.seed({ A: '1' })
+  const dry = await r.run('export', ['--dry-run'])
+  assert.equal(dry.code, 0, dry.stderr)
+  assert.match(dry.stderr, /would write \.env\.infisical with 1 secret/)
+  assert.ok(!r.repo.exists('.env.infisical'))
+  const ok = await r.run('export', ['--json'])
+  assert.equal(ok.code, 0, ok.stderr)
+  assert.deepEqual(JSON.parse(ok.stdout).keys, ['A'])
+  const down = await r.run('export', [], { env: { INFISICAL_API_URL: 'http://127.0.0.1:9' } })
+  assert.equal(down.code, 1)
+  assert.match(down.stderr, /using the last good \.env\.infisical/)
+})
+
+test('bootstrap on a server with the bootstrap API: admin, project, identity, universal auth, secret, membership → .env; a re-run changes nothing', async (t) => {
+  const r = await infisicalRepo({ convention: 'upstream', seedIdentity: false, initialized: false, credentials: false })
+  t.after(() => r.cleanup())
+  const missing = await r.run('bootstrap')
+  assert.equal(missing.code, 2)
+  assert.match(missing.stderr, /bootstrap needs --email and the admin password/)
+  const b = await r.run('bootstrap', ['--email', 'admin@example.com', '--password-stdin', '--json'], { input: 'a-very-long-admin-password\n' })
+  assert.equal(b.code, 0, b.stderr)
+  const j = JSON.parse(b.stdout)
+  assert.equal(j.mode, 'bootstrapped')
+  assert.ok(!b.stdout.includes('a-very-long-admin-password') && !b.stderr.includes('a-very-long-admin-password'))
+  const env = parseDotenv(r.repo.read('.env'))
+  const [identity] = r.fake.identities()
+  assert.equal(env.INFISICAL_CLIENT_ID, identity.clientId)
+  assert.deepEqual(identity.projects, [env.INFISICAL_PROJECT_ID])
+  assert.ok(env.INFISICAL_CLIENT_SECRET.length > 20)
+  assert.ok(!b.stdout.includes(env.INFISICAL_CLIENT_SECRET), 'the client secret is not printed')
+  assert.equal(r.mode('.env'), 0o600)
+  const again = await r.run('bootstrap', ['--json'])
+  assert.equal(again.code, 0, again.stderr)
+  assert.equal(JSON.parse(again.stdout).mode, 'already-configured')
+  assert.equal(r.fake.identities().length, 1)
+  // and the stored identity works for a push
+  r.repo.write('.env', r.repo.read('.env') + 'CLOUDFLARE_API_TOKEN=abc\n', 0o600)
+  assert.equal((await r.run('push')).code, 0)
+  assert.deepEqual(r.fake.secrets('dev', '/', env.INFISICAL_PROJECT_ID), { CLOUDFLARE_API_TOKEN: 'abc' })
+})
+
+test('bootstrap on a 2024 build: prints the web-UI steps, then continues from the identity credentials', async (t) => {
+  const r = await infisicalRepo({ convention: '2024', initialized: false, credentials: false })
+  t.after(() => r.cleanup())
+  const steps = await r.run('bootstrap')
+  assert.equal(steps.code, 2)
+  assert.match(steps.stderr, /no bootstrap API \(a 2024 build\)/)
+  assert.match(steps.stderr, /1\. Open http:\/\/localhost:8020\/admin\/signup and create the admin account/)
+  assert.match(steps.stderr, /Universal Auth/)
+  assert.match(steps.stderr, /--client-id, --project-id, --client-secret-stdin/)
+  const wrong = await r.run('bootstrap', ['--client-id', r.fake.clientId, '--project-id', r.fake.projectId, '--client-secret-stdin'], { input: 'wrong' })
+  assert.equal(wrong.code, 1)
+  assert.match(wrong.stderr, /refused the machine identity credentials/)
+  assert.ok(!r.repo.read('.env').includes('INFISICAL_CLIENT_ID'), 'nothing stored from credentials that do not work')
+  const ok = await r.run('bootstrap', ['--client-id', r.fake.clientId, '--project-id', r.fake.projectId, '--client-secret-stdin'], { input: `${r.fake.clientSecret}\n` })
+  assert.equal(ok.code, 0, ok.stderr)
+  const env = parseDotenv(r.repo.read('.env'))
+  assert.deepEqual([env.INFISICAL_CLIENT_ID, env.INFISICAL_CLIENT_SECRET, env.INFISICAL_PROJECT_ID], [r.fake.clientId, r.fake.clientSecret, r.fake.projectId])
+})
+
+test('reset --infra: containers and exactly their volumes by compose labels, pg_dump first, typed confirmation or --yes', async (t) => {
+  const r = await infisicalRepo({ credentials: false })
+  t.after(() => r.cleanup())
+  const ps = (svc: string, id: string, state = 'running') => ({ match: ['ps', '-a', 'label=com.docker.compose.project=stackyard-infra', `label=com.docker.compose.service=${svc}`], stdout: JSON.stringify({ ID: id, Names: `stackyard-infra-${svc}-1`, State: state }) })
+  r.repo.dockerRules([
+    ps('infisical-db', 'db1'),
+    ps('infisical-redis', 'rd1'),
+    ps('infisical-backend', 'be1'),
+    { match: ['volume', 'ls', 'label=com.docker.compose.volume=infisical-pg-data'], stdout: 'stackyard-infisical-pg-data' },
+    { match: ['volume', 'ls', 'label=com.docker.compose.volume=infisical-redis-data'], stdout: 'stackyard-infisical-redis-data' },
+    { match: ['exec', 'db1', 'pg_dump'], stdout: '-- PostgreSQL database dump\nCREATE TABLE x();\n-- PostgreSQL database dump complete\n' },
+  ])
+  const refused = await r.run('reset', ['--infra'])
+  assert.equal(refused.code, 2, 'no terminal and no --yes')
+  assert.ok(!r.repo.dockerCalls().some((c) => c.argv[0] === 'rm' || c.argv.includes('pg_dump')))
+  const dry = await r.run('reset', ['--infra', '--yes', '--dry-run'])
+  assert.equal(dry.code, 0, dry.stderr)
+  assert.match(dry.stdout, /\[dry-run\] docker rm -f -v db1 rd1 be1/)
+  assert.ok(!r.repo.dockerCalls().some((c) => c.argv[0] === 'rm' || c.argv[0] === 'exec'), 'dry-run ran no change')
+  const done = await r.run('reset', ['--infra', '--yes', '--json'])
+  assert.equal(done.code, 0, done.stderr)
+  const calls = r.repo.dockerCalls().map((c) => c.argv.join(' '))
+  const dump = calls.findIndex((c) => c.startsWith('exec db1 pg_dump -U infisical -d infisical'))
+  const rm = calls.findIndex((c) => c === 'rm -f -v db1 rd1 be1')
+  const vol = calls.findIndex((c) => c === 'volume rm stackyard-infisical-pg-data stackyard-infisical-redis-data')
+  assert.ok(dump >= 0 && rm > dump && vol > rm, calls.join('\n'))
+  const backup = JSON.parse(done.stdout).backup as string
+  assert.match(r.repo.read(backup), /dump complete/)
+  assert.equal(r.mode(backup), 0o600)
+})
+
+test('reset --data: backup, stop the backend, empty the database and Redis, start the backend', async (t) => {
+  const r = await infisicalRepo({ credentials: false })
+  t.after(() => r.cleanup())
+  const ps = (svc: string, id: string) => ({ match: ['ps', '-a', `label=com.docker.compose.service=${svc}`], stdout: JSON.stringify({ ID: id, Names: `stackyard-infra-${svc}-1`, State: 'running' }) })
+  r.repo.dockerRules([ps('infisical-db', 'db1'), ps('infisical-redis', 'rd1'), ps('infisical-backend', 'be1'), { match: ['exec', 'db1', 'pg_dump'], stdout: 'partial' }])
+  const incomplete = await r.run('reset', ['--data', '--yes'])
+  assert.equal(incomplete.code, 1)
+  assert.match(incomplete.stderr, /incomplete dump; nothing was changed/)
+  assert.ok(!r.repo.dockerCalls().some((c) => c.argv.includes('psql') || c.argv[0] === 'stop'))
+  r.repo.resetDocker()
+  r.repo.dockerRules([ps('infisical-db', 'db1'), ps('infisical-redis', 'rd1'), ps('infisical-backend', 'be1'), { match: ['exec', 'db1', 'pg_dump'], stdout: '-- PostgreSQL database dump complete\n' }])
+  const done = await r.run('reset', ['--data', '--yes'])
+  assert.equal(done.code, 0, done.stderr)
+  const calls = r.repo.dockerCalls().map((c) => c.argv.join(' ')).filter((c) => !c.startsWith('ps') && !c.startsWith('volume ls'))
+  assert.deepEqual(calls, [
+    'exec db1 pg_dump -U infisical -d infisical --clean --if-exists --no-owner',
+    'stop be1',
+    'exec db1 psql -U infisical -d infisical -v ON_ERROR_STOP=1 -c DROP SCHEMA public CASCADE; CREATE SCHEMA public;',
+    'exec rd1 redis-cli FLUSHALL',
+    'start be1',
+  ])
+})
