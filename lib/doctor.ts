@@ -11,6 +11,7 @@ import { readSettings, type Settings } from './settings.ts'
 import { activeRoutes, hardwareVariants } from './routes.ts'
 import { ENV_FILES } from './paths.ts'
 import { plural } from './format.ts'
+import { infisicalCheck } from './infisical-doctor.ts'
 
 export type Status = 'ok' | 'warn' | 'fail' | 'skip'
 
@@ -202,6 +203,7 @@ export const checks: Check[] = [
     const example = s?.domain ? ` (e.g. ${l.registry.routes[0]?.subdomain}.${s.domain})` : ''
     return result('hostnames', 'hostnames', findings, `${bySub.size} subdomains, all distinct${example}`)
   },
+  infisicalCheck,
 ]
 
 /** True when every pair of these `stack/service` owners are hardware variants of one another (see routes.ts). */
