@@ -84,7 +84,8 @@ export interface DesiredHost {
   service: string
   stack: string
   access: AccessLevel
-  /** .env key receiving the Access application's AUD (protected routes), e.g. N8N_ACCESS_AUD */
+  /** .env key receiving the Access application's AUD (protected routes), from the subdomain: N8N_ACCESS_AUD
+   * (the subdomain, not the service name, so hardware variants of one service share it) */
   audEnv: string
 }
 
@@ -95,8 +96,8 @@ export interface Desired {
   hosts: DesiredHost[]
 }
 
-export function audEnvName(service: string): string {
-  return `${service.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_ACCESS_AUD`
+export function audEnvName(subdomain: string): string {
+  return `${subdomain.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_ACCESS_AUD`
 }
 
 /** The proxy's URL inside the shared network: its service name and the first port it exposes (default 80). */
@@ -117,7 +118,7 @@ export function desiredHosts(registry: Registry, settings: Settings, values: Rec
     const host = routeHost(r, settings)!
     if (seen.has(host)) throw new ConfigError(`two routes use the hostname ${host}`, { hint: 'give each x-route its own subdomain' })
     seen.add(host)
-    hosts.push({ host, service: r.service, stack: r.stack, access: r.access, audEnv: audEnvName(r.service) })
+    hosts.push({ host, service: r.service, stack: r.stack, access: r.access, audEnv: audEnvName(r.subdomain) })
   }
   return { domain: settings.domain, proxyUrl: proxyUrl(registry), hosts }
 }

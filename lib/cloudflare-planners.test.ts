@@ -147,7 +147,7 @@ test('desired hosts come from the registry (the shipped infrastructure stack): t
   const off = desiredHosts(r, readSettings({ STACKYARD_ENVIRONMENT: 'public', DOMAIN: 'example.com' }), {})
   assert.equal(off.hosts.some((h) => h.service === 'infisical-backend'), false, 'the infisical profile is off')
   const on = desiredHosts(r, readSettings({ STACKYARD_ENVIRONMENT: 'public', DOMAIN: 'example.com', STACKYARD_PROFILES: 'infisical' }), {})
-  assert.deepEqual(on.hosts.find((h) => h.service === 'infisical-backend'), { host: 'infisical.example.com', service: 'infisical-backend', stack: 'infrastructure', access: 'public', audEnv: 'INFISICAL_BACKEND_ACCESS_AUD' })
+  assert.deepEqual(on.hosts.find((h) => h.service === 'infisical-backend'), { host: 'infisical.example.com', service: 'infisical-backend', stack: 'infrastructure', access: 'public', audEnv: 'INFISICAL_ACCESS_AUD' })
 })
 
 test('the plan renders as a diff with a summary line', () => {

@@ -111,7 +111,7 @@ test('apply: Access, ingress and DNS from the registry, AUDs recorded in .env; a
   assert.deepEqual(rules.find((x) => x.hostname === 'cfweb.example.com')!.originRequest.access, { required: true, teamName: 'myteam', audTag: [app.aud] })
   assert.equal(rules.at(-1)!.service, 'http_status:404')
   const dotenv = repo.read('.env')
-  assert.match(dotenv, new RegExp(`CFDEMO_WEB_ACCESS_AUD="?${app.aud}"?`))
+  assert.match(dotenv, new RegExp(`CFWEB_ACCESS_AUD="?${app.aud}"?`))
   assert.match(dotenv, /CLOUDFLARE_AUTH_DOMAIN="?myteam\.cloudflareaccess\.com"?/)
   for (const h of ['cfweb', 'cfpub', 'cfhook']) assert.ok(fake.state.records.some((x) => x.name === `${h}.example.com` && x.content === `${t.id}.cfargotunnel.com` && x.proxied))
 
