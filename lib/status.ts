@@ -37,7 +37,7 @@ export async function collectStatus(ctx: Pick<StackCtx, 'exec'>, p: Platform, st
     return stack.services.map((svc) => {
       const row = rows.find((r) => r.Service === svc.name)
       const on = enabled.has(svc.name)
-      const state = row?.State || (on ? 'missing' : 'off')
+      const state = row?.State || (on ? 'not created' : 'off')
       const health = row?.Health ?? ''
       return {
         stack: stack.name,
