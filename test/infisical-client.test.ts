@@ -125,6 +125,20 @@ for (const convention of CONVENTIONS) {
   })
 }
 
+test('the token is renewed by a fresh login at 80 % of expiresIn, not before', async (t) => {
+  const fake = await startFakeInfisical({ tokenTtl: 100 })
+  t.after(() => fake.close())
+  let clock = 1_000_000
+  const c = clientFor(fake, { now: () => clock })
+  await c.listSecrets(scopeOf(fake))
+  clock += 79_000
+  await c.listSecrets(scopeOf(fake))
+  assert.equal(fake.count((r) => r.path.endsWith('/login')), 1)
+  clock += 2_000
+  await c.listSecrets(scopeOf(fake))
+  assert.equal(fake.count((r) => r.path.endsWith('/login')), 2)
+})
+
 test('batches are chunked at 100 keys: 250 creates are 3 requests, never one per key', async (t) => {
   const fake = await startFakeInfisical()
   t.after(() => fake.close())
