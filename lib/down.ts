@@ -15,7 +15,7 @@ export async function down(ctx: StackCtx, p: Platform, stacks: readonly Stack[],
     async (name) => {
       const stack = p.registry.stack(name)
       ctx.log.step(`${name}: stopping${o.volumes ? ' and deleting its volumes' : ''}`)
-      const r = await ctx.change('docker', p.args(stack, downCommand({ volumes: o.volumes })), { nothrow: true })
+      const r = await ctx.change('docker', p.args(stack, downCommand({ volumes: o.volumes })), { env: p.env, nothrow: true })
       if (r.exitCode !== 0) throw new Error(r.stderr.trim().split('\n').slice(-6).join('\n') || `exit ${r.exitCode}`)
     },
     { onSkip: (id, because) => ctx.log.warn(`${id}: left running (${because}: a stack it serves is still up)`) },

@@ -27,7 +27,7 @@ const imageIs = (s: Service, name: string) => Boolean(s.image && new RegExp(`(^|
 const TIMEOUT = 20_000
 
 async function inService(ctx: Pick<StackCtx, 'exec'>, p: Platform, s: Service, command: string[], expect?: RegExp): Promise<{ ok: boolean; detail: string }> {
-  const r = await ctx.exec('docker', p.args(p.registry.stack(s.stack), execCommand(s.name, command)), { nothrow: true, timeoutMs: TIMEOUT })
+  const r = await ctx.exec('docker', p.args(p.registry.stack(s.stack), execCommand(s.name, command)), { env: p.env, nothrow: true, timeoutMs: TIMEOUT })
   const text = (r.stdout.trim() || r.stderr.trim()).split('\n').slice(-2).join(' ')
   const ok = r.exitCode === 0 && (!expect || expect.test(r.stdout))
   return { ok, detail: text || `exit ${r.exitCode}` }

@@ -8,7 +8,7 @@ import type { FlagDecls } from './flags.ts'
 import type { Registry, Route, Stack } from './registry.ts'
 import type { Environment, HardwareProfile } from './schema.ts'
 import type { Settings } from './settings.ts'
-import { composeArgs, type ComposeInvocation } from './compose.ts'
+import { composeArgs } from './compose.ts'
 import { composeEnv, envFileChain, planStack, proxyOverlayFile, DERIVED_ENV_FILE, type ComposeEnv, type StackPlan } from './stack-plan.ts'
 import { activeRoutes } from './routes.ts'
 
@@ -41,6 +41,12 @@ export interface Platform {
   plan(stack: Stack): StackPlan
   /** `docker` argv for a stack's compose subcommand */
   args(stack: Stack, sub: readonly string[]): string[]
+  /**
+   * Extra environment for docker children. When the derived env file is not there (read-only tasks before the first
+   * up), its values go through the environment instead, only for keys no file and no shell variable sets: exactly
+   * the lowest layer, so interpolation such as ${INFISICAL_SITE_URL:?} works and nothing is overridden.
+   */
+  env: Record<string, string>
 }
 
 export function loadPlatform(ctx: Pick<StackCtx, 'root' | 'registry'>, o: PlatformOptions): Platform {
@@ -73,10 +79,8 @@ export function loadPlatform(ctx: Pick<StackCtx, 'root' | 'registry'>, o: Platfo
     }
     return p
   }
-  return { root, registry, compose, settings, envFiles, routes, proxyStack, overlay, plan, args: (stack, sub) => composeArgs(plan(stack).invocation, sub) }
-}
-
-/** `docker` argv for an invocation (re-exported for tasks that build their own). */
-export function dockerArgs(inv: ComposeInvocation, sub: readonly string[]): string[] {
-  return composeArgs(inv, sub)
+  const env: Record<string, string> = {}
+  if (!derivedExists)
+    for (const [k, v] of Object.entries(compose.derived)) if (compose.layers.sources[k]?.kind === 'derived') env[k] = v
+  return { root, registry, compose, settings, envFiles, routes, proxyStack, overlay, plan, args: (stack, sub) => composeArgs(plan(stack).invocation, sub), env }
 }

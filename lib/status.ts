@@ -23,7 +23,7 @@ export interface ServiceStatus {
 }
 
 export async function stackRows(ctx: Pick<StackCtx, 'exec'>, p: Platform, stack: Stack): Promise<PsRow[]> {
-  const r = await ctx.exec('docker', p.args(stack, psCommand()), { nothrow: true })
+  const r = await ctx.exec('docker', p.args(stack, psCommand()), { env: p.env, nothrow: true })
   if (r.exitCode !== 0) throw new Error(`docker compose ps failed for ${stack.name}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`)
   return parsePs(r.stdout)
 }

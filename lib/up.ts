@@ -109,7 +109,7 @@ export async function up(ctx: StackCtx, o: UpOptions): Promise<UpReport> {
       const plan = p.plan(stack)
       const names = plan.enabled.map((s) => s.name)
       ctx.log.step(`${name}: starting ${names.join(', ') || '(no service enabled)'}${plan.active.length ? ` [profiles: ${plan.active.join(', ')}]` : ''}`)
-      const r = await ctx.change('docker', p.args(stack, upCommand({ timeout: o.timeout })), { nothrow: true })
+      const r = await ctx.change('docker', p.args(stack, upCommand({ timeout: o.timeout })), { env: p.env, nothrow: true })
       if (r.exitCode !== 0) throw new StackFailed(await diagnoseStack(ctx, p, stack, r.stderr || r.stdout))
       if (reload && stack === p.proxyStack) await reloadProxy(ctx, p)
       return names

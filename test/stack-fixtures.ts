@@ -4,11 +4,14 @@ import { readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { tempRepo, type TempRepo, type DockerCall } from './helpers/repo.ts'
 
-export const PORTS = { db: 38101, ollama: 38102, web: 38103 }
+export interface Ports { db: number; ollama: number; web: number }
+/** Test files run concurrently and preflight binds these for real: each file takes its own base. */
+export const portsFrom = (base: number): Ports => ({ db: base + 1, ollama: base + 2, web: base + 3 })
+export const PORTS = portsFrom(38100)
 
 const NET = `networks:\n  default:\n    external: true\n    name: ai-network\n`
 
-export const FIXTURES: Record<string, string> = {
+export const fixtures = (PORTS: Ports): Record<string, string> => ({
   'compose/10-data/docker-compose.yml': `name: stackyard-fixture-data
 x-stackyard:
   description: fixture data stack
@@ -63,7 +66,7 @@ services:
       body_limit: 100MB
 ${NET}`,
   'compose/30-apps/docker-compose.override.public.yml': `services:\n  web:\n    environment:\n      SECURE_COOKIES: "true"\n`,
-}
+})
 
 /** A valid .env with every generated secret of the infrastructure stack (fixed test values). */
 export const DOT_ENV = [
@@ -77,12 +80,17 @@ export const DOT_ENV = [
  * A repository copy with the real infrastructure stack and the fixture stacks only: the shipped app stacks are
  * removed so that the tests do not change whenever those do (everything under test is generic over the registry).
  */
-export function fixtureRepo(opts: { env?: string; fixtures?: boolean } = {}): TempRepo {
+export function fixtureRepo(opts: { env?: string; fixtures?: boolean; ports?: Ports } = {}): TempRepo {
   const repo = tempRepo()
   for (const folder of readdirSync(join(repo.root, 'compose'))) if (folder !== '00-infrastructure') rmSync(join(repo.root, 'compose', folder), { recursive: true })
-  if (opts.fixtures !== false) for (const [path, content] of Object.entries(FIXTURES)) repo.write(path, content)
+  if (opts.fixtures !== false) for (const [path, content] of Object.entries(fixtures(opts.ports ?? PORTS))) repo.write(path, content)
   repo.write('.env', opts.env ?? DOT_ENV, 0o600)
   return repo
+}
+
+/** Forgets the recorded calls, keeps the engine state (containers, images). */
+export function resetCalls(repo: TempRepo): void {
+  rmSync(join(repo.root, '.test-docker', 'calls.jsonl'), { force: true })
 }
 
 /** Argv with the temporary root replaced by $ROOT, for exact comparisons. */
