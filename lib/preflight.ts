@@ -32,15 +32,10 @@ const INSTALL_DOCKER = 'install Docker Engine and the Compose plugin: https://do
 
 /** Docker CLI present, engine reachable, Compose v2 ≥ MIN_COMPOSE_VERSION. */
 export async function checkDocker(deps: Pick<PreflightDeps, 'exec'>): Promise<DockerFacts> {
-  let version
-  try {
-    version = await deps.exec('docker', ['--version'], { nothrow: true })
-  } catch {
-    version = { exitCode: 127, stdout: '', stderr: 'not found' }
-  }
-  if (version.exitCode === 127 || /not found/i.test(version.stderr) && version.exitCode !== 0)
-    throw new ConfigError('docker is not installed (no `docker` on PATH)', { hint: INSTALL_DOCKER })
-  const info = await deps.exec('docker', ['info', '--format', '{{json .}}'], { nothrow: true })
+  // both at once: each is a process start; a missing CLI shows as the shell's 127 on either
+  const run = (args: string[]) => deps.exec('docker', args, { nothrow: true }).catch(() => ({ exitCode: 127, stdout: '', stderr: 'not found' }))
+  const [info, compose] = await Promise.all([run(['info', '--format', '{{json .}}']), run(['compose', 'version', '--short'])])
+  if (info.exitCode === 127) throw new ConfigError('docker is not installed (no `docker` on PATH)', { hint: INSTALL_DOCKER })
   const facts = info.exitCode === 0 ? parseInfo(info.stdout) : undefined
   if (!facts) {
     const why = (info.stderr || info.stdout).trim().split('\n').slice(-2).join(' ')
@@ -51,7 +46,6 @@ export async function checkDocker(deps: Pick<PreflightDeps, 'exec'>): Promise<Do
         : 'start it: sudo systemctl start docker (check DOCKER_HOST / docker context if you use a remote engine)',
     })
   }
-  const compose = await deps.exec('docker', ['compose', 'version', '--short'], { nothrow: true })
   const v = compose.exitCode === 0 ? parseVersion(compose.stdout) : undefined
   if (!v) throw new ConfigError('Docker Compose v2 is not available (`docker compose version` failed)', { hint: `install the docker-compose-plugin package (${MIN_COMPOSE_VERSION} or newer); the old docker-compose 1.x is not enough` })
   if (!versionAtLeast(v, MIN_COMPOSE_VERSION))
