@@ -1,7 +1,7 @@
 // What each stack's compose invocation gets: files, env-file layers, profiles, the services and routes that will run,
 // and the generated inputs (derived env, proxy port overlay). Reads env and compose files; writes nothing.
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { isAbsolute, join } from 'node:path'
 import { parse } from 'yaml'
 import { ConfigError } from './errors.ts'
 import { serializeEntry } from './env.ts'
@@ -28,7 +28,7 @@ export function envFileChain(root: string, o: { derived: boolean; secretLayer: s
   if (!exists(global)) throw new ConfigError('.env.global is missing', { file: '.env.global', hint: 'restore it from git: git checkout .env.global' })
   const chain = [...(o.derived ? [join(root, DERIVED_ENV_FILE)] : []), global]
   if (exists(join(root, '.env'))) chain.push(join(root, '.env'))
-  if (o.secretLayer) chain.push(join(root, o.secretLayer))
+  if (o.secretLayer) chain.push(isAbsolute(o.secretLayer) ? o.secretLayer : join(root, o.secretLayer))
   return chain
 }
 

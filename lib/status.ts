@@ -1,6 +1,7 @@
 // Status of the declared services: state, health, image, uptime and route per stack and service, from
 // `docker compose ps` (read-only). A service is "enabled" when the active profiles switch it on; only enabled
 // services count toward the verdict.
+import { FailureError } from './errors.ts'
 import type { Stack } from './registry.ts'
 import { psCommand } from './compose.ts'
 import { parsePs, uptime, type PsRow } from './docker-state.ts'
@@ -24,7 +25,7 @@ export interface ServiceStatus {
 
 export async function stackRows(ctx: Pick<StackCtx, 'exec'>, p: Platform, stack: Stack): Promise<PsRow[]> {
   const r = await ctx.exec('docker', p.args(stack, psCommand()), { env: p.env, nothrow: true })
-  if (r.exitCode !== 0) throw new Error(`docker compose ps failed for ${stack.name}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`)
+  if (r.exitCode !== 0) throw new FailureError(`docker compose ps failed for ${stack.name}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`, { hint: 'npx zx tasks/doctor.ts checks the configuration Compose reads' })
   return parsePs(r.stdout)
 }
 
