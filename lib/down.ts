@@ -1,4 +1,4 @@
-// `down`: stops stacks in reverse dependency order (a stack stops after every stack that depends on it), with every
+// `down`: stops stacks in reverse order (a stack stops after every stack that depends on it), one at a time, with every
 // profile the stack declares so profiled services stop too (the origin's `down` without --profile left them
 // running). Volumes are kept unless asked. Changes go through the context (dry-run aware).
 import { FailureError } from './errors.ts'
@@ -10,15 +10,18 @@ import type { Platform, StackCtx } from './platform.ts'
 
 export async function down(ctx: StackCtx, p: Platform, stacks: readonly Stack[], o: { volumes: boolean }): Promise<void> {
   const names = new Set(stacks.map((s) => s.name))
+  // one at a time, highest number first: a stack may lean on lower ones without declaring it (the shared network,
+  // the proxy), and stopping is quick; declared dependants still always stop first
+  const order = [...stacks].sort((a, b) => b.order - a.order || b.name.localeCompare(a.name))
   const results = await runGraph(
-    reversed(stacks.map((s) => ({ id: s.name, after: s.after.filter((a) => names.has(a)) }))),
+    reversed(order.map((s) => ({ id: s.name, after: s.after.filter((a) => names.has(a)) }))),
     async (name) => {
       const stack = p.registry.stack(name)
       ctx.log.step(`${name}: stopping${o.volumes ? ' and deleting its volumes' : ''}`)
       const r = await ctx.change('docker', p.args(stack, downCommand({ volumes: o.volumes })), { env: p.env, nothrow: true })
       if (r.exitCode !== 0) throw new Error(r.stderr.trim().split('\n').slice(-6).join('\n') || `exit ${r.exitCode}`)
     },
-    { onSkip: (id, because) => ctx.log.warn(`${id}: left running (${because}: a stack it serves is still up)`) },
+    { concurrency: 1, onSkip: (id, because) => ctx.log.warn(`${id}: left running (${because}: a stack it serves is still up)`) },
   )
   const failed = results.filter((r) => r.status === 'failed')
   for (const r of results) {
