@@ -11,7 +11,7 @@ import { fixtureRepo, portsFrom, composeSub } from '../test/stack-fixtures.ts'
 import { table } from '../lib/format.ts'
 
 const RUNS = 3
-const repo = fixtureRepo({ ports: portsFrom(38120) })
+const repo = fixtureRepo({ ports: portsFrom(28120) })
 const env: Record<string, string | undefined> = {
   ...process.env,
   PATH: `${join(repo.root, 'test', 'fake-docker')}:${process.env.PATH}`,

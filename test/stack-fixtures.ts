@@ -5,9 +5,10 @@ import { join } from 'node:path'
 import { tempRepo, type TempRepo, type DockerCall } from './helpers/repo.ts'
 
 export interface Ports { db: number; ollama: number; web: number }
-/** Test files run concurrently and preflight binds these for real: each file takes its own base. */
+/** Test files run concurrently and preflight binds these for real: each file takes its own base, below the
+ * ephemeral range (32768+) so that no outgoing connection of a concurrent test can hold one by chance. */
 export const portsFrom = (base: number): Ports => ({ db: base + 1, ollama: base + 2, web: base + 3 })
-export const PORTS = portsFrom(38100)
+export const PORTS = portsFrom(28100)
 
 const NET = `networks:\n  default:\n    external: true\n    name: ai-network\n`
 

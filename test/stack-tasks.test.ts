@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { composeSub, fixtureRepo as baseRepo, isMutating, portsFrom, project, rel, resetCalls } from './stack-fixtures.ts'
 
-const PORTS = portsFrom(38110)
+const PORTS = portsFrom(28110)
 const fixtureRepo = () => baseRepo({ ports: PORTS })
 
 type State = { projects: Record<string, { services: Record<string, { imageId: string; health: string; state: string }> }>; remote?: unknown; networks?: string[] }

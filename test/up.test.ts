@@ -42,7 +42,7 @@ test('up: one compose project per stack, dependencies first, exact command lines
     assert.ok(created >= 0 && created < calls.indexOf(upCalls[0]))
     // generated inputs: derived URLs (no secrets), the proxy ports from x-route, the Caddyfile
     const derived = repo.read('.stackyard/derived.env')
-    assert.match(derived, /^WEB_URL="http:\/\/localhost:38103"$/m)
+    assert.match(derived, /^WEB_URL="http:\/\/localhost:28103"$/m)
     assert.match(derived, /^INFISICAL_SITE_URL="http:\/\/localhost:8020"$/m)
     assert.doesNotMatch(derived, /PASSWORD|ENCRYPTION|SECRET=/)
     const overlay = repo.read('.stackyard/proxy-ports.private.yml')
@@ -57,8 +57,8 @@ test('up: one compose project per stack, dependencies first, exact command lines
     assert.deepEqual(state.projects['stackyard-infra'].services.caddy.ports.map((p) => `${p.URL}:${p.PublishedPort}`), Object.values(PORTS).map((p) => `127.0.0.1:${p}`))
     assert.ok(!('ollama-gpu' in state.projects['stackyard-fixture-compute'].services), 'the gpu service stays off under the cpu profile')
     // the end: what is reachable where
-    assert.match(r.stdout, /apps\/web\s+http:\/\/localhost:38103/)
-    assert.match(r.stdout, /compute\/ollama\s+http:\/\/localhost:38102/)
+    assert.match(r.stdout, /apps\/web\s+http:\/\/localhost:28103/)
+    assert.match(r.stdout, /compute\/ollama\s+http:\/\/localhost:28102/)
     assert.match(r.stderr, /data: up, healthy/)
   } finally {
     repo.cleanup()
@@ -228,6 +228,18 @@ test('a port held by our own running proxy is fine (a re-run), and a changed Cad
     assert.ok(reload > calls.findIndex((c) => composeSub(c) === 'up' && project(c) === 'stackyard-infra'), 'after the proxy stack is up')
   } finally {
     if (holder.listening) await new Promise<void>((ok) => holder.close(() => ok()))
+    repo.cleanup()
+  }
+})
+
+test('stacks whose dependencies are up start concurrently (both ups in flight at once), not one after the other', async () => {
+  const repo = fixtureRepo()
+  try {
+    // the fake holds each of these two ups until the other one has arrived: a sequential runner would time out
+    const r = await repo.run('up.ts', [], { env: { FAKE_DOCKER_BARRIER: 'stackyard-fixture-data,stackyard-fixture-compute' } })
+    assert.equal(r.code, 0, r.stderr)
+    assert.doesNotMatch(r.stderr, /barrier timeout/)
+  } finally {
     repo.cleanup()
   }
 })
