@@ -108,7 +108,12 @@ export async function up(ctx: StackCtx, o: UpOptions): Promise<UpReport> {
       const stack = p.registry.stack(name)
       const plan = p.plan(stack)
       const names = plan.enabled.map((s) => s.name)
-      ctx.log.step(`${name}: starting ${names.join(', ') || '(no service enabled)'}${plan.active.length ? ` [profiles: ${plan.active.join(', ')}]` : ''}`)
+      if (!names.length) {
+        // Compose refuses an up with no service selected; nothing to wait for either
+        ctx.log.info(`${name}: nothing to start (every service is behind a profile that is off: ${stack.profiles.join(', ')})`)
+        return names
+      }
+      ctx.log.step(`${name}: starting ${names.join(', ')}${plan.active.length ? ` [profiles: ${plan.active.join(', ')}]` : ''}`)
       const r = await ctx.change('docker', p.args(stack, upCommand({ timeout: o.timeout })), { env: p.env, nothrow: true })
       if (r.exitCode !== 0) throw new StackFailed(await diagnoseStack(ctx, p, stack, r.stderr || r.stdout))
       if (reload && stack === p.proxyStack) await reloadProxy(ctx, p)

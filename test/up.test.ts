@@ -100,6 +100,12 @@ test('up --dry-run prints the exact commands in order and runs nothing that chan
     const compose = lines.slice(4)
     assert.deepEqual(compose.map((l) => /--project-name (\S+)/.exec(l)![1]), ['stackyard-infra', 'stackyard-fixture-data', 'stackyard-fixture-compute', 'stackyard-fixture-apps'], '--stack apps brings its dependencies, in order')
     assert.equal(compose[3], '[dry-run] docker compose --project-name stackyard-fixture-apps --project-directory $ROOT/compose/30-apps -f $ROOT/compose/30-apps/docker-compose.yml --env-file $ROOT/.stackyard/derived.env --env-file $ROOT/.env.global --env-file $ROOT/.env up --detach --wait --wait-timeout 300')
+    // --profile none: compute has only profiled services, so nothing to start there (Compose refuses an empty up)
+    const none = await repo.run('up.ts', ['--dry-run', '--profile', 'none'])
+    assert.equal(none.code, 0, none.stderr)
+    assert.match(none.stderr, /compute: nothing to start \(every service is behind a profile that is off: cpu, gpu-nvidia\)/)
+    assert.ok(!none.stdout.includes('--project-name stackyard-fixture-compute'))
+    assert.match(none.stdout, /--project-name stackyard-fixture-apps/, 'its dependants still start')
   } finally {
     repo.cleanup()
   }
