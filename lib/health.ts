@@ -24,6 +24,13 @@ interface Probe {
 }
 
 const imageIs = (s: Service, name: string) => Boolean(s.image && new RegExp(`(^|/)${name}$`).test(repository(s.image)))
+/** the service's own health-check command, as one string ('' when it has none) */
+const healthTest = (s: Service): string => {
+  const test = (s.raw.healthcheck as { test?: unknown } | undefined)?.test
+  return Array.isArray(test) ? test.join(' ') : typeof test === 'string' ? test : ''
+}
+/** what a service is: its image name or the tool its own health check calls (pgvector/pgvector is a PostgreSQL) */
+const is = (s: Service, image: string, tool: string) => imageIs(s, image) || new RegExp(`(^|\\s|/)${tool}(\\s|$)`).test(healthTest(s))
 const TIMEOUT = 20_000
 
 async function inService(ctx: Pick<StackCtx, 'exec'>, p: Platform, s: Service, command: string[], expect?: RegExp): Promise<{ ok: boolean; detail: string }> {
@@ -42,7 +49,7 @@ export const PROBES: Probe[] = [
   },
   {
     check: 'postgres ready',
-    applies: (s) => imageIs(s, 'postgres'),
+    applies: (s) => is(s, 'postgres', 'pg_isready'),
     run: (ctx, p, s) => {
       const env = (s.raw.environment ?? {}) as Record<string, unknown>
       const user = typeof env.POSTGRES_USER === 'string' && !env.POSTGRES_USER.includes('$') ? ['-U', env.POSTGRES_USER] : []
@@ -51,12 +58,12 @@ export const PROBES: Probe[] = [
   },
   {
     check: 'valkey ping',
-    applies: (s) => imageIs(s, 'valkey'),
+    applies: (s) => is(s, 'valkey', 'valkey-cli'),
     run: (ctx, p, s) => inService(ctx, p, s, ['valkey-cli', '-h', '127.0.0.1', 'ping'], /PONG/),
   },
   {
     check: 'redis ping',
-    applies: (s) => imageIs(s, 'redis'),
+    applies: (s) => is(s, 'redis', 'redis-cli'),
     run: (ctx, p, s) => inService(ctx, p, s, ['redis-cli', '-h', '127.0.0.1', 'ping'], /PONG/),
   },
   {
