@@ -2,7 +2,19 @@
 // URL variables services need about themselves. Pure functions of the registry and settings.
 import type { Registry, Route, Service } from './registry.ts'
 import type { Settings } from './settings.ts'
+import { ConfigError, UsageError } from './errors.ts'
 import { HARDWARE_PROFILES } from './schema.ts'
+
+/** The stacks this installation runs: STACKYARD_STACKS plus the stacks they come after; every stack when unset. */
+export function selectedStacks(registry: Pick<Registry, 'stacks' | 'select'>, settings: Pick<Settings, 'stacks'>): Set<string> {
+  if (!settings.stacks?.length) return new Set(registry.stacks.map((s) => s.name))
+  try {
+    return new Set(registry.select(settings.stacks).map((s) => s.name))
+  } catch (err) {
+    if (err instanceof UsageError) throw new ConfigError(`STACKYARD_STACKS: ${err.message}`, { field: 'STACKYARD_STACKS', hint: err.hint })
+    throw err
+  }
+}
 
 /** The compose profiles that are switched on for a stack: hardware profile, opt-ins, auto profiles. */
 export function activeProfiles(stackAutoProfiles: Record<string, string>, settings: Settings, values: Record<string, string | undefined>): string[] {
@@ -18,7 +30,8 @@ export function serviceEnabled(service: Service, profiles: readonly string[]): b
 
 /** Routes of the services that will run with these settings. */
 export function activeRoutes(registry: Registry, settings: Settings, values: Record<string, string | undefined>): Route[] {
-  return registry.stacks.flatMap((stack) => {
+  const selected = selectedStacks(registry, settings)
+  return registry.stacks.filter((stack) => selected.has(stack.name)).flatMap((stack) => {
     const profiles = activeProfiles(stack.autoProfiles, settings, values)
     return stack.services.filter((s) => s.route && serviceEnabled(s, profiles)).map((s) => s.route!)
   })

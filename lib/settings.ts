@@ -11,6 +11,8 @@ export interface Settings {
   profile: HardwareProfile
   /** optional compose profiles switched on (STACKYARD_PROFILES) */
   profiles: string[]
+  /** the stacks this installation runs (STACKYARD_STACKS, with the stacks they come after); unset or empty: all */
+  stacks?: string[]
   bindAddress: string
 }
 
@@ -35,5 +37,6 @@ export function readSettings(values: Record<string, string | undefined>, env?: P
     throw new ConfigError('the public environment needs DOMAIN', { hint: 'set DOMAIN=example.com in .env (or run npx zx tasks/setup.ts)' })
   const profiles = (values.STACKYARD_PROFILES ?? '').split(',').map((s) => s.trim()).filter(Boolean)
   const bindAddress = values.LOCAL_BIND_ADDRESS || '127.0.0.1'
-  return { environment, domain, profile, profiles, bindAddress }
+  const stacks = (values.STACKYARD_STACKS ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  return { environment, domain, profile, profiles, bindAddress, ...(stacks.length ? { stacks } : {}) }
 }

@@ -7,7 +7,7 @@ import { ConfigError } from './errors.ts'
 import { serializeEntry } from './env.ts'
 import { loadEnvLayers, type EnvLayers } from './env-layers.ts'
 import type { Registry, Route, Service, Stack } from './registry.ts'
-import { activeProfiles, derivedEnv, serviceEnabled } from './routes.ts'
+import { activeProfiles, derivedEnv, selectedStacks, serviceEnabled } from './routes.ts'
 import { readSettings, type Settings } from './settings.ts'
 import { STATE_DIR } from './paths.ts'
 import type { Environment, HardwareProfile } from './schema.ts'
@@ -77,7 +77,9 @@ export interface PlanOptions {
 
 export function planStack(stack: Stack, o: PlanOptions): StackPlan {
   const active = activeProfiles(stack.autoProfiles, o.settings, o.values).filter((p) => stack.profiles.includes(p))
-  const enabled = stack.services.filter((s) => serviceEnabled(s, active))
+  // a stack left out of STACKYARD_STACKS runs nothing (down still passes its profiles, so it still stops)
+  const left = Boolean(o.settings.stacks?.length) && !selectedStacks(o.registry, o.settings).has(stack.name)
+  const enabled = left ? [] : stack.services.filter((s) => serviceEnabled(s, active))
   const override = stack.overrides[o.settings.environment]
   const files = [join(o.root, stack.file), ...(override ? [join(o.root, override)] : []), ...(o.extraFiles?.(stack) ?? [])]
   return {

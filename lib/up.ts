@@ -15,6 +15,7 @@ import { DERIVED_ENV_FILE, externalNetworks, renderDerivedEnv, renderProxyOverla
 import { proxyState, reloadProxy, renderForPlatform, writeCaddyfile } from './proxy.ts'
 import { upCommand } from './compose.ts'
 import { runGraph } from './orchestrate.ts'
+import { selectedStacks } from './routes.ts'
 import { diagnoseStack, renderDiagnosis, type StackDiagnosis } from './diagnose.ts'
 
 export interface UpOptions {
@@ -110,7 +111,7 @@ export async function up(ctx: StackCtx, o: UpOptions): Promise<UpReport> {
       const names = plan.enabled.map((s) => s.name)
       if (!names.length) {
         // Compose refuses an up with no service selected; nothing to wait for either
-        ctx.log.info(`${name}: nothing to start (every service is behind a profile that is off: ${stack.profiles.join(', ')})`)
+        ctx.log.info(`${name}: nothing to start (${selectedStacks(p.registry, p.settings).has(name) ? `every service is behind a profile that is off: ${stack.profiles.join(', ')}` : 'not in STACKYARD_STACKS'})`)
         return names
       }
       ctx.log.step(`${name}: starting ${names.join(', ')}${plan.active.length ? ` [profiles: ${plan.active.join(', ')}]` : ''}`)
