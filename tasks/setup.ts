@@ -1,22 +1,59 @@
-// First run: writes this installation's configuration (.env with every generated secret, mode 0600)
-// and checks it with doctor. The guided wizard (questions, Cloudflare, Infisical, start) replaces this
-// once it lands; until then this is its non-interactive core.
-// Usage: npx zx tasks/setup.ts [--dry-run]
+// The setup wizard, from a fresh clone to a healthy platform: preflight, then only the questions whose answers are not
+// known yet (flags, --answers FILE, the current .env), a review of everything it will write or do (secrets masked),
+// then .env in one atomic write (mode 0600, the previous file as .env.bak), Cloudflare and Infisical when chosen, and
+// `up`. Nothing is written before the review is confirmed: Ctrl-C before it changes nothing (exit 130). Without a
+// terminal it never asks: missing answers are listed with their flags (exit 2). Re-running is safe and converges.
+// Usage: npx zx tasks/setup.ts [--environment private|public] [--domain D] [--stacks …] [--profile P] [--cloudflare M]
+//        [--infisical M] [--answers FILE] [--secrets-stdin] [--rotate KEY] [--yes] [--no-start] [--dry-run]
 import { task } from '../lib/task.ts'
-import { planSecrets } from '../lib/secrets.ts'
-import { renderSecretPlan } from '../lib/secrets-report.ts'
+import { INSTANCE_PROFILE } from '../lib/infisical-config.ts'
+import { createSetupContext, type SetupContext } from '../lib/setup/context.ts'
+import { readSetupInput, SETUP_FLAGS } from '../lib/setup/input.ts'
+import { preflight } from '../lib/setup/steps/preflight.ts'
+import { current } from '../lib/setup/steps/current.ts'
+import { environment } from '../lib/setup/steps/environment.ts'
+import { stacks } from '../lib/setup/steps/stacks.ts'
+import { cloudflare } from '../lib/setup/steps/cloudflare.ts'
+import { infisical } from '../lib/setup/steps/infisical.ts'
+import { secrets } from '../lib/setup/steps/secrets.ts'
+import { review } from '../lib/setup/steps/review.ts'
+import { apply } from '../lib/setup/steps/apply.ts'
+
+const steps: Array<(ctx: SetupContext) => Promise<void>> = [
+  preflight,
+  current,
+  environment,
+  (ctx) => stacks(ctx, INSTANCE_PROFILE),
+  cloudflare,
+  (ctx) => infisical(ctx, INSTANCE_PROFILE),
+  secrets,
+]
 
 await task({
-  summary: 'Set up this installation: generate secrets into .env and check the configuration',
+  summary: 'Set up this installation: a few questions, a review, then .env, Cloudflare, Infisical and the running stacks',
+  description: [
+    'Asks only what it does not know yet; every question has a flag (and a key in --answers FILE). Secrets never come',
+    'from the command line: the environment (CLOUDFLARE_API_TOKEN, CLOUDFLARE_TUNNEL_TOKEN, INFISICAL_CLIENT_SECRET,',
+    'INFISICAL_ADMIN_PASSWORD), --secrets-stdin (KEY=value lines), the answers file, or a masked prompt.',
+    'Without a terminal it never prompts: missing answers are listed with their flags (exit 2); --yes takes defaults.',
+  ].join('\n'),
+  flags: SETUP_FLAGS,
   dryRun: true,
-  async run(ctx) {
-    const plan = planSecrets(ctx.registry.secrets.values(), ctx.env.files)
-    ctx.log.step('secrets')
-    ctx.out(renderSecretPlan(plan.items, false))
-    if (Object.keys(plan.changes).length) await ctx.editEnv('.env', plan.changes, { mode: 0o600 })
-    ctx.log.step('next')
-    ctx.log.info('npx zx tasks/doctor.ts      check the configuration')
-    ctx.log.info('npx zx tasks/env.ts         see the environment Compose will get')
-    ctx.log.warn('starting the stacks (tasks/up.ts) and the guided questions are not part of this version yet')
+  yes: true,
+  examples: [
+    'npx zx tasks/setup.ts',
+    'npx zx tasks/setup.ts --yes                                  # private, every stack, defaults',
+    'npx zx tasks/setup.ts --answers setup.yml --yes --no-start',
+    'CLOUDFLARE_API_TOKEN=… npx zx tasks/setup.ts --environment public --domain example.com --cloudflare api-token --access-emails me@example.com --yes',
+  ],
+  async run(t) {
+    const input = await readSetupInput(t)
+    const ctx = createSetupContext(input, INSTANCE_PROFILE)
+    for (const w of input.warnings) ctx.log.warn(w)
+    t.log.step(`Stackyard setup${t.dryRun ? ' (dry run: nothing is written)' : ''}`)
+    for (const step of steps) await step(ctx)
+    ctx.failIfMissing()
+    await review(ctx)
+    return apply(ctx)
   },
 })

@@ -1,0 +1,80 @@
+// What the setup wizard does with Infisical after the review: start the bundled instance, bootstrap it (or check the
+// identity already in .env), push the .env secrets. The same libraries and order as the Infisical tasks
+// (tasks/00-infrastructure/infisical/bootstrap.ts and push.ts); nothing is asked here that the steps did not ask.
+import { ConfigError } from '../errors.ts'
+import { bootstrapInfisical } from '../infisical-bootstrap.ts'
+import { configValues, readInfisicalConfig } from '../infisical-config.ts'
+import { localEnv, localSide, saveSyncState, sessionFrom, syncState } from '../infisical-context.ts'
+import { planPush, serverNormalize } from '../infisical-plan.ts'
+import { applyPush, readRemote } from '../infisical-sync.ts'
+import type { Action } from './context.ts'
+import { startStacks } from './start.ts'
+
+export function startAction(stack: string, timeout: number): Action {
+  return {
+    title: `start the ${stack} stack with Infisical (healthy before it is bootstrapped)`,
+    docker: true,
+    starts: true,
+    resume: [`npx zx tasks/up.ts --stack ${stack}`],
+    async run(a) {
+      a.report = await startStacks(a.task(), [stack], timeout)
+    },
+  }
+}
+
+export function bootstrapAction(o: { email?: string; password?: string; existing: boolean }): Action {
+  return {
+    title: o.existing ? 'Infisical: check the machine identity in .env' : `Infisical: bootstrap (admin ${o.email}, organization, project, machine identity); its credentials stored in .env`,
+    docker: true,
+    starts: true,
+    resume: [o.existing ? 'npx zx tasks/00-infrastructure/infisical/bootstrap.ts' : `npx zx tasks/00-infrastructure/infisical/bootstrap.ts --email ${o.email} --password-stdin`],
+    async run(a) {
+      const t = a.task()
+      const values = configValues(t.env)
+      const config = readInfisicalConfig(values)
+      const r = await bootstrapInfisical({
+        config,
+        siteUrl: values.INFISICAL_SITE_URL || config.url || '',
+        email: o.email,
+        organization: 'Stackyard',
+        projectName: 'stackyard',
+        identityName: 'stackyard-sync',
+        password: o.password,
+        interactive: a.interactive,
+        ask: a.ask,
+        log: t.log,
+      })
+      if (r.mode === 'already-configured') return
+      await t.editEnv('.env', { INFISICAL_CLIENT_ID: r.clientId, INFISICAL_CLIENT_SECRET: r.clientSecret, INFISICAL_PROJECT_ID: r.projectId })
+      t.log.success(`Infisical ${r.mode === 'bootstrapped' ? `bootstrapped (${r.created.join(', ')})` : 'connected'}; INFISICAL_CLIENT_ID, INFISICAL_CLIENT_SECRET, INFISICAL_PROJECT_ID stored in .env`)
+    },
+  }
+}
+
+/** tasks/00-infrastructure/infisical/push.ts without --prune or --force: create and update, keep what changed in Infisical. */
+export function pushAction(o: { bundled: boolean }): Action {
+  return {
+    title: 'Infisical: push the declared secrets from .env (batched; a second push sends nothing)',
+    // the bundled instance runs only once started
+    docker: o.bundled,
+    starts: o.bundled,
+    resume: ['npx zx tasks/00-infrastructure/infisical/push.ts'],
+    async run(a) {
+      const t = a.task()
+      const s = sessionFrom(t)
+      const remote = await readRemote(s.client, s.scope)
+      const local = localSide(localEnv(t), remote.secrets, s.selection)
+      const state = syncState(t, s)
+      const plan = planPush(local, remote.secrets, { base: state })
+      if (plan.trimmed.length)
+        throw new ConfigError(`.env: ${plan.trimmed.join(', ')} ${plan.trimmed.length === 1 ? 'has' : 'have'} leading or trailing whitespace, which Infisical would drop; nothing was pushed`, { hint: 'remove the whitespace in .env (or push with npx zx tasks/00-infrastructure/infisical/push.ts --allow-trim)' })
+      const result = await applyPush(s.client, s.scope, plan, remote, (what) => t.log.step(`Infisical: ${what}`))
+      if (!result.pending) state.settle(Object.fromEntries(plan.settled.map((k) => [k, serverNormalize(local[k])])))
+      await saveSyncState(t, state)
+      const kept = plan.items.filter((i) => i.action === 'remote-newer' || i.action === 'conflict').map((i) => i.key)
+      if (result.pending) a.problems.push('Infisical: the pushed changes wait for approval in Infisical')
+      else t.log.success(result.created + result.updated ? `Infisical: ${result.created} created, ${result.updated} updated` : 'Infisical already matches .env')
+      if (kept.length) a.problems.push(`Infisical: kept ${kept.join(', ')}, changed there since the last sync (npx zx tasks/00-infrastructure/infisical/pull.ts --into .env takes them; push --force overwrites them)`)
+    },
+  }
+}

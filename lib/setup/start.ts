@@ -1,0 +1,41 @@
+// Starting stacks from the setup wizard: lib/up.ts's up(), its report, and its failure as the error (the reachable
+// part of the report printed first). No logic of its own.
+import type { FlagDecls } from '../flags.ts'
+import type { TaskContext } from '../task.ts'
+import { renderUpReport, up, upFailure, type UpReport } from '../up.ts'
+import type { Action, SetupContext } from './context.ts'
+
+export async function startStacks(t: TaskContext<FlagDecls>, stacks: string[], timeout: number): Promise<UpReport> {
+  const report = await up(t, { stacks, skipInfisical: false, timeout })
+  const failure = upFailure(report)
+  if (failure) {
+    if (report.reachable.length) t.out(renderUpReport(report))
+    throw failure
+  }
+  return report
+}
+
+/** The last action of every setup: start the chosen stacks (lib/up.ts), each healthy before what comes after it. */
+export function startPlatformAction(stacks: readonly string[], timeout: number): Action {
+  return {
+    title: `start the stacks: ${stacks.join(', ')} (each healthy before what comes after it)`,
+    docker: true,
+    starts: true,
+    resume: ['npx zx tasks/up.ts'],
+    async run(a) {
+      a.report = await startStacks(a.task(), [...stacks], timeout)
+    },
+  }
+}
+
+/** Everything that runs after the .env write, in order. */
+export function plannedActions(ctx: Pick<SetupContext, 'actions' | 'answers' | 'timeout'>): Action[] {
+  return [...ctx.actions, ...(ctx.answers.stacks ? [startPlatformAction(ctx.answers.stacks, ctx.timeout)] : [])]
+}
+
+/** Why an action will not run now, if it will not. */
+export function skipReason(a: Action, ctx: Pick<SetupContext, 'facts' | 'start'>): string | undefined {
+  if (a.docker && !ctx.facts.docker) return 'Docker is not usable'
+  if (a.starts && !ctx.start) return '--no-start'
+  return undefined
+}
