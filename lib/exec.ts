@@ -1,8 +1,10 @@
 // Child processes: one runner for reads and one for changes (the dry-run hook); no task knowledge.
 // Commands are argv arrays quoted by zx, never built strings; secrets never go into argv (pass them
 // through `input` or a file). Every command is logged redacted, with --verbose.
+import type { Readable, Writable } from 'node:stream'
 import { $ } from 'zx'
 import { CommandError } from './errors.ts'
+import { runStreaming } from './exec-stream.ts'
 import { log } from './log.ts'
 import { redact } from './redact.ts'
 
@@ -24,6 +26,10 @@ export interface ExecOptions {
   timeoutMs?: number
   /** connect the child's stdout/stderr to ours (long-running output such as `logs --follow`) */
   inherit?: boolean
+  /** stream the child's stdout into this (ended when the child is done) instead of capturing it: dumps */
+  stdout?: Writable
+  /** feed the child's stdin from this stream (large or binary input, e.g. a dump to restore) */
+  stdin?: Readable
 }
 
 export type Runner = (cmd: string, args: readonly string[], opts?: ExecOptions) => Promise<ExecResult>
@@ -44,6 +50,17 @@ export const run: Runner = async (cmd, args, opts = {}) => {
   const shown = redact(formatCommand(cmd, args))
   log.debug(`$ ${shown}${opts.cwd ? `   (in ${opts.cwd})` : ''}`)
   const started = Date.now()
+  if (opts.stdout || opts.stdin) {
+    let r
+    try {
+      r = await runStreaming(cmd, args, { cwd: opts.cwd, env: childEnv(opts.env), stdin: opts.stdin, stdout: opts.stdout, timeoutMs: opts.timeoutMs })
+    } catch (err) {
+      throw new CommandError(shown, null, String((err as Error).message ?? err))
+    }
+    log.debug(`  exit ${r.exitCode} after ${Date.now() - started} ms`)
+    if (r.exitCode !== 0 && !opts.nothrow) throw new CommandError(shown, r.exitCode, redact(r.stderr))
+    return r
+  }
   const p = $({
     cwd: opts.cwd,
     env: childEnv(opts.env) as NodeJS.ProcessEnv,

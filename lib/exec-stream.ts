@@ -1,0 +1,51 @@
+// Child processes with a streamed side: stdout into a Writable (a dump into a backup file) or stdin from a Readable
+// (a dump into a restore), never buffered whole in memory and never through argv. Used by lib/exec.ts's runner when
+// ExecOptions.stdout or .stdin is given; stderr is captured (its tail) for errors. No task knowledge.
+import { spawn } from 'node:child_process'
+import { pipeline } from 'node:stream/promises'
+import type { Readable, Writable } from 'node:stream'
+
+export interface StreamOptions {
+  cwd?: string
+  env?: Record<string, string | undefined>
+  stdin?: Readable
+  stdout?: Writable
+  timeoutMs?: number
+}
+
+const STDERR_KEEP = 64 * 1024
+
+/** Runs the program; resolves with its exit code, captured stdout (when not streamed) and the stderr tail. */
+export function runStreaming(cmd: string, args: readonly string[], o: StreamOptions): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, [...args], { cwd: o.cwd, env: o.env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] })
+    let stderr = ''
+    let stdout = ''
+    let failed: Error | undefined
+    const timer = o.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), o.timeoutMs) : undefined
+    child.stderr.setEncoding('utf8')
+    child.stderr.on('data', (d: string) => {
+      stderr = (stderr + d).slice(-STDERR_KEEP)
+    })
+    const out = o.stdout ? pipeline(child.stdout, o.stdout) : new Promise<void>((ok) => {
+      child.stdout.setEncoding('utf8')
+      child.stdout.on('data', (d: string) => (stdout += d))
+      child.stdout.on('end', ok)
+    })
+    // a child that exits without reading all of stdin closes the pipe: EPIPE is its answer, not ours to report
+    const input = o.stdin ? pipeline(o.stdin, child.stdin).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') failed = err
+    }) : (child.stdin.end(), Promise.resolve())
+    child.on('error', (err) => {
+      if (timer) clearTimeout(timer)
+      reject(err)
+    })
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer)
+      Promise.all([out, input]).then(
+        () => (failed ? reject(failed) : resolve({ exitCode: code ?? (signal ? 128 : 1), stdout, stderr })),
+        (err: unknown) => reject(err),
+      )
+    })
+  })
+}
