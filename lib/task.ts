@@ -7,7 +7,8 @@ import { relative, resolve, sep } from 'node:path'
 import { EXIT, CancelledError, StackyardError, UsageError } from './errors.ts'
 import { parseArgv, renderHelp, type ArgDecl, type FlagDecls, type Flags } from './flags.ts'
 import { log, out, setVerbose, color, type Logger } from './log.ts'
-import { changeRunner, run, type Runner } from './exec.ts'
+import type { Runner } from './exec.ts'
+import { checkContextName, contextRunners } from './docker-context.ts'
 import { clackAsk, isInteractiveTerminal, noTerminalAsk, type Ask } from './prompt.ts'
 import { redact, registerSecret, SECRET_NAME } from './redact.ts'
 import { loadEnvLayers, EnvFileError, type EnvLayers } from './env-layers.ts'
@@ -29,6 +30,8 @@ export interface TaskDef<F extends FlagDecls> {
   json?: boolean
   /** accepts --yes / -y: confirmations are answered yes */
   yes?: boolean
+  /** talks to Docker: accepts --context NAME, and every `docker` command of exec/change carries it */
+  docker?: boolean
   examples?: readonly string[]
   run(ctx: TaskContext<F>): Promise<number | void>
 }
@@ -49,6 +52,8 @@ export interface TaskContext<F extends FlagDecls> {
   verbose: boolean
   yes: boolean
   interactive: boolean
+  /** --context: the Docker context every docker command runs against (undefined: Docker's current one) */
+  dockerContext?: string
   log: Logger
   /** data to stdout (redacted) */
   out(data: unknown): void
@@ -85,6 +90,7 @@ const COMMON: FlagDecls = {
 const DRY_RUN: FlagDecls = { 'dry-run': { type: 'boolean', help: 'show what would change; change nothing' } }
 const JSON_FLAG: FlagDecls = { json: { type: 'boolean', help: 'print data as JSON on stdout' } }
 const YES: FlagDecls = { yes: { type: 'boolean', short: 'y', help: 'answer yes to confirmations' } }
+const CONTEXT: FlagDecls = { context: { type: 'string', placeholder: 'NAME', help: 'Docker context to run against, e.g. a remote host over SSH (docker context ls); default: Docker\'s current one' } }
 
 /** The task file's own arguments: everything after the script path in process.argv. */
 export function taskArgv(argv: readonly string[] = process.argv, root: string = repoRoot): { script: string; rest: string[] } {
@@ -114,7 +120,7 @@ export async function task<F extends FlagDecls>(def: TaskDef<F>, argv: readonly 
   process.on('SIGINT', onSigint)
   try {
     const { script, rest } = taskArgv(argv)
-    const common: FlagDecls = { ...(def.dryRun ? DRY_RUN : {}), ...(def.json ? JSON_FLAG : {}), ...(def.yes ? YES : {}), ...COMMON }
+    const common: FlagDecls = { ...(def.dryRun ? DRY_RUN : {}), ...(def.json ? JSON_FLAG : {}), ...(def.yes ? YES : {}), ...(def.docker ? CONTEXT : {}), ...COMMON }
     const own = def.flags ?? ({} as F)
     for (const k of Object.keys(own)) if (k in common) throw new Error(`task declares common flag --${k}`)
     const parsed = parseArgv(rest, { ...own, ...common }, def.args ?? [])
@@ -138,6 +144,7 @@ export async function task<F extends FlagDecls>(def: TaskDef<F>, argv: readonly 
       verbose,
       yes: Boolean(f.yes),
       interactive,
+      dockerContext: typeof f.context === 'string' ? checkContextName(f.context) : undefined,
     })
     const code = await def.run(ctx)
     if (typeof code === 'number') process.exitCode = code
@@ -158,6 +165,7 @@ interface Modes<F extends FlagDecls> {
   verbose: boolean
   yes: boolean
   interactive: boolean
+  dockerContext?: string
 }
 
 /** Builds the context a task's run() gets. Exported for tests of tasks' building blocks. */
@@ -172,6 +180,8 @@ export function createContext<F extends FlagDecls>(def: Pick<TaskDef<F>, 'yes'>,
   let registry: Registry | undefined
   const rel = (p: string) => relative(root, resolve(root, p)) || '.'
   const ask = modes.interactive ? clackAsk() : noTerminalAsk()
+  // the one place docker commands get their runners: --context cannot be missed by any of them
+  const runners = contextRunners(modes.dockerContext, { dryRun: modes.dryRun, skipped })
   const ctx: TaskContext<F> = {
     root,
     ...modes,
@@ -188,8 +198,8 @@ export function createContext<F extends FlagDecls>(def: Pick<TaskDef<F>, 'yes'>,
     get settings() {
       return readSettings(ctx.env.values, ctx.env)
     },
-    exec: run,
-    change: changeRunner(modes.dryRun, skipped),
+    exec: runners.exec,
+    change: runners.change,
     skipped,
     plan,
     async writeFile(path, content, opts = {}) {
