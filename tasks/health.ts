@@ -9,6 +9,7 @@ import { renderHealth, runHealth } from '../lib/health.ts'
 
 await task({
   summary: 'Run the health checks (one line per check)',
+  docker: true,
   flags: { stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to check; default all' } },
   json: true,
   async run(ctx) {

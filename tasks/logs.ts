@@ -7,6 +7,7 @@ import { loadPlatform } from '../lib/platform.ts'
 
 await task({
   summary: 'Show the logs of a stack or of some of its services',
+  docker: true,
   args: [{ name: 'service', help: 'services of the stack (default: all)', variadic: true }],
   flags: {
     stack: { type: 'string', placeholder: 'NAME', help: 'the stack (required)' },

@@ -8,6 +8,7 @@ import { collectStatus, renderStatus } from '../lib/status.ts'
 
 await task({
   summary: 'Show the state, health, uptime, image and route of every service',
+  docker: true,
   flags: { stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to show; default all' } },
   json: true,
   async run(ctx) {

@@ -10,6 +10,7 @@ import { applyChanges, pullStack, renderChanges, rollback, type ImageChange } fr
 
 await task({
   summary: 'Pull newer images and report changes; --apply recreates changed services; --rollback undoes the last apply',
+  docker: true,
   flags: {
     stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to update; default all' },
     apply: { type: 'boolean', help: 'recreate the services whose image changed (waits for health)' },

@@ -10,6 +10,7 @@ import { caddyTask } from '../../lib/proxy.ts'
 
 await task({
   summary: 'Render, validate or reload the Caddy config derived from the routes',
+  docker: true,
   args: [{ name: 'action', help: 'render: write caddy/Caddyfile; validate: check it; reload: load it into the running proxy', choices: ['render', 'validate', 'reload'], required: true }],
   flags: {
     print: { type: 'boolean', help: 'render: print the config on stdout instead of writing it' },

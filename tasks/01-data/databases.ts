@@ -8,6 +8,7 @@ import { ensureAppDatabases } from '../../lib/app-databases.ts'
 
 await task({
   summary: 'Create the missing per-app databases and roles on the running PostgreSQL',
+  docker: true,
   flags: {
     passwords: { type: 'boolean', help: 'also set every app role\'s password to the current <APP>_DB_PASSWORD (after a rotation)' },
   },

@@ -9,6 +9,7 @@ import { listModels, modelKey, MODELS_VARIABLE, parseModels, pullModels } from '
 
 await task({
   summary: 'Pull the listed models into Ollama, or list what it holds',
+  docker: true,
   args: [{ name: 'action', help: `pull: fetch the models ${MODELS_VARIABLE} lists that are missing; list: show what is there`, choices: ['pull', 'list'], required: true }],
   flags: {
     model: { type: 'strings', placeholder: 'NAME', help: `a model to pull instead of the ${MODELS_VARIABLE} list (repeatable)` },

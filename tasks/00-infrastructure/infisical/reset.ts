@@ -11,6 +11,7 @@ import { backupName, databaseOf, dumpDatabase, findInstance, instanceOf } from '
 
 await task({
   summary: 'Reset the bundled Infisical (--data: empty it; --infra: remove containers and volumes), after a backup',
+  docker: true,
   flags: {
     data: { type: 'boolean', help: 'back up, then empty the database and Redis (containers stay)' },
     infra: { type: 'boolean', help: 'back up if possible, then remove the Infisical containers and their volumes' },
