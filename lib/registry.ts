@@ -7,12 +7,15 @@ import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document, type
 import type { z } from 'zod'
 import { ConfigError, UsageError } from './errors.ts'
 import { templateVariables } from './env.ts'
+import { namedVolumeKeys } from './compose-volumes.ts'
 import {
+  BackupSpec,
   ComposeDoc,
   ComposeOverrideDoc,
   ProxyFlag,
   RouteSpec,
   SecretSpec,
+  SocketProxyFlag,
   StackMeta,
   ENVIRONMENTS,
   ENV_NAME,
@@ -47,6 +50,10 @@ export interface Service {
   profiles: string[]
   route?: Route
   proxy: boolean
+  /** x-backup: how its state is backed up (undefined: not declared) */
+  backup?: BackupSpec
+  /** x-socket-proxy: the service proxies the Docker socket to other services (the only kind allowed to mount it) */
+  socketProxy?: boolean
   /** the service as written in the base compose file (merged view is Compose's job) */
   raw: Record<string, unknown>
 }
@@ -192,6 +199,12 @@ export function loadRegistry(root: string): Registry {
       serviceOwner.set(svcName, base.file)
       const route = raw['x-route'] === undefined ? undefined : parseWith(RouteSpec, raw['x-route'], base, ['services', svcName, 'x-route'])
       const proxy = raw['x-proxy'] === undefined ? false : parseWith(ProxyFlag, raw['x-proxy'], base, ['services', svcName, 'x-proxy'])
+      const backup = raw['x-backup'] === undefined ? undefined : parseWith(BackupSpec, raw['x-backup'], base, ['services', svcName, 'x-backup'])
+      const socketProxy = raw['x-socket-proxy'] === undefined ? false : parseWith(SocketProxyFlag, raw['x-socket-proxy'], base, ['services', svcName, 'x-socket-proxy'])
+      const mounted = namedVolumeKeys(raw.volumes)
+      for (const v of backup?.method === 'volume' ? (backup.volumes ?? []) : backup?.method === 'snapshot' ? [backup.volume] : [])
+        if (!mounted.includes(v)) throw new ConfigError(`${base.file}: services.${svcName}.x-backup: "${v}" is not a named volume this service mounts (${mounted.join(', ') || 'none'})`, { file: base.file, line: lineOf(base, ['services', svcName, 'x-backup']), field: `services.${svcName}.x-backup`, hint: 'name a volume from its volumes: list' })
+      if (backup?.method === 'volume' && !backup.volumes && !mounted.length) throw new ConfigError(`${base.file}: services.${svcName}.x-backup: method volume, but the service mounts no named volume`, { file: base.file, line: lineOf(base, ['services', svcName, 'x-backup']), hint: 'mount a named volume, or use method: none with a reason' })
       for (const k of Object.keys(raw))
         if (k.startsWith('x-') && !KNOWN_SERVICE_EXTENSIONS.has(k))
           throw new ConfigError(`${base.file}: services.${svcName}.${k}: unknown Stackyard field`, { file: base.file, line: lineOf(base, ['services', svcName, k]), field: `services.${svcName}.${k}`, hint: `known fields: ${[...KNOWN_SERVICE_EXTENSIONS].join(', ')}` })
@@ -204,6 +217,8 @@ export function loadRegistry(root: string): Registry {
         profiles: svcProfiles,
         route: route && { ...route, service: svcName, stack: name, urlEnv: route.url_env ?? `${svcName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL` },
         proxy,
+        ...(backup ? { backup } : {}),
+        socketProxy,
         raw,
       })
     }
@@ -291,7 +306,7 @@ export function loadRegistry(root: string): Registry {
   return registry
 }
 
-const KNOWN_SERVICE_EXTENSIONS = new Set(['x-route', 'x-proxy'])
+const KNOWN_SERVICE_EXTENSIONS = new Set(['x-route', 'x-proxy', 'x-backup', 'x-socket-proxy'])
 
 function assertAcyclic(stacks: Stack[]): void {
   const byName = new Map(stacks.map((s) => [s.name, s]))

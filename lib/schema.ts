@@ -83,6 +83,43 @@ export const SecretsMap = z.record(envName, SecretSpec)
 /** Service-level `x-proxy: true` marks the reverse proxy (Caddy): private local ports are published on it. */
 export const ProxyFlag = z.boolean()
 
+const volumeKey = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'a named volume of this service (its key under volumes:)')
+const dbName = z.string().min(1).max(63)
+/** Service-level `x-backup`: how `tasks/backup.ts` saves the service's state and `tasks/restore.ts` brings it back. */
+export const BackupSpec = z.discriminatedUnion('method', [
+  /** PostgreSQL: the roles (pg_dumpall --globals-only, without passwords) and each database (pg_dump, plain SQL) */
+  z.strictObject({
+    method: z.literal('pg_dump'),
+    /** the superuser to connect as over the container's local socket (default: POSTGRES_USER, else postgres) */
+    user: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_$-]*$/, 'a PostgreSQL role name').optional(),
+    /** the databases to dump (default: every database that accepts connections, templates excluded) */
+    databases: z.array(dbName).min(1).optional(),
+    /** include the roles (default true) */
+    globals: z.boolean().default(true),
+  }),
+  /** Valkey/Redis: an RDB snapshot streamed from the server (`<cli> --rdb -`), restored as the file it loads on start */
+  z.strictObject({
+    method: z.literal('snapshot'),
+    cli: z.enum(['valkey-cli', 'redis-cli']),
+    /** the named volume holding the server's data directory */
+    volume: volumeKey,
+    /** the RDB file name inside it (the server's dbfilename) */
+    file: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a file name').default('dump.rdb'),
+  }),
+  /** named volumes archived with tar from a throwaway container that mounts them read-only */
+  z.strictObject({
+    method: z.literal('volume'),
+    /** the volumes (default: every named volume the service mounts) */
+    volumes: z.array(volumeKey).min(1).optional(),
+  }),
+  /** explicitly not backed up (a cache, re-downloadable models): say why */
+  z.strictObject({ method: z.literal('none'), reason: z.string().min(1, 'say why it needs no backup') }),
+])
+export type BackupSpec = z.infer<typeof BackupSpec>
+
+/** Service-level `x-socket-proxy: true`: the one kind of service allowed to mount the Docker socket (doctor). */
+export const SocketProxyFlag = z.boolean()
+
 /** The parts of a compose document Stackyard reads beside the x- fields (Compose validates the rest). */
 export const ComposeDoc = z.looseObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'a compose project name: lower-case letters, digits, - and _'),
