@@ -75,7 +75,7 @@ export async function apply(ctx: SetupContext): Promise<number> {
 function closing(ctx: SetupContext, a: ApplyContext, later: string[]): void {
   const next: string[] = []
   if (ctx.facts.dockerProblem) {
-    next.push(`Docker: ${ctx.facts.dockerProblem.message}. ${ctx.facts.dockerProblem.hint ?? ''}`.trim())
+    next.push(`Docker: ${ctx.facts.dockerProblem.message}${ctx.facts.dockerProblem.hint ? `; ${ctx.facts.dockerProblem.hint}` : ''}`)
     next.push('then start everything: npx zx tasks/setup.ts (the configuration is written; it asks nothing new)')
   } else if (!ctx.start && later.length) next.push('start it: npx zx tasks/setup.ts (or only the stacks: npx zx tasks/up.ts)')
   for (const f of ctx.next) {
