@@ -259,6 +259,8 @@ export function loadPlatformEnv(root: string, registry: () => Registry): EnvLaye
     if (err instanceof EnvFileError) throw err
   }
   for (const [k, v] of Object.entries(layers.values)) if (declared.has(k) || SECRET_NAME.test(k)) registerSecret(v)
+  // secrets that only the calling shell holds (e.g. INFISICAL_ADMIN_PASSWORD, CLOUDFLARE_API_TOKEN) are masked too
+  for (const [k, v] of Object.entries(process.env)) if (declared.has(k) || SECRET_NAME.test(k)) registerSecret(v)
   return layers
 }
 

@@ -38,7 +38,7 @@ await task({
       organization: ctx.flags.organization,
       projectName: ctx.flags.project,
       identityName: ctx.flags.identity,
-      password: ctx.flags.passwordStdin ? stdin : process.env.INFISICAL_ADMIN_PASSWORD || undefined,
+      password: ctx.flags.passwordStdin ? stdin : ctx.env.lookup('INFISICAL_ADMIN_PASSWORD') || undefined,
       clientId: ctx.flags.clientId,
       clientSecret: ctx.flags.clientSecretStdin ? stdin : ctx.flags.clientId ? values.INFISICAL_CLIENT_SECRET : undefined,
       projectId: ctx.flags.projectId,
