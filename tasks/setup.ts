@@ -40,6 +40,7 @@ await task({
   flags: SETUP_FLAGS,
   dryRun: true,
   yes: true,
+  docker: true,
   examples: [
     'npx zx tasks/setup.ts',
     'npx zx tasks/setup.ts --yes                                  # private, every stack, defaults',

@@ -87,7 +87,7 @@ export async function readSetupInput(task: SetupTask): Promise<SetupInput & { wa
   const file = f.answers ? loadAnswersFile(resolve(process.cwd(), f.answers), f.answers) : undefined
   const given: Answers = { ...Object.fromEntries(Object.entries(file?.answers ?? {}).filter(([, v]) => v !== undefined)), ...flagAnswers(f) }
   const stdin = f.secretsStdin ? readStdinSecrets(Boolean(process.stdin.isTTY)) : {}
-  const modes = { flags: {}, args: {}, dryRun: task.dryRun, json: false, verbose: task.verbose, yes: true, interactive: task.interactive }
+  const modes = { flags: {}, args: {}, dryRun: task.dryRun, json: false, verbose: task.verbose, yes: true, interactive: task.interactive, dockerContext: task.dockerContext }
   return {
     root: task.root,
     registry: task.registry,
