@@ -6,6 +6,8 @@ import type { Logger } from '../lib/log.ts'
 import { createSetupContext, type Answers, type SetupContext, type SetupFiles } from '../lib/setup/context.ts'
 import { fakeAsk, type FakeAsk } from './helpers/fake-ask.ts'
 import { REPO } from './helpers/repo.ts'
+import type { FlagDecls } from '../lib/flags.ts'
+import type { TaskContext } from '../lib/task.ts'
 
 let registry: Registry | undefined
 export const repoRegistry = () => (registry ??= loadRegistry(REPO))
@@ -32,6 +34,9 @@ export function fakeSetup(o: {
   exists?: string[]
   start?: boolean
   dryRun?: boolean
+  /** where apply writes .env (default: the repository, for steps that write nothing) */
+  root?: string
+  fresh?: () => TaskContext<FlagDecls>
 } = {}): FakeSetup {
   const prompts = fakeAsk(o.answers)
   const logged: string[] = []
@@ -48,7 +53,7 @@ export function fakeSetup(o: {
   const files: SetupFiles = { dotEnv: { ...o.dotEnv }, global: { ...GLOBAL }, effective: { ...GLOBAL, ...o.dotEnv } }
   const ctx = createSetupContext(
     {
-      root: REPO,
+      root: o.root ?? REPO,
       registry: repoRegistry(),
       files,
       shell: o.shell ?? {},
@@ -63,9 +68,11 @@ export function fakeSetup(o: {
       log,
       out: (t) => void printed.push(t),
       probe: { exec, exists: (p) => (o.exists ?? []).includes(p), probePort: async () => 'free', nodeVersion: '20.20.2' },
-      fresh: () => {
-        throw new Error('no task context in step tests')
-      },
+      fresh:
+        o.fresh ??
+        (() => {
+          throw new Error('no task context in step tests')
+        }),
       skipped: (w) => void skippedLines.push(w),
     },
     'infisical',

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path'
 import { StackyardError } from '../../errors.ts'
 import { editEnvFile } from '../../env-file.ts'
-import { readdirSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import type { FlagDecls } from '../../flags.ts'
 import type { TaskContext } from '../../task.ts'
 import { renderUpReport } from '../../up.ts'
@@ -32,8 +32,9 @@ export async function apply(ctx: SetupContext): Promise<number> {
     return r
   }
   if (ctx.changes.size) {
+    const existed = existsSync(resolve(ctx.root, '.env'))
     const r = await write(changes)
-    ctx.log.success(`.env written (mode 0600): ${r.added.length} added, ${r.changed.length} changed, ${r.removed.length} removed${backedUp && 'STACKYARD_ENVIRONMENT' in ctx.files.dotEnv ? '; the previous file is .env.bak' : ''}`)
+    ctx.log.success(`.env written (mode 0600): ${r.added.length} added, ${r.changed.length} changed, ${r.removed.length} removed${existed ? '; the previous file is .env.bak' : ''}`)
   } else ctx.log.success('.env already holds this configuration')
 
   const a: ApplyContext = {

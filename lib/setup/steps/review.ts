@@ -31,7 +31,7 @@ export function renderEnvChanges(ctx: Pick<SetupContext, 'changes' | 'registry' 
 
 export function renderReview(ctx: SetupContext, previews: string[]): string {
   const out = [color.bold('Review (nothing has been written yet)'), renderSummary(ctx.answers, ctx.registry.stacks.map((s) => s.name)), '']
-  out.push(color.bold(`.env (mode 0600${ctx.changes.size && 'STACKYARD_ENVIRONMENT' in ctx.files.dotEnv ? '; the previous file is kept as .env.bak' : ''})`), renderEnvChanges(ctx), '')
+  out.push(color.bold(`.env (mode 0600${ctx.changes.size && Object.keys(ctx.files.dotEnv).length ? '; the previous file is kept as .env.bak' : ''})`), renderEnvChanges(ctx), '')
   const actions = plannedActions(ctx)
   if (actions.length) {
     out.push(color.bold('Then'))
