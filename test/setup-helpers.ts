@@ -5,12 +5,23 @@ import type { ExecResult, Runner } from '../lib/exec.ts'
 import type { Logger } from '../lib/log.ts'
 import { createSetupContext, type Answers, type SetupContext, type SetupFiles } from '../lib/setup/context.ts'
 import { fakeAsk, type FakeAsk } from './helpers/fake-ask.ts'
-import { REPO } from './helpers/repo.ts'
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { REPO, tempRepo, type TempRepo } from './helpers/repo.ts'
 import type { FlagDecls } from '../lib/flags.ts'
 import type { TaskContext } from '../lib/task.ts'
 
 let registry: Registry | undefined
-export const repoRegistry = () => (registry ??= loadRegistry(REPO))
+/** The registry of the shipped stacks (a copy of their compose folders: others' stacks in progress are left out). */
+export function repoRegistry(): Registry {
+  if (registry) return registry
+  const root = mkdtempSync(join(tmpdir(), 'setup-registry-'))
+  for (const folder of SHIPPED) cpSync(join(REPO, 'compose', folder), join(root, 'compose', folder), { recursive: true })
+  registry = loadRegistry(root)
+  rmSync(root, { recursive: true, force: true })
+  return registry
+}
 
 export const GLOBAL = { STACKYARD_ENVIRONMENT: 'private', DOMAIN: '', STACKYARD_PROFILE: 'cpu', STACKYARD_PROFILES: '', STACKYARD_STACKS: '', INFISICAL_ENVIRONMENT: 'dev' }
 
@@ -84,4 +95,14 @@ export function fakeSetup(o: {
 export const DOCKER_OK: Record<string, Partial<ExecResult>> = {
   'docker info': { stdout: JSON.stringify({ ServerVersion: '28.2.2', Runtimes: { runc: {} } }) },
   'docker compose version': { stdout: '2.39.1\n' },
+}
+
+/** The stacks the wizard's end-to-end tests run against: the shipped ones (others' stacks in progress are left out). */
+export const SHIPPED = ['00-infrastructure', '01-data', '02-compute', '03-apps']
+
+/** A temporary copy of the repository (fake docker on PATH) with only the shipped stacks. */
+export function setupRepo(): TempRepo {
+  const repo = tempRepo()
+  for (const folder of readdirSync(join(repo.root, 'compose'))) if (!SHIPPED.includes(folder)) rmSync(join(repo.root, 'compose', folder), { recursive: true, force: true })
+  return repo
 }

@@ -4,6 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { parseDotenv } from '../lib/env.ts'
+import { setupRepo } from './setup-helpers.ts'
 import { tempRepo } from './helpers/repo.ts'
 import { startFakeCloudflare } from './fake-cloudflare.ts'
 import { startFakeInfisical } from './fake-infisical.ts'
@@ -14,7 +15,7 @@ const profilesOf = (argv: string[]) => argv.flatMap((a, i) => (argv[i - 1] === '
 
 test('public with an API token: the plan is shown first, then the tunnel (its token into .env), Access, ingress and DNS; cloudflared starts; a re-run writes nothing', async (t) => {
   const fake = await startFakeCloudflare()
-  const repo = tempRepo()
+  const repo = setupRepo()
   t.after(async () => {
     repo.cleanup()
     await fake.close()
@@ -52,7 +53,7 @@ test('public with an API token: the plan is shown first, then the tunnel (its to
 
 test('the bundled Infisical: the profile on, the stack started, the instance bootstrapped, the secrets pushed, then every stack with the export; a re-run writes nothing', async (t) => {
   const fake = await startFakeInfisical({ convention: 'upstream', seedIdentity: false, initialized: false })
-  const repo = tempRepo()
+  const repo = setupRepo()
   t.after(async () => {
     repo.cleanup()
     await fake.close()
@@ -89,7 +90,7 @@ test('the bundled Infisical: the profile on, the stack started, the instance boo
 
 test('an external Infisical: the identity is checked before anything is written (a wrong secret writes nothing); the secrets are pushed; the secret comes from stdin', async (t) => {
   const fake = await startFakeInfisical()
-  const repo = tempRepo()
+  const repo = setupRepo()
   t.after(async () => {
     repo.cleanup()
     await fake.close()

@@ -6,7 +6,8 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseDotenv } from '../lib/env.ts'
-import { tempRepo, type TempRepo } from './helpers/repo.ts'
+import { setupRepo } from './setup-helpers.ts'
+import type { TempRepo } from './helpers/repo.ts'
 import { composeSub } from './stack-fixtures.ts'
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0
@@ -81,7 +82,7 @@ function choose(t: Terminal, screen: string, question: RegExp, label: string): v
 }
 
 test('in a terminal: the questions in order, the review, a confirmation; the answers end up in .env (mode 0600)', { skip }, async () => {
-  const repo = tempRepo()
+  const repo = setupRepo()
   const t = terminal(repo, ['--no-start'])
   try {
     let s = await t.waitFor(/Where will the services be reached\?/)
@@ -109,7 +110,7 @@ test('in a terminal: the questions in order, the review, a confirmation; the ans
 })
 
 test('in a terminal on a configured installation: "keep" asks nothing more; Ctrl-C at a prompt, or "no" at the review, leaves .env untouched (exit 130)', { skip }, async () => {
-  const repo = tempRepo()
+  const repo = setupRepo()
   try {
     assert.equal((await repo.run('setup.ts', ['--yes', '--no-start'])).code, 0)
     const before = repo.read('.env')

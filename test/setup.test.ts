@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { parseDotenv } from '../lib/env.ts'
 import { loadRegistry } from '../lib/registry.ts'
 import { checkSecret } from '../lib/secrets.ts'
-import { tempRepo, type TempRepo } from './helpers/repo.ts'
+import { setupRepo } from './setup-helpers.ts'
+import type { TempRepo } from './helpers/repo.ts'
 import { composeSub, isMutating, project, resetCalls } from './stack-fixtures.ts'
 
 const PROJECTS = ['stackyard-apps', 'stackyard-compute', 'stackyard-data', 'stackyard-infra']
@@ -16,7 +17,7 @@ const ups = (repo: TempRepo) => repo.dockerCalls().filter((c) => composeSub(c) =
 const profilesOf = (argv: string[]) => argv.flatMap((a, i) => (argv[i - 1] === '--profile' ? [a] : []))
 
 test('private defaults (--yes, no terminal): a complete .env (every declared secret, in its format, mode 0600), the stacks started in order; a second run changes nothing', async () => {
-  const repo = tempRepo()
+  const repo = setupRepo()
   try {
     const r = await repo.run('setup.ts', ['--yes'])
     assert.equal(r.code, 0, r.stderr)
@@ -45,7 +46,8 @@ test('private defaults (--yes, no terminal): a complete .env (every declared sec
     assert.equal(again.code, 0, again.stderr)
     assert.equal(repo.read('.env'), before, 'byte for byte')
     assert.ok(!repo.exists('.env.bak'), 'nothing written, so no backup either')
-    assert.match(again.stdout, /\.env \(mode 0600\)\n\s+nothing to change\n\s+16 declared secrets kept/)
+    const generated = [...registry.secrets.values()].filter((d) => d.spec.format !== 'external').length
+    assert.match(again.stdout, new RegExp(`\\.env \\(mode 0600\\)\\n\\s+nothing to change\\n\\s+${generated} declared secrets kept`))
     const mutating = repo.dockerCalls().filter(isMutating)
     assert.deepEqual(mutating.map((c) => composeSub(c)), ['up', 'up', 'up', 'up'], "only up's own convergence")
     const noFlags = await repo.run('setup.ts', [])
@@ -57,7 +59,7 @@ test('private defaults (--yes, no terminal): a complete .env (every declared sec
 })
 
 test('without a terminal, missing answers are listed at once with their flags (exit 2) and nothing is written or started', async () => {
-  const repo = tempRepo()
+  const repo = setupRepo()
   try {
     const r = await repo.run('setup.ts', [])
     assert.equal(r.code, 2, r.stderr)
@@ -81,7 +83,7 @@ test('without a terminal, missing answers are listed at once with their flags (e
 })
 
 test('--dry-run shows the review and writes nothing; --no-start writes the configuration and starts nothing', async () => {
-  const repo = tempRepo()
+  const repo = setupRepo()
   try {
     const dry = await repo.run('setup.ts', ['--yes', '--dry-run'])
     assert.equal(dry.code, 0, dry.stderr)
@@ -104,7 +106,7 @@ test('--dry-run shows the review and writes nothing; --no-start writes the confi
 })
 
 test('no Docker: the configuration is still written in full, then how to install Docker and the command to run next (exit 0)', async () => {
-  const repo = tempRepo()
+  const repo = setupRepo()
   try {
     repo.dockerRules([{ match: ['info'], exit: 127, stderr: 'docker: command not found' }])
     const r = await repo.run('setup.ts', ['--yes'])
@@ -121,7 +123,7 @@ test('no Docker: the configuration is still written in full, then how to install
 })
 
 test('--answers FILE: answers from YAML (warned when others can read its secrets); a bad field is exit 2 naming the file, line and field', async () => {
-  const repo = tempRepo()
+  const repo = setupRepo()
   try {
     repo.write('setup.yml', 'environment: private\nstacks: [data]\nprofile: cpu\ninfisical: none\n')
     const r = await repo.run('setup.ts', ['--answers', 'setup.yml', '--no-start'])
@@ -143,7 +145,7 @@ test('--answers FILE: answers from YAML (warned when others can read its secrets
 })
 
 test('a stack that fails to start: exit 1 saying how to resume; the re-run asks nothing, keeps .env and finishes', async () => {
-  const repo = tempRepo()
+  const repo = setupRepo()
   try {
     repo.write('.test-docker/state.json', JSON.stringify({ fail: { 'stackyard-apps': { service: 'n8n', output: 'connection refused' } } }))
     const r = await repo.run('setup.ts', ['--yes'])
