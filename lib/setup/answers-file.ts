@@ -81,7 +81,7 @@ export function loadAnswersFile(path: string, shown: string): LoadedAnswers {
     environment: f.environment,
     domain: f.domain,
     stacks: f.stacks,
-    optional: f.optional,
+    optional: f.optional?.filter((p) => p !== 'none'),
     profile: f.profile,
     cloudflare: f.cloudflare,
     accessEmails: f['access-emails'],

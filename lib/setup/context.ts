@@ -8,7 +8,7 @@ import type { Ask } from '../prompt.ts'
 import type { PreflightDeps, DockerFacts } from '../preflight.ts'
 import { registerSecret, SECRET_NAME } from '../redact.ts'
 import type { Registry } from '../registry.ts'
-import type { Environment, HardwareProfile } from '../schema.ts'
+import { HARDWARE_PROFILES, type Environment, type HardwareProfile } from '../schema.ts'
 import type { TaskContext } from '../task.ts'
 import type { UpReport } from '../up.ts'
 
@@ -193,7 +193,7 @@ export function inferCurrent(files: SetupFiles, registry: Pick<Registry, 'stacks
   } catch {
     // an unknown name: asked again
   }
-  if (['cpu', 'gpu-nvidia', 'gpu-amd', 'none'].includes(e.STACKYARD_PROFILE)) current.profile = e.STACKYARD_PROFILE as HardwareProfile
+  if ((HARDWARE_PROFILES as readonly string[]).includes(e.STACKYARD_PROFILE)) current.profile = e.STACKYARD_PROFILE as HardwareProfile
   current.optional = profiles.filter((p) => p !== instanceProfile)
   current.infisical = profiles.includes(instanceProfile) ? 'bundled' : e.INFISICAL_API_URL ? 'external' : 'none'
   if (current.environment === 'public') current.cloudflare = e.CLOUDFLARE_API_TOKEN ? 'api-token' : e.CLOUDFLARE_TUNNEL_TOKEN ? 'tunnel-token' : 'none'

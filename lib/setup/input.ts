@@ -1,7 +1,7 @@
 // The wizard's command line and what it starts from: the flags (every question has one), the answers file, secrets
 // from stdin, and the env files as they are now. Reads files and stdin; changes nothing.
-import { readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { UsageError } from '../errors.ts'
 import { parseDotenv } from '../env.ts'
 import { loadEnvLayers } from '../env-layers.ts'
@@ -12,7 +12,6 @@ import { createContext, type TaskContext } from '../task.ts'
 import { loadAnswersFile } from './answers-file.ts'
 import { CLOUDFLARE_MODES, INFISICAL_MODES, type Answers, type SetupFiles, type SetupInput } from './context.ts'
 import { domainProblem, emailDomainProblem, emailProblem, emailsProblem, urlProblem } from './validate.ts'
-import { existsSync } from 'node:fs'
 
 export const SETUP_FLAGS = {
   environment: { type: 'string', choices: ENVIRONMENTS, help: 'private: local ports on 127.0.0.1; public: https://<service>.<domain> through Cloudflare' },
@@ -109,6 +108,3 @@ export async function readSetupInput(task: SetupTask): Promise<SetupInput & { wa
     warnings: file?.warnings ?? [],
   }
 }
-
-export const ENV_FILE = '.env'
-export const envPath = (root: string) => join(root, ENV_FILE)

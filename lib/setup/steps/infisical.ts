@@ -2,8 +2,7 @@
 // secrets pushed); or an external instance with a machine identity (checked now, read-only; pushed to after the
 // review). Writes STACKYARD_PROFILES (the optional services plus the bundled instance's profile).
 import { FailureError, StackyardError } from '../../errors.ts'
-import type { SetupContext } from '../context.ts'
-import { INFISICAL_MODES, type InfisicalMode } from '../context.ts'
+import { INFISICAL_MODES, type InfisicalMode, type SetupContext } from '../context.ts'
 import { openSession, readRemote } from '../../infisical-sync.ts'
 import { adminPasswordProblem, emailProblem, requiredProblem, urlProblem } from '../validate.ts'
 import { bootstrapAction, pushAction, startAction } from '../infisical-actions.ts'
