@@ -110,7 +110,7 @@ export interface SetupInput {
   /** the review and reports: stdout, redacted */
   out(text: string): void
   /** preflight reads (docker, nvidia-smi, device nodes, ports) */
-  probe: Pick<PreflightDeps, 'exec' | 'exists' | 'probePort'> & { nodeVersion: string }
+  probe: Pick<PreflightDeps, 'exec' | 'exists' | 'probePort'> & { nodeVersion: string; /** --context: the engine may be another machine (GPU and ports are its, not ours) */ remote?: boolean }
   /** a fresh task context (re-reads the files) for the actions */
   fresh(): TaskContext<FlagDecls>
   /** records what --dry-run skipped */

@@ -102,7 +102,7 @@ export async function readSetupInput(task: SetupTask): Promise<SetupInput & { wa
     timeout: f.timeout,
     log: task.log,
     out: task.out,
-    probe: { exec: task.exec, exists: existsSync, probePort, nodeVersion: process.versions.node },
+    probe: { exec: task.exec, exists: existsSync, probePort, nodeVersion: process.versions.node, remote: Boolean(task.dockerContext) },
     fresh: () => createContext({ yes: true }, modes, task.root),
     skipped: task.skipped,
     warnings: file?.warnings ?? [],

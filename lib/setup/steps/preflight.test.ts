@@ -44,3 +44,14 @@ test('preflight: a Node.js older than 20.12 stops with how to upgrade', async ()
   ctx.probe.nodeVersion = '20.11.1'
   await assert.rejects(preflight(ctx), (e: Error) => e instanceof ConfigError && /Node\.js 20\.11\.1 is too old/.test(e.message))
 })
+
+test('preflight with --context (another machine\'s engine): no local GPU probe; the engine\'s nvidia runtime offers gpu-nvidia', async () => {
+  const ctx = fakeSetup({ exec: { ...DOCKER_OK, 'docker info': { stdout: JSON.stringify({ ServerVersion: '28.2.2', Runtimes: { runc: {}, nvidia: {} } }) } }, exists: ['/dev/kfd', '/dev/dri'] })
+  ctx.probe.remote = true
+  await preflight(ctx)
+  assert.equal(ctx.facts.gpu, 'gpu-nvidia')
+  const plain = fakeSetup({ exec: DOCKER_OK, exists: ['/dev/kfd', '/dev/dri'] })
+  plain.probe.remote = true
+  await preflight(plain)
+  assert.equal(plain.facts.gpu, undefined, 'this machine\'s device nodes say nothing about the engine\'s host')
+})

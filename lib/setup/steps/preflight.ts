@@ -32,6 +32,8 @@ export async function preflight(ctx: Ctx): Promise<void> {
 
 /** The hardware profile the machine can use: an NVIDIA GPU with Docker's nvidia runtime, an AMD GPU (ROCm), else none found. */
 export async function detectGpu(ctx: Pick<Ctx, 'probe' | 'facts'>): Promise<{ profile?: HardwareProfile; note?: string }> {
+  if (ctx.probe.remote)
+    return ctx.facts.docker?.runtimes.includes('nvidia') ? { profile: 'gpu-nvidia', note: 'the Docker engine (--context) has the nvidia runtime: the gpu-nvidia profile is offered' } : { profile: undefined }
   let name = ''
   try {
     const r = await ctx.probe.exec('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { nothrow: true, timeoutMs: 15_000 })
@@ -51,7 +53,7 @@ export async function detectGpu(ctx: Pick<Ctx, 'probe' | 'facts'>): Promise<{ pr
 
 /** Private environment: local ports another program holds (our own running proxy's are fine). Warnings, not errors. */
 export async function portWarnings(ctx: Pick<SetupContext, 'answers' | 'registry' | 'planned' | 'probe' | 'facts'>, ours: ReadonlySet<number>): Promise<string[]> {
-  if (ctx.answers.environment !== 'private' || !ctx.facts.docker) return []
+  if (ctx.answers.environment !== 'private' || !ctx.facts.docker || ctx.probe.remote) return []
   const values = ctx.planned()
   const settings = readSettings(values)
   const claims = activeRoutes(ctx.registry, settings, values).map((r) => ({ port: r.local_port, owner: `${r.stack}/${r.service}`, file: ctx.registry.stack(r.stack).file }))
