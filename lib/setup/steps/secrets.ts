@@ -30,6 +30,6 @@ export async function secrets(ctx: Ctx): Promise<void> {
     if (item.action === 'invalid') ctx.warnings.push(`${item.key} is kept although it ${item.reason}: it may protect stored data; --rotate ${item.key} replaces it`)
   }
   const created = plan.items.filter((i) => i.action === 'create').length
-  const kept = plan.items.filter((i) => i.action === 'keep' || i.action === 'invalid').length
+  const kept = plan.items.filter((i) => i.format !== 'external' && (i.action === 'keep' || i.action === 'invalid')).length
   ctx.log.info(`secrets: ${created} to generate, ${kept} kept as they are${ctx.answers.rotate?.length ? `, rotating ${ctx.answers.rotate.join(', ')}` : ''}`)
 }
