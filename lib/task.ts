@@ -123,7 +123,9 @@ export async function task<F extends FlagDecls>(def: TaskDef<F>, argv: readonly 
     const common: FlagDecls = { ...(def.dryRun ? DRY_RUN : {}), ...(def.json ? JSON_FLAG : {}), ...(def.yes ? YES : {}), ...(def.docker ? CONTEXT : {}), ...COMMON }
     const own = def.flags ?? ({} as F)
     for (const k of Object.keys(own)) if (k in common) throw new Error(`task declares common flag --${k}`)
-    const parsed = parseArgv(rest, { ...own, ...common }, def.args ?? [])
+    // --help needs no required argument (`restore.ts --help` shows the help, not "missing argument ARCHIVE")
+    const wantsHelp = rest.includes('--help') || rest.includes('-h')
+    const parsed = parseArgv(rest, { ...own, ...common }, (def.args ?? []).map((a) => (wantsHelp ? { ...a, required: false } : a)))
     const f = parsed.flags as Record<string, unknown>
     json = Boolean(f.json)
     if (f.help) {
