@@ -11,9 +11,11 @@ import type { Settings } from './settings.ts'
 import { composeArgs } from './compose.ts'
 import { composeEnv, envFileChain, planStack, proxyOverlayFile, DERIVED_ENV_FILE, type ComposeEnv, type StackPlan } from './stack-plan.ts'
 import { activeRoutes } from './routes.ts'
+import { ConfigError } from './errors.ts'
+import { hostStacks, hostStacksVariable } from './docker-context.ts'
 
 /** What the stack tasks use of the task context (any task's context fits). */
-export type StackCtx = Pick<TaskContext<FlagDecls>, 'root' | 'dryRun' | 'json' | 'log' | 'out' | 'exec' | 'change' | 'writeFile' | 'registry' | 'env' | 'rel' | 'skipped' | 'confirm'>
+export type StackCtx = Pick<TaskContext<FlagDecls>, 'root' | 'dryRun' | 'json' | 'log' | 'out' | 'exec' | 'change' | 'writeFile' | 'registry' | 'env' | 'rel' | 'skipped' | 'confirm' | 'dockerContext'>
 
 export interface PlatformOptions {
   environment?: Environment
@@ -47,16 +49,28 @@ export interface Platform {
    * the lowest layer, so interpolation such as ${INFISICAL_SITE_URL:?} works and nothing is overridden.
    */
   env: Record<string, string>
+  /** the Docker context (--context) the platform runs on; undefined: Docker's current one */
+  context?: string
+  /** the variable that chose the stacks of this host: STACKYARD_STACKS, or STACKYARD_HOST_<NAME>_STACKS with --context */
+  stacksVariable: string
 }
 
-export function loadPlatform(ctx: Pick<StackCtx, 'root' | 'registry'>, o: PlatformOptions): Platform {
+export function loadPlatform(ctx: Pick<StackCtx, 'root' | 'registry' | 'dockerContext'>, o: PlatformOptions): Platform {
   const root = ctx.root
   const registry = ctx.registry
   const secretLayer = o.secretLayer === undefined ? (existsSync(join(root, '.env.infisical')) ? '.env.infisical' : null) : o.secretLayer
   const derivedExists = o.generating || existsSync(join(root, DERIVED_ENV_FILE))
   const envFiles = envFileChain(root, { derived: derivedExists, secretLayer })
-  const compose = composeEnv(root, registry, envFiles, { environment: o.environment, profile: o.profile })
-  const settings = compose.settings
+  const base = composeEnv(root, registry, envFiles, { environment: o.environment, profile: o.profile })
+  // a host (Docker context) runs the stacks assigned to it, when assigned; else the installation's STACKYARD_STACKS
+  const context = ctx.dockerContext
+  const assigned = context ? hostStacks(base.layers.values, context) : undefined
+  const stacksVariable = assigned ? hostStacksVariable(context!) : 'STACKYARD_STACKS'
+  for (const name of assigned ?? [])
+    if (!registry.stacks.some((s) => s.name === name || s.folder === name))
+      throw new ConfigError(`${stacksVariable}: unknown stack "${name}"`, { field: stacksVariable, hint: `stacks: ${registry.stacks.map((s) => s.name).join(', ')}` })
+  const settings = assigned ? { ...base.settings, stacks: assigned.length ? assigned : undefined } : base.settings
+  const compose: ComposeEnv = { ...base, settings }
   const routes = activeRoutes(registry, settings, compose.layers.values)
   const proxyStack = registry.proxy ? registry.stack(registry.proxy.stack) : undefined
   const overlayRel = proxyOverlayFile(settings.environment)
@@ -82,5 +96,5 @@ export function loadPlatform(ctx: Pick<StackCtx, 'root' | 'registry'>, o: Platfo
   const env: Record<string, string> = {}
   if (!derivedExists)
     for (const [k, v] of Object.entries(compose.derived)) if (compose.layers.sources[k]?.kind === 'derived') env[k] = v
-  return { root, registry, compose, settings, envFiles, routes, proxyStack, overlay, plan, args: (stack, sub) => composeArgs(plan(stack).invocation, sub), env }
+  return { root, registry, compose, settings, envFiles, routes, proxyStack, overlay, plan, args: (stack, sub) => composeArgs(plan(stack).invocation, sub), env, context, stacksVariable }
 }

@@ -53,10 +53,13 @@ export async function checkDocker(deps: Pick<PreflightDeps, 'exec'>): Promise<Do
   return { composeVersion: v.join('.'), serverVersion: facts.serverVersion, runtimes: facts.runtimes }
 }
 
-/** The hardware profile can really be used: the driver answers and Docker can hand the devices to containers. */
-export async function checkGpu(profile: HardwareProfile, facts: DockerFacts, deps: Pick<PreflightDeps, 'exec' | 'exists'>): Promise<void> {
+/**
+ * The hardware profile can really be used: the driver answers and Docker can hand the devices to containers. On a
+ * remote engine (`local: false`) only what Docker reports is checked: the driver and device nodes are on that host.
+ */
+export async function checkGpu(profile: HardwareProfile, facts: DockerFacts, deps: Pick<PreflightDeps, 'exec' | 'exists'>, o: { local: boolean } = { local: true }): Promise<void> {
   const fallback = 'or start with --profile cpu (set STACKYARD_PROFILE=cpu in .env to keep it)'
-  if (profile === 'gpu-nvidia') {
+  if (profile === 'gpu-nvidia' && o.local) {
     let smi
     try {
       smi = await deps.exec('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { nothrow: true, timeoutMs: 15_000 })
@@ -65,12 +68,14 @@ export async function checkGpu(profile: HardwareProfile, facts: DockerFacts, dep
     }
     if (smi.exitCode !== 0 || !smi.stdout.trim())
       throw new ConfigError('profile gpu-nvidia: nvidia-smi finds no NVIDIA GPU (driver missing or not loaded)', { hint: `install the NVIDIA driver (nvidia-smi must list the GPU), ${fallback}` })
+  }
+  if (profile === 'gpu-nvidia') {
     if (!facts.runtimes.includes('nvidia'))
       throw new ConfigError(`profile gpu-nvidia: Docker has no nvidia runtime (runtimes: ${facts.runtimes.join(', ') || 'none'})`, {
         hint: `install nvidia-container-toolkit, then: sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker; ${fallback}`,
       })
   }
-  if (profile === 'gpu-amd') {
+  if (profile === 'gpu-amd' && o.local) {
     const missing = ['/dev/kfd', '/dev/dri'].filter((p) => !deps.exists(p))
     if (missing.length) throw new ConfigError(`profile gpu-amd: ${missing.join(' and ')} missing (no ROCm-capable AMD GPU driver loaded)`, { hint: `install the amdgpu/ROCm driver so that /dev/kfd and /dev/dri exist, ${fallback}` })
   }

@@ -17,6 +17,7 @@ import { upCommand } from './compose.ts'
 import { runGraph } from './orchestrate.ts'
 import { selectedStacks } from './routes.ts'
 import { diagnoseStack, renderDiagnosis, type StackDiagnosis } from './diagnose.ts'
+import { remoteBindMounts } from './remote-hosts.ts'
 
 export interface UpOptions {
   stacks: string[]
@@ -83,11 +84,21 @@ export async function up(ctx: StackCtx, o: UpOptions): Promise<UpReport> {
   ctx.log.step(`${p.settings.environment} environment, profile ${p.settings.profile}${p.settings.profiles.length ? ` + ${p.settings.profiles.join(', ')}` : ''}: ${selection.map((s) => s.name).join(', ')}`)
 
   checkSecrets(selection.flatMap((s) => s.secrets), p.compose.layers.values, ctx.log)
+  // --context: the engine may be another machine; what only this machine can tell (GPU driver, free ports) is skipped
+  const remote = Boolean(p.context)
   if (p.settings.profile.startsWith('gpu-') && selection.some((s) => p.plan(s).active.includes(p.settings.profile)))
-    await checkGpu(p.settings.profile, facts, { exec: ctx.exec, exists: existsSync })
+    await checkGpu(p.settings.profile, facts, { exec: ctx.exec, exists: existsSync }, { local: !remote })
   const startsProxy = Boolean(p.proxyStack && selection.includes(p.proxyStack))
+  // a host whose stacks leave out the proxy keeps its hands off the Caddyfile (the proxy's host owns it)
+  const proxyHere = Boolean(p.proxyStack && selectedStacks(p.registry, p.settings).has(p.proxyStack.name))
+  const ownsCaddyfile = !remote || proxyHere
   const proxyBefore = await proxyState(ctx, current)
-  if (p.settings.environment === 'private' && startsProxy)
+  if (remote) {
+    ctx.log.info(`context ${p.context}: the stacks of ${p.stacksVariable}; the local port and GPU driver checks are skipped (they would test this machine)`)
+    for (const m of remoteBindMounts(p.registry, selection.flatMap((s) => p.plan(s).enabled)))
+      ctx.log.warn(`${m.service}: bind mount ${m.source} → ${m.target} is resolved on the host of context ${p.context}: ${m.absolute} must exist there (copy the checkout to the same path on that host)`)
+  }
+  if (p.settings.environment === 'private' && startsProxy && !remote)
     await checkPorts(
       p.routes.map((r) => ({ port: r.local_port, owner: `${r.stack}/${r.service}`, file: p.registry.stack(r.stack).file })),
       p.settings.bindAddress,
@@ -97,8 +108,9 @@ export async function up(ctx: StackCtx, o: UpOptions): Promise<UpReport> {
   await ensureNetworks([...new Set(selection.flatMap((s) => externalNetworks(ctx.root, s)))], ctx)
 
   await converge(ctx, DERIVED_ENV_FILE, renderDerivedEnv(p.compose.derived))
-  if (p.overlay) await converge(ctx, p.overlay, renderProxyOverlay(p.registry.proxy!, p.routes)!)
-  const caddyfileChanged = await writeCaddyfile(ctx, renderForPlatform(p))
+  if (p.overlay && ownsCaddyfile) await converge(ctx, p.overlay, renderProxyOverlay(p.registry.proxy!, p.routes)!)
+  if (!ownsCaddyfile) ctx.log.info(`caddy/Caddyfile left as it is: the proxy does not run on context ${p.context}`)
+  const caddyfileChanged = ownsCaddyfile ? await writeCaddyfile(ctx, renderForPlatform(p)) : false
   if (caddyfileChanged) ctx.log.info(`caddy/Caddyfile ${ctx.dryRun ? 'would be ' : ''}updated (${plural(p.routes.length, 'route')})`)
   const reload = caddyfileChanged && proxyBefore.running
   if (reload && !startsProxy) await reloadProxy(ctx, p)
@@ -111,7 +123,7 @@ export async function up(ctx: StackCtx, o: UpOptions): Promise<UpReport> {
       const names = plan.enabled.map((s) => s.name)
       if (!names.length) {
         // Compose refuses an up with no service selected; nothing to wait for either
-        ctx.log.info(`${name}: nothing to start (${selectedStacks(p.registry, p.settings).has(name) ? `every service is behind a profile that is off: ${stack.profiles.join(', ')}` : 'not in STACKYARD_STACKS'})`)
+        ctx.log.info(`${name}: nothing to start (${selectedStacks(p.registry, p.settings).has(name) ? `every service is behind a profile that is off: ${stack.profiles.join(', ')}` : `not in ${p.stacksVariable}`})`)
         return names
       }
       ctx.log.step(`${name}: starting ${names.join(', ')}${plan.active.length ? ` [profiles: ${plan.active.join(', ')}]` : ''}`)

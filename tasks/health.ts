@@ -1,18 +1,31 @@
 // Check that the platform works: every enabled service's Docker health state, plus probes derived from what each
 // service is: the proxy's config validates in its container, PostgreSQL is ready, Valkey/Redis answer PING,
 // Infisical's /api/status answers through the proxy. Changes nothing. Exit 0 all pass, 1 any fails.
-// Usage: npx zx tasks/health.ts [--stack NAME]… [--json]
+// --all-contexts: the same for every Docker context in STACKYARD_CONTEXTS (each host's assigned stacks).
+// Usage: npx zx tasks/health.ts [--stack NAME]… [--context NAME | --all-contexts] [--json]
 import { task } from '../lib/task.ts'
 import { checkDocker } from '../lib/preflight.ts'
 import { loadPlatform } from '../lib/platform.ts'
 import { renderHealth, runHealth } from '../lib/health.ts'
+import { acrossHosts, hostSelection, reportContexts } from '../lib/multi-host.ts'
+import { renderHostHealth } from '../lib/multi-host-report.ts'
 
 await task({
   summary: 'Run the health checks (one line per check)',
   docker: true,
-  flags: { stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to check; default all' } },
+  flags: {
+    stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to check; default all' },
+    'all-contexts': { type: 'boolean', help: 'check every Docker context of STACKYARD_CONTEXTS (each with the stacks assigned to it)' },
+  },
   json: true,
   async run(ctx) {
+    if (ctx.flags.allContexts) {
+      const hosts = await acrossHosts(ctx, reportContexts(ctx), async (host, p) => runHealth(host, p, hostSelection(p, ctx.flags.stack)))
+      const ok = hosts.every((h) => h.ok && h.value.every((r) => r.ok))
+      if (ctx.json) ctx.out({ ok, contexts: hosts.map((h) => (h.ok ? { context: h.context, ok: h.value.every((r) => r.ok), checks: h.value } : { context: h.context, ok: false, error: h.error })) })
+      else ctx.out(renderHostHealth(hosts))
+      return ok ? 0 : 1
+    }
     await checkDocker(ctx)
     const p = loadPlatform(ctx, { profiles: 'declared', generating: false })
     const stacks = ctx.flags.stack.length && !ctx.flags.stack.includes('all') ? ctx.flags.stack.map((n) => p.registry.stack(n)) : p.registry.stacks

@@ -1,17 +1,30 @@
 // Show each stack's services: state, health, uptime, image and route. Changes nothing.
 // Exit 0 when every service the active profiles enable is running and healthy, 1 otherwise.
-// Usage: npx zx tasks/status.ts [--stack NAME]… [--json]
+// --all-contexts: the same for every Docker context in STACKYARD_CONTEXTS (each host's assigned stacks).
+// Usage: npx zx tasks/status.ts [--stack NAME]… [--context NAME | --all-contexts] [--json]
 import { task } from '../lib/task.ts'
 import { checkDocker } from '../lib/preflight.ts'
 import { loadPlatform } from '../lib/platform.ts'
 import { collectStatus, renderStatus } from '../lib/status.ts'
+import { acrossHosts, hostSelection, reportContexts } from '../lib/multi-host.ts'
+import { renderHostStatus } from '../lib/multi-host-report.ts'
 
 await task({
   summary: 'Show the state, health, uptime, image and route of every service',
   docker: true,
-  flags: { stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to show; default all' } },
+  flags: {
+    stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to show; default all' },
+    'all-contexts': { type: 'boolean', help: 'report every Docker context of STACKYARD_CONTEXTS (each with the stacks assigned to it)' },
+  },
   json: true,
   async run(ctx) {
+    if (ctx.flags.allContexts) {
+      const hosts = await acrossHosts(ctx, reportContexts(ctx), async (host, p) => collectStatus(host, p, hostSelection(p, ctx.flags.stack)))
+      const ok = hosts.every((h) => h.ok && h.value.every((r) => r.ok))
+      if (ctx.json) ctx.out({ ok, contexts: hosts.map((h) => (h.ok ? { context: h.context, ok: h.value.every((r) => r.ok), services: h.value } : { context: h.context, ok: false, error: h.error })) })
+      else ctx.out(renderHostStatus(hosts))
+      return ok ? 0 : 1
+    }
     await checkDocker(ctx)
     const p = loadPlatform(ctx, { profiles: 'declared', generating: false })
     const stacks = ctx.flags.stack.length && !ctx.flags.stack.includes('all') ? ctx.flags.stack.map((n) => p.registry.stack(n)) : p.registry.stacks
