@@ -12,6 +12,7 @@ import { activeRoutes, hardwareVariants } from './routes.ts'
 import { ENV_FILES } from './paths.ts'
 import { plural } from './format.ts'
 import { infisicalCheck } from './infisical-doctor.ts'
+import { backupCheck, socketProxyCheck } from './ops-doctor.ts'
 
 export type Status = 'ok' | 'warn' | 'fail' | 'skip'
 
@@ -204,6 +205,8 @@ export const checks: Check[] = [
     return result('hostnames', 'hostnames', findings, `${bySub.size} subdomains, all distinct${example}`)
   },
   infisicalCheck,
+  socketProxyCheck,
+  backupCheck,
 ]
 
 /** True when every pair of these `stack/service` owners are hardware variants of one another (see routes.ts). */
