@@ -47,7 +47,7 @@ test('secrets generate creates every app secret in its format, prints none; doct
     const report = JSON.parse(doctor.stdout) as { sound: boolean; checks: Array<{ id: string; status: string; summary: string; findings: unknown[] }> }
     assert.equal(report.sound, true)
     assert.deepEqual(report.checks.filter((c) => c.findings.length).map((c) => c.id), [], 'no finding at all, not even a warning')
-    assert.match(report.checks.find((c) => c.id === 'metadata')!.summary, /^4 stacks, 14 services, 8 routes/)
+    assert.match(report.checks.find((c) => c.id === 'metadata')!.summary, /^5 stacks, 21 services, 11 routes/)
   } finally {
     repo.cleanup()
   }

@@ -138,6 +138,7 @@ test('up --profile none: no model server, no Ollama route; the apps still start'
       ['data', 'ok', ['postgres']],
       ['compute', 'ok', []],
       ['apps', 'ok', ['n8n', 'openwebui', 'flowise', 'searxng']],
+      ['ops', 'ok', []], // every ops tool is behind a profile of its own, off by default
     ])
     // Compose refuses an up with no service selected: the compute stack is not run through it, its dependants start
     assert.deepEqual(ups(repo.dockerCalls()).map(project).sort(), [PROJECTS.apps, PROJECTS.data, PROJECTS.infrastructure])
@@ -190,7 +191,7 @@ test('up --stack apps --dry-run: data and compute first, nothing changed; down s
     const down = await repo.run('down.ts')
     assert.equal(down.code, 0, down.stderr)
     const downs = repo.dockerCalls().filter((c) => composeSub(c) === 'down')
-    const order = downs.map(project)
+    const order = downs.map(project).filter((p) => Object.values(PROJECTS).includes(p!)) // (and ops, highest number, first)
     assert.equal(order[0], PROJECTS.apps, 'apps stop before what they depend on')
     assert.deepEqual(order.slice(1).sort(), [PROJECTS.compute, PROJECTS.data, PROJECTS.infrastructure])
     const compute = rel(repo, downs.find((c) => project(c) === PROJECTS.compute)!)
