@@ -1,0 +1,97 @@
+// How each x-backup method saves and restores a service: the argv of the commands (inside the service through
+// `docker compose exec -T`, or in a throwaway helper container that mounts one volume), the names of the files in
+// the archive, and the SQL rewrite that makes a roles dump re-runnable. Pure: no I/O, no Docker calls.
+import type { BackupSpec } from './schema.ts'
+import type { Service } from './registry.ts'
+
+/**
+ * The throwaway container for volume archives and snapshot restores: Debian's GNU tar keeps numeric owners and
+ * modes exactly (busybox tar maps owners by name). Pinned; override with STACKYARD_BACKUP_IMAGE.
+ */
+export const HELPER_IMAGE = 'debian:13.4-slim'
+/** where the helper container mounts the volume */
+const MOUNT = '/volume'
+
+export type PgSpec = Extract<BackupSpec, { method: 'pg_dump' }>
+export type SnapshotSpec = Extract<BackupSpec, { method: 'snapshot' }>
+
+/** The superuser a pg_dump backup connects as: x-backup.user, else the service's literal POSTGRES_USER, else postgres. */
+export function pgUser(service: Service, spec: PgSpec): string {
+  if (spec.user) return spec.user
+  const env = service.raw.environment
+  const fromEnv = Array.isArray(env)
+    ? env.map(String).find((e) => e.startsWith('POSTGRES_USER='))?.slice('POSTGRES_USER='.length)
+    : env && typeof env === 'object'
+      ? (env as Record<string, unknown>).POSTGRES_USER
+      : undefined
+  return typeof fromEnv === 'string' && fromEnv && !fromEnv.includes('$') ? fromEnv : 'postgres'
+}
+
+const psql = (user: string, db: string) => ['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-U', user, '-d', db]
+export const LIST_DATABASES_SQL = 'SELECT datname, pg_get_userbyid(datdba) FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1'
+
+export const pg = {
+  /** databases and their owners, one `name<TAB>owner` line each */
+  list: (user: string) => ['psql', '-X', '-A', '-t', '-q', '-F', '\t', '-U', user, '-d', 'postgres', '-c', LIST_DATABASES_SQL],
+  /** the roles, without password hashes: passwords stay where they are declared (.env, x-secrets) */
+  globals: (user: string) => ['pg_dumpall', '-U', user, '-w', '--globals-only', '--no-role-passwords'],
+  /** one database as plain SQL that drops and recreates its objects */
+  dump: (user: string, db: string) => ['pg_dump', '-U', user, '-w', '-d', db, '--clean', '--if-exists'],
+  restoreGlobals: (user: string) => psql(user, 'postgres'),
+  createDatabase: (user: string, db: string, owner: string) => [...psql(user, 'postgres'), '-c', `CREATE DATABASE ${quoteIdent(db)} OWNER ${quoteIdent(owner)}`],
+  /** all or nothing per database */
+  restoreDatabase: (user: string, db: string) => [...psql(user, db), '--single-transaction'],
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`
+}
+
+/** `name<TAB>owner` lines of pg.list */
+export function parseDatabaseList(stdout: string): Array<{ name: string; owner: string }> {
+  return stdout.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim()).map((l) => {
+    const [name, owner = ''] = l.split('\t')
+    return { name, owner }
+  })
+}
+
+/**
+ * pg_dumpall emits `CREATE ROLE x;` for every role, which fails for a role that exists (always true for the
+ * superuser, and for app roles an init script created). Each becomes a block that tolerates exactly that error, so
+ * the roles restore under ON_ERROR_STOP; the ALTER ROLE lines after it then set the attributes.
+ */
+export function tolerantRoles(line: string): string {
+  const m = /^CREATE ROLE ((?:"(?:[^"]|"")+")|[A-Za-z_][A-Za-z0-9_$]*);$/.exec(line)
+  return m ? `DO $stackyard$ BEGIN CREATE ROLE ${m[1]}; EXCEPTION WHEN duplicate_object THEN NULL; END $stackyard$;` : line
+}
+
+/** A complete pg_dump/pg_dumpall output ends with this comment: anything else was cut short. */
+export const PG_COMPLETE = /PostgreSQL database (cluster )?dump complete\s*(--\s*)?$/
+
+export const snapshot = {
+  /** the server streams a consistent RDB (replication SYNC), nothing is written inside the container */
+  dump: (spec: SnapshotSpec) => [spec.cli, '--rdb', '-'],
+  /** an RDB file starts with this */
+  magic: Buffer.from('REDIS'),
+}
+
+/** The helper commands, run with `docker run --rm [-i] --network none -v VOLUME:/volume[:ro] IMAGE …`. */
+export const volume = {
+  runArgs: (volumeName: string, image: string, o: { readOnly: boolean; stdin: boolean }) => [
+    'run', '--rm', ...(o.stdin ? ['-i'] : []), '--network', 'none', '-v', `${volumeName}:${MOUNT}${o.readOnly ? ':ro' : ''}`, image,
+  ],
+  archive: () => ['tar', '-C', MOUNT, '--numeric-owner', '-cf', '-', '.'],
+  /** replaces the volume's content with the archive on stdin */
+  extract: () => ['sh', '-c', `find ${MOUNT} -mindepth 1 -delete && tar -C ${MOUNT} --numeric-owner -xpf -`],
+  /** writes stdin as one file, owned like the folder it lands in, replaced atomically */
+  putFile: (file: string) => ['sh', '-c', `cat > ${MOUNT}/.${file}.stackyard-restore && chown --reference=${MOUNT} ${MOUNT}/.${file}.stackyard-restore && mv -f ${MOUNT}/.${file}.stackyard-restore ${MOUNT}/${file}`],
+}
+
+/** File names inside the archive: data/<stack>/<service>/… */
+export const archivePath = {
+  globals: (stack: string, service: string) => `data/${stack}/${service}/globals.sql`,
+  database: (stack: string, service: string, db: string) => `data/${stack}/${service}/db-${encodeURIComponent(db)}.sql`,
+  snapshot: (stack: string, service: string, file: string) => `data/${stack}/${service}/${file}`,
+  volume: (stack: string, service: string, key: string) => `data/${stack}/${service}/volume-${key}.tar`,
+  secret: (name: string) => `secrets/${name}`,
+}

@@ -1,0 +1,315 @@
+// `backup`: every stateful service of the selected stacks, as its x-backup declares, streamed from the containers
+// (found through `docker compose`, volumes through compose labels) into private temp files, then one timestamped
+// archive with a manifest (lib/archive.ts), optionally with the secret files and encrypted; then retention.
+// Docker through the context's runners (dry-run aware); files written here are the archive and its temp files only.
+import { createHash } from 'node:crypto'
+import { createWriteStream, existsSync, readFileSync } from 'node:fs'
+import { chmod, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
+import { join, relative } from 'node:path'
+import { Writable } from 'node:stream'
+import { FailureError, UsageError } from './errors.ts'
+import { execCommand } from './compose.ts'
+import { namedVolumeKeys } from './compose-volumes.ts'
+import { parseImageInspect, type PsRow } from './docker-state.ts'
+import { findVolumes } from './infisical-reset.ts'
+import { fileDigest, MIN_PASSPHRASE, writeArchive, type EntrySource } from './archive.ts'
+import { registerSecret } from './redact.ts'
+import type { TaskContext } from './task.ts'
+import type { FlagDecls } from './flags.ts'
+import { archivePath, parseDatabaseList, pg, pgUser, PG_COMPLETE, snapshot, tolerantRoles, volume, type PgSpec, type SnapshotSpec } from './backup-methods.ts'
+import { MANIFEST_FILE, SECRET_FILES, type Manifest, type ManifestEntry } from './backup-manifest.ts'
+import { plural } from './format.ts'
+import type { Service, Stack } from './registry.ts'
+import { selectedStacks } from './routes.ts'
+import { stackRows } from './status.ts'
+import { loadPlatform, type StackCtx } from './platform.ts'
+
+export interface BackupOptions {
+  /** --stack: only these stacks (exactly these); empty: every stack this host runs */
+  stacks: readonly string[]
+  /** absolute folder for the archive */
+  outDir: string
+  /** keep only the newest N archives of the same kind (same context and stack selection) */
+  keep?: number
+  includeSecrets: boolean
+  /** encrypt the archive with a key derived from this */
+  passphrase?: string
+  helperImage: string
+  stackyard: { version: string; commit: string | null }
+  now?: Date
+}
+
+export interface BackupReport {
+  archive: string | null
+  encrypted: boolean
+  size: number
+  sha256: string
+  manifest: Manifest
+  /** archives deleted by --keep */
+  removed: string[]
+}
+
+interface Item {
+  stack: Stack
+  service: Service
+  row?: PsRow
+  kind: 'pg_dump' | 'snapshot' | 'volume'
+  /** volume: the docker volume names by key */
+  volumes: Array<{ key: string; name: string }>
+}
+
+const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+const ARCHIVE = /^(.*?)(\d{8}T\d{6}Z)\.tar\.gz(\.enc)?$/
+
+/** `stackyard-backup-[<context>-][<stack+stack>-]<UTC time>.tar.gz[.enc]`: archives of one kind share the prefix. */
+export function archiveName(o: { context?: string; stacks?: readonly string[]; now: Date; encrypted: boolean }): { name: string; prefix: string } {
+  const prefix = `stackyard-backup-${o.context ? `${o.context}-` : ''}${o.stacks?.length ? `${o.stacks.join('+')}-` : ''}`
+  return { name: `${prefix}${stamp(o.now)}.tar.gz${o.encrypted ? '.enc' : ''}`, prefix }
+}
+
+/** The archives beyond the newest `keep` with this exact prefix (the rest of the name must be the time stamp). */
+export function retention(files: readonly string[], prefix: string, keep: number): string[] {
+  const ours = files.filter((f) => {
+    const m = ARCHIVE.exec(f)
+    return m !== null && m[1] === prefix
+  })
+  return ours.sort((a, b) => ARCHIVE.exec(b)![2].localeCompare(ARCHIVE.exec(a)![2]) || b.localeCompare(a)).slice(keep)
+}
+
+/** A Writable that streams into a new private file and keeps its sha256, size, first and last bytes. */
+function fileSink(path: string): Writable & { done(): { size: number; sha256: string; head: Buffer; tail: Buffer } } {
+  const out = createWriteStream(path, { flags: 'wx', mode: 0o600 })
+  const hash = createHash('sha256')
+  let size = 0
+  let head = Buffer.alloc(0)
+  let tail = Buffer.alloc(0)
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      hash.update(chunk)
+      size += chunk.length
+      if (head.length < 16) head = Buffer.concat([head, chunk]).subarray(0, 16)
+      tail = Buffer.concat([tail, chunk]).subarray(-256)
+      if (out.write(chunk)) cb()
+      else out.once('drain', () => cb())
+    },
+    final(cb) {
+      out.end(cb)
+    },
+    destroy(err, cb) {
+      out.destroy()
+      cb(err)
+    },
+  })
+  out.on('error', (err) => sink.destroy(err))
+  return Object.assign(sink, { done: () => ({ size, sha256: hash.digest('hex'), head, tail }) })
+}
+
+async function imageOf(ctx: Pick<StackCtx, 'exec'>, service: Service, row?: PsRow): Promise<{ image: string; imageId?: string; digest?: string }> {
+  const image = row?.Image || service.image || ''
+  if (!image) return { image: '' }
+  const r = await ctx.exec('docker', ['image', 'inspect', image], { nothrow: true })
+  const info = r.exitCode === 0 ? parseImageInspect(r.stdout, image) : undefined
+  return { image, ...(info ? { imageId: info.id } : {}), ...(info?.repoDigest ? { digest: info.repoDigest } : {}) }
+}
+
+/** Runs a dump command with its stdout streamed into `path`; a failure names the service and Docker's error. */
+async function dumpTo(ctx: Pick<StackCtx, 'change'>, args: string[], path: string | undefined, what: string): Promise<{ size: number; sha256: string; head: Buffer; tail: Buffer } | undefined> {
+  if (!path) {
+    await ctx.change('docker', args, { nothrow: true })
+    return undefined
+  }
+  const sink = fileSink(path)
+  const r = await ctx.change('docker', args, { stdout: sink, nothrow: true })
+  if (r.exitCode !== 0) throw new FailureError(`${what} failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-4).join(' ') || 'no error output'}`, { hint: 'nothing was written to the backup folder; check the service (npx zx tasks/logs.ts) and run again' })
+  return sink.done()
+}
+
+export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupReport> {
+  const p = loadPlatform(ctx, { profiles: 'active', generating: false })
+  const here = selectedStacks(p.registry, p.settings)
+  const stacks = o.stacks.length ? o.stacks.map((n) => p.registry.stack(n)) : p.registry.stacks.filter((s) => here.has(s.name))
+  const skipped: Manifest['skipped'] = []
+  const items: Item[] = []
+  const notRunning: string[] = []
+  for (const stack of stacks) {
+    const enabled = new Set(p.plan(stack).enabled.map((s) => s.name))
+    const rows = await stackRows(ctx, p, stack)
+    for (const service of stack.services) {
+      const spec = service.backup
+      const where = { stack: stack.name, service: service.name }
+      if (!spec) {
+        if (namedVolumeKeys(service.raw.volumes).length) {
+          ctx.log.warn(`${stack.name}/${service.name} mounts volumes but declares no x-backup: not backed up`)
+          skipped.push({ ...where, reason: 'no x-backup declared' })
+        }
+        continue
+      }
+      if (spec.method === 'none') {
+        skipped.push({ ...where, reason: `x-backup none: ${spec.reason}` })
+        continue
+      }
+      if (!enabled.has(service.name)) {
+        skipped.push({ ...where, reason: here.has(stack.name) ? 'its profile is off' : `its stack is not in ${p.stacksVariable}` })
+        continue
+      }
+      const row = rows.find((r) => r.Service === service.name)
+      if (spec.method === 'volume') {
+        const keys = spec.volumes ?? namedVolumeKeys(service.raw.volumes)
+        const found: Item['volumes'] = []
+        for (const key of keys) {
+          const names = await findVolumes(ctx.exec, stack.project, key)
+          if (names.length) found.push({ key, name: names[0] })
+          else skipped.push({ ...where, reason: `volume ${key} does not exist yet` })
+        }
+        if (found.length) items.push({ stack, service, row, kind: 'volume', volumes: found })
+        continue
+      }
+      if (row?.State !== 'running') {
+        notRunning.push(`${stack.name}/${service.name} (${row?.State || 'not created'})`)
+        continue
+      }
+      items.push({ stack, service, row, kind: spec.method, volumes: [] })
+    }
+  }
+  if (notRunning.length)
+    throw new FailureError(`${plural(notRunning.length, 'service')} to dump ${notRunning.length > 1 ? 'are' : 'is'} not running: ${notRunning.join(', ')}`, {
+      hint: `a database or cache is dumped from its running server: start it (npx zx tasks/up.ts${o.stacks.length ? o.stacks.map((s) => ` --stack ${s}`).join('') : ''}), or leave its stack out with --stack`,
+    })
+  const secretFiles = o.includeSecrets ? SECRET_FILES.filter((f) => existsSync(join(ctx.root, f))) : []
+  if (!items.length && !secretFiles.length) throw new FailureError('nothing to back up: no stateful service of the selected stacks has data yet', { hint: 'start the stacks first (npx zx tasks/up.ts)' })
+
+  const now = o.now ?? new Date()
+  const { name, prefix } = archiveName({ context: p.context, stacks: o.stacks.length ? stacks.map((s) => s.name) : undefined, now, encrypted: o.passphrase !== undefined })
+  const dest = join(o.outDir, name)
+  if (existsSync(dest)) throw new FailureError(`${relative(ctx.root, dest)} exists already`, { hint: 'wait a second and run again' })
+  const tmp = ctx.dryRun ? undefined : await mkdtemp(join(o.outDir, '.stackyard-backup-'))
+  try {
+    if (tmp) await chmod(tmp, 0o700)
+    const entries: Array<ManifestEntry & { path?: string }> = []
+    const file = (rel: string) => (tmp ? join(tmp, rel.replace(/\//g, '__')) : undefined)
+    for (const it of items) {
+      const where = `${it.stack.name}/${it.service.name}`
+      ctx.log.step(`${where}: ${it.kind === 'pg_dump' ? 'pg_dump' : it.kind === 'snapshot' ? 'RDB snapshot' : `volume archive (${it.volumes.map((v) => v.key).join(', ')})`}`)
+      const img = await imageOf(ctx, it.service, it.row)
+      const base = { stack: it.stack.name, service: it.service.name, project: it.stack.project, method: it.kind, ...img }
+      if (it.kind === 'pg_dump') {
+        const spec = it.service.backup as PgSpec
+        const user = pgUser(it.service, spec)
+        const exec = (cmd: string[]) => p.args(it.stack, execCommand(it.service.name, cmd))
+        // a dry run runs nothing inside containers (not even this query): it shows one dump line for every database
+        const listed = ctx.dryRun ? undefined : await ctx.exec('docker', exec(pg.list(user)), { nothrow: true, env: p.env })
+        if (listed && listed.exitCode !== 0) throw new FailureError(`${where}: cannot list its databases: ${listed.stderr.trim().split('\n').pop()}`, { hint: `is ${user} its superuser? set x-backup.user` })
+        const all = listed ? parseDatabaseList(listed.stdout) : (spec.databases ?? ['<each database>']).map((name) => ({ name, owner: '' }))
+        const missing = (spec.databases ?? []).filter((d) => !all.some((x) => x.name === d))
+        if (missing.length) throw new FailureError(`${where}: x-backup.databases names ${missing.join(', ')}, which ${missing.length > 1 ? 'do' : 'does'} not exist`, { hint: `its databases: ${all.map((d) => d.name).join(', ')}` })
+        const dbs = spec.databases ? all.filter((d) => spec.databases!.includes(d.name)) : all
+        if (spec.globals) {
+          const rel = archivePath.globals(it.stack.name, it.service.name)
+          const r = await dumpTo(ctx, exec(pg.globals(user)), file(rel), `${where}: pg_dumpall --globals-only`)
+          if (r && tmp) {
+            if (!PG_COMPLETE.test(r.tail.toString('utf8'))) throw new FailureError(`${where}: the roles dump is incomplete`, { hint: 'nothing was written to the backup folder; check the database (npx zx tasks/logs.ts) and run again' })
+            // small: rewritten in place so that restoring it tolerates roles that exist
+            const text = (await readFile(file(rel)!, 'utf8')).split('\n').map(tolerantRoles).join('\n')
+            await writeFile(file(rel)!, text, { mode: 0o600 })
+            entries.push({ ...base, kind: 'globals', file: rel, user, ...(await fileDigest(file(rel)!)), path: file(rel) })
+          }
+        }
+        for (const db of dbs) {
+          const rel = archivePath.database(it.stack.name, it.service.name, db.name)
+          const r = await dumpTo(ctx, exec(pg.dump(user, db.name)), file(rel), `${where}: pg_dump ${db.name}`)
+          if (!r) continue
+          if (!PG_COMPLETE.test(r.tail.toString('utf8'))) throw new FailureError(`${where}: the dump of ${db.name} is incomplete`, { hint: 'nothing was written to the backup folder; check the database and run again' })
+          entries.push({ ...base, kind: 'database', file: rel, database: db.name, owner: db.owner, user, size: r.size, sha256: r.sha256, path: file(rel) })
+        }
+      } else if (it.kind === 'snapshot') {
+        const spec = it.service.backup as SnapshotSpec
+        const rel = archivePath.snapshot(it.stack.name, it.service.name, spec.file)
+        const r = await dumpTo(ctx, p.args(it.stack, execCommand(it.service.name, snapshot.dump(spec))), file(rel), `${where}: ${spec.cli} --rdb`)
+        if (!r) continue
+        if (!r.head.subarray(0, 5).equals(snapshot.magic)) throw new FailureError(`${where}: ${spec.cli} --rdb did not produce an RDB file`, { hint: 'nothing was written to the backup folder; check the server (npx zx tasks/logs.ts)' })
+        entries.push({ ...base, kind: 'snapshot', file: rel, volume: spec.volume, target: spec.file, size: r.size, sha256: r.sha256, path: file(rel) })
+      } else {
+        for (const v of it.volumes) {
+          const rel = archivePath.volume(it.stack.name, it.service.name, v.key)
+          const args = [...volume.runArgs(v.name, o.helperImage, { readOnly: true, stdin: false }), ...volume.archive()]
+          const r = await dumpTo(ctx, args, file(rel), `${where}: archive of volume ${v.name}`)
+          if (!r) continue
+          entries.push({ ...base, kind: 'volume', file: rel, volume: v.key, size: r.size, sha256: r.sha256, path: file(rel) })
+        }
+      }
+    }
+    const secrets: Manifest['secrets'] = []
+    const secretData = new Map<string, Buffer>()
+    for (const f of secretFiles) {
+      const data = readFileSync(join(ctx.root, f))
+      secretData.set(f, data)
+      secrets.push({ name: f, file: archivePath.secret(f), size: data.length, sha256: createHash('sha256').update(data).digest('hex') })
+    }
+    const manifest: Manifest = {
+      format: 'stackyard-backup',
+      version: 1,
+      createdAt: now.toISOString(),
+      stackyard: o.stackyard,
+      context: p.context ?? null,
+      environment: p.settings.environment,
+      stacks: stacks.map((s) => s.name),
+      entries: entries.map(({ path: _path, ...e }) => e),
+      secrets,
+      skipped,
+    }
+    const sources: EntrySource[] = [
+      { name: MANIFEST_FILE, source: Buffer.from(JSON.stringify(manifest, null, 2) + '\n') },
+      ...entries.map((e) => ({ name: e.file, source: e.path! })),
+      ...secrets.map((s) => ({ name: s.file, source: secretData.get(s.name)! })),
+    ]
+    const encrypted = o.passphrase !== undefined
+    const what = `${relative(ctx.root, dest) || dest} (mode 0600${encrypted ? ', encrypted' : ''}${secrets.length ? `, with ${secrets.map((s) => s.name).join(' and ')}` : ''})`
+    let written = { size: 0, sha256: '' }
+    if (ctx.dryRun) ctx.skipped(`write ${what}`)
+    else {
+      written = await writeArchive(dest, sources, { passphrase: o.passphrase })
+      ctx.log.success(`${what}: ${plural(entries.length, 'file')} from ${plural(new Set(entries.map((e) => `${e.stack}/${e.service}`)).size, 'service')}`)
+    }
+    const removed: string[] = []
+    if (o.keep !== undefined) {
+      for (const old of retention(await readdir(o.outDir), prefix, o.keep)) {
+        if (ctx.dryRun) ctx.skipped(`delete ${relative(ctx.root, join(o.outDir, old))} (--keep ${o.keep})`)
+        else await unlink(join(o.outDir, old))
+        removed.push(old)
+      }
+      if (removed.length && !ctx.dryRun) ctx.log.info(`--keep ${o.keep}: deleted ${removed.join(', ')}`)
+    }
+    return { archive: ctx.dryRun ? null : dest, encrypted, size: written.size, sha256: written.sha256, manifest, removed }
+  } finally {
+    if (tmp) await rm(tmp, { recursive: true, force: true })
+  }
+}
+
+export function checkKeep(keep: number | undefined): void {
+  if (keep !== undefined && keep < 1) throw new UsageError('--keep must be at least 1', { hint: 'the archive just written always stays' })
+}
+
+export const PASSPHRASE_VARIABLE = 'STACKYARD_BACKUP_PASSPHRASE'
+
+/**
+ * The archive passphrase: STACKYARD_BACKUP_PASSPHRASE from the environment, else a masked prompt (asked twice when
+ * encrypting); never a flag (argv is visible to every user of the machine). Registered for redaction.
+ */
+export async function backupPassphrase(ctx: Pick<TaskContext<FlagDecls>, 'ask' | 'interactive'>, o: { confirm: boolean }): Promise<string> {
+  let value = process.env[PASSPHRASE_VARIABLE]
+  if (value === undefined) {
+    if (!ctx.interactive) throw new UsageError(`the archive passphrase is needed and there is no terminal to ask for it`, { hint: `set ${PASSPHRASE_VARIABLE} in the environment (never on the command line)` })
+    value = await ctx.ask.password({ message: 'Archive passphrase', validate: (v) => (v.length < MIN_PASSPHRASE ? `at least ${MIN_PASSPHRASE} characters` : undefined) })
+    if (o.confirm && (await ctx.ask.password({ message: 'The same passphrase again' })) !== value) throw new UsageError('the two passphrases differ', { hint: 'run again' })
+  }
+  if (o.confirm && value.length < MIN_PASSPHRASE) throw new UsageError(`${PASSPHRASE_VARIABLE} is shorter than ${MIN_PASSPHRASE} characters`, { hint: 'use a long passphrase (several words); it is the only key to the archive' })
+  registerSecret(value)
+  return value
+}
+
+/** package.json's version and the git commit of this checkout (null outside git). */
+export async function stackyardVersion(ctx: Pick<StackCtx, 'root' | 'exec'>): Promise<{ version: string; commit: string | null }> {
+  const version = (JSON.parse(readFileSync(join(ctx.root, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown'
+  const r = await ctx.exec('git', ['rev-parse', 'HEAD'], { cwd: ctx.root, nothrow: true }).catch(() => ({ exitCode: 1, stdout: '' }))
+  return { version, commit: r.exitCode === 0 && /^[0-9a-f]{40}$/.test(r.stdout.trim()) ? r.stdout.trim() : null }
+}

@@ -1,0 +1,46 @@
+// Back up every stateful service, as its x-backup declares (pg_dump for PostgreSQL, an RDB snapshot for
+// Valkey/Redis, a tar of the named volumes for the rest), into one timestamped archive with a manifest (sizes,
+// sha256, images). Secret files (.env, .env.infisical) only with --include-secrets; --encrypt uses a passphrase from
+// STACKYARD_BACKUP_PASSPHRASE or a prompt. Archives are mode 0600. Changes: the backup folder only.
+// Usage: npx zx tasks/backup.ts [--stack NAME]… [--out DIR] [--keep N] [--include-secrets] [--encrypt] [--context NAME] [--dry-run] [--json]
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { task } from '../lib/task.ts'
+import { checkDocker } from '../lib/preflight.ts'
+import { HELPER_IMAGE } from '../lib/backup-methods.ts'
+import { backup, backupPassphrase, checkKeep, PASSPHRASE_VARIABLE, stackyardVersion } from '../lib/backup.ts'
+
+await task({
+  summary: 'Back up the stateful services into one archive with a manifest and checksums',
+  docker: true,
+  flags: {
+    stack: { type: 'strings', placeholder: 'NAME', help: 'back up only these stacks; default every stack this host runs' },
+    out: { type: 'string', placeholder: 'DIR', default: 'backups', help: 'folder for the archive' },
+    keep: { type: 'number', integer: true, placeholder: 'N', help: 'then keep only the newest N archives of this kind (same context and --stack)' },
+    'include-secrets': { type: 'boolean', help: 'also .env and .env.infisical (needed to restore onto a fresh machine)' },
+    encrypt: { type: 'boolean', help: `encrypt with AES-256-GCM; passphrase from ${PASSPHRASE_VARIABLE} or a prompt` },
+  },
+  dryRun: true,
+  json: true,
+  examples: ['npx zx tasks/backup.ts --include-secrets --encrypt --keep 7', 'npx zx tasks/backup.ts --stack data --dry-run', 'npx zx tasks/backup.ts --context edge-1'],
+  async run(ctx) {
+    checkKeep(ctx.flags.keep)
+    if (!ctx.flags.encrypt && process.env[PASSPHRASE_VARIABLE] !== undefined) ctx.log.info(`${PASSPHRASE_VARIABLE} is set, but the archive is encrypted only with --encrypt`)
+    const passphrase = ctx.flags.encrypt ? await backupPassphrase(ctx, { confirm: true }) : undefined
+    await checkDocker(ctx)
+    const outDir = resolve(ctx.root, ctx.flags.out)
+    if (!ctx.dryRun) mkdirSync(outDir, { recursive: true, mode: 0o700 })
+    const report = await backup(ctx, {
+      stacks: ctx.flags.stack.includes('all') ? [] : ctx.flags.stack,
+      outDir,
+      keep: ctx.flags.keep,
+      includeSecrets: ctx.flags.includeSecrets ?? false,
+      passphrase,
+      helperImage: ctx.env.values.STACKYARD_BACKUP_IMAGE || HELPER_IMAGE,
+      stackyard: await stackyardVersion(ctx),
+    })
+    if (ctx.json) ctx.out({ archive: report.archive, encrypted: report.encrypted, size: report.size, sha256: report.sha256, removed: report.removed, manifest: report.manifest })
+    else if (report.archive) ctx.out(ctx.rel(report.archive))
+    for (const s of report.manifest.skipped) ctx.log.info(`not in the archive: ${s.stack}/${s.service} (${s.reason})`)
+  },
+})

@@ -1,0 +1,44 @@
+// Restore a backup archive: verify every checksum first (a changed or corrupt archive is refused, exit 2, nothing
+// touched), show what will be replaced, ask (or --yes), write the secret files it holds, stop the affected stacks,
+// restore them in dependency order (data stores before their consumers), start them and wait for health (up).
+// Changes: .env/.env.infisical (previous kept as .bak), containers, volumes and databases of the restored stacks.
+// Usage: npx zx tasks/restore.ts ARCHIVE [--stack NAME]… [--no-secrets] [--yes] [--context NAME] [--dry-run] [--json]
+import { resolve } from 'node:path'
+import { task } from '../lib/task.ts'
+import { HELPER_IMAGE } from '../lib/backup-methods.ts'
+import { backupPassphrase } from '../lib/backup.ts'
+import { closeBackup, openBackup, planRestore, renderPlan, runRestore } from '../lib/restore.ts'
+import { upFailure } from '../lib/up.ts'
+
+await task({
+  summary: 'Restore a backup archive (verified first), then start the stacks and wait for health',
+  docker: true,
+  args: [{ name: 'archive', required: true, help: 'the archive (backups/stackyard-backup-….tar.gz[.enc])' }],
+  flags: {
+    stack: { type: 'strings', placeholder: 'NAME', help: 'restore only these stacks of the archive; default all it holds' },
+    secrets: { type: 'boolean', default: true, help: 'write the .env/.env.infisical the archive holds (--no-secrets keeps the current ones)' },
+    timeout: { type: 'number', integer: true, min: 10, default: 300, placeholder: 'SECONDS', help: 'how long each stack may take to become healthy' },
+    'skip-infisical': { type: 'boolean', help: 'start with .env alone, not the Infisical export' },
+  },
+  dryRun: true,
+  json: true,
+  yes: true,
+  examples: ['npx zx tasks/restore.ts backups/stackyard-backup-20260101T030000Z.tar.gz --dry-run', 'npx zx tasks/restore.ts backups/….tar.gz.enc --stack data --yes'],
+  async run(ctx) {
+    const archive = resolve(String(ctx.args.archive))
+    const opened = await openBackup(ctx.root, archive, () => backupPassphrase(ctx, { confirm: false }))
+    try {
+      ctx.log.success(`${ctx.rel(archive)}: ${opened.files.size} files verified (sha256)${opened.encrypted ? ', decrypted and authenticated' : ''}`)
+      const plan = planRestore(ctx.registry, opened.manifest, ctx.flags.stack.includes('all') ? [] : ctx.flags.stack, { secrets: ctx.flags.secrets })
+      ctx.log.info(renderPlan(plan, opened.manifest, ctx.root))
+      if (!ctx.dryRun) await ctx.confirm(`Replace the data listed above with the backup of ${opened.manifest.createdAt}?`, { typed: 'restore' })
+      const report = await runRestore(ctx, opened, plan, { timeout: ctx.flags.timeout, skipInfisical: ctx.flags.skipInfisical ?? false, helperImage: ctx.env.values.STACKYARD_BACKUP_IMAGE || HELPER_IMAGE })
+      const failure = upFailure(report.up)
+      if (ctx.json) ctx.out({ archive, restored: report.restored, secrets: report.secrets, stopped: report.stopped, stacks: report.up.stacks, dryRun: ctx.dryRun })
+      if (failure) throw failure
+      if (!ctx.dryRun) ctx.log.success(`restored ${report.restored.length} files; ${report.up.stacks.map((s) => s.stack).join(', ')} up and healthy`)
+    } finally {
+      await closeBackup(opened)
+    }
+  },
+})
