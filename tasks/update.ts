@@ -6,6 +6,7 @@ import { task } from '../lib/task.ts'
 import { UsageError } from '../lib/errors.ts'
 import { checkDocker } from '../lib/preflight.ts'
 import { loadPlatform } from '../lib/platform.ts'
+import { hostSelection } from '../lib/multi-host.ts'
 import { applyChanges, pullStack, renderChanges, rollback, type ImageChange } from '../lib/update.ts'
 
 await task({
@@ -23,7 +24,8 @@ await task({
     if (ctx.flags.apply && ctx.flags.rollback) throw new UsageError('--apply and --rollback exclude each other')
     await checkDocker(ctx)
     const p = loadPlatform(ctx, { profiles: 'active', generating: false })
-    const stacks = ctx.flags.stack.length && !ctx.flags.stack.includes('all') ? ctx.flags.stack.map((n) => p.registry.stack(n)) : p.registry.stacks
+    // default: the stacks this host runs (STACKYARD_STACKS, or its STACKYARD_HOST_<NAME>_STACKS with --context)
+    const stacks = hostSelection(p, ctx.flags.stack)
     if (ctx.flags.rollback) {
       const entry = await rollback(ctx, p, stacks, ctx.flags.timeout)
       if (!entry) ctx.log.info('nothing to roll back: no applied update is recorded')
