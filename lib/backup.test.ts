@@ -12,7 +12,7 @@ import { planRestore } from './restore.ts'
 import { archiveName, retention } from './backup.ts'
 import { parseDatabaseList, pg, quoteIdent, tolerantRoles } from './backup-methods.ts'
 import { verifyEntries, type Manifest, type ManifestEntry } from './backup-manifest.ts'
-import { configuredContexts, hostStacks, hostStacksVariable, withDockerContext } from './docker-context.ts'
+import { configuredContexts, hostProfiles, hostStacks, hostStacksVariable, withDockerContext } from './docker-context.ts'
 import type { Runner } from './exec.ts'
 
 const registry = loadRegistry(repoRoot)
@@ -134,4 +134,6 @@ test('--context: docker commands get the global flag first, other programs are u
   assert.equal(hostStacksVariable('edge-1.lan'), 'STACKYARD_HOST_EDGE_1_LAN_STACKS')
   assert.deepEqual(hostStacks({ STACKYARD_HOST_EDGE_1_STACKS: 'data, ops' }, 'edge-1'), ['data', 'ops'])
   assert.equal(hostStacks({}, 'edge-1'), undefined)
+  assert.deepEqual(hostProfiles({ STACKYARD_HOST_EDGE_1_PROFILES: 'watchtower' }, 'edge-1'), ['watchtower'])
+  assert.equal(hostProfiles({ STACKYARD_PROFILES: 'dozzle' }, 'edge-1'), undefined)
 })

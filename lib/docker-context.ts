@@ -40,7 +40,18 @@ export function configuredContexts(values: Record<string, string | undefined>): 
 
 /** The variable naming the stacks a context runs: edge-1 → STACKYARD_HOST_EDGE_1_STACKS. */
 export function hostStacksVariable(context: string): string {
-  return `STACKYARD_HOST_${context.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_STACKS`
+  return hostVariable(context, 'STACKS')
+}
+
+/** A per-host setting: edge-1, PROFILES → STACKYARD_HOST_EDGE_1_PROFILES. */
+export function hostVariable(context: string, what: 'STACKS' | 'PROFILES'): string {
+  return `STACKYARD_HOST_${context.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_${what}`
+}
+
+/** The optional compose profiles of a context (STACKYARD_HOST_<NAME>_PROFILES), or undefined: STACKYARD_PROFILES applies. */
+export function hostProfiles(values: Record<string, string | undefined>, context: string | undefined): string[] | undefined {
+  const raw = values[hostVariable(context ?? DEFAULT_CONTEXT, 'PROFILES')]
+  return raw === undefined ? undefined : raw.split(',').map((s) => s.trim()).filter(Boolean)
 }
 
 /**

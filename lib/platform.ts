@@ -12,7 +12,7 @@ import { composeArgs } from './compose.ts'
 import { composeEnv, envFileChain, planStack, proxyOverlayFile, DERIVED_ENV_FILE, type ComposeEnv, type StackPlan } from './stack-plan.ts'
 import { activeRoutes } from './routes.ts'
 import { ConfigError } from './errors.ts'
-import { hostStacks, hostStacksVariable } from './docker-context.ts'
+import { hostProfiles, hostStacks, hostStacksVariable } from './docker-context.ts'
 
 /** What the stack tasks use of the task context (any task's context fits). */
 export type StackCtx = Pick<TaskContext<FlagDecls>, 'root' | 'dryRun' | 'json' | 'log' | 'out' | 'exec' | 'change' | 'writeFile' | 'registry' | 'env' | 'rel' | 'skipped' | 'confirm' | 'dockerContext'>
@@ -69,7 +69,8 @@ export function loadPlatform(ctx: Pick<StackCtx, 'root' | 'registry' | 'dockerCo
   for (const name of assigned ?? [])
     if (!registry.stacks.some((s) => s.name === name || s.folder === name))
       throw new ConfigError(`${stacksVariable}: unknown stack "${name}"`, { field: stacksVariable, hint: `stacks: ${registry.stacks.map((s) => s.name).join(', ')}` })
-  const settings = assigned ? { ...base.settings, stacks: assigned.length ? assigned : undefined } : base.settings
+  const profiles = context ? hostProfiles(base.layers.values, context) : undefined
+  const settings = { ...base.settings, ...(assigned ? { stacks: assigned.length ? assigned : undefined } : {}), ...(profiles ? { profiles } : {}) }
   const compose: ComposeEnv = { ...base, settings }
   const routes = activeRoutes(registry, settings, compose.layers.values)
   const proxyStack = registry.proxy ? registry.stack(registry.proxy.stack) : undefined

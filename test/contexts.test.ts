@@ -91,24 +91,27 @@ test('a host runs the stacks assigned to it; the proxy host keeps the Caddyfile;
   const repo = tempRepo()
   try {
     assert.equal((await repo.run('secrets.ts', ['generate'])).code, 0)
-    // this machine runs the infrastructure (proxy); edge-1 the data stack; edge-2 is listed but unreachable
-    repo.write('.env', repo.read('.env') + `STACKYARD_STACKS=infrastructure\nSTACKYARD_CONTEXTS=default,${EDGE}\nSTACKYARD_HOST_EDGE_1_STACKS=data\n`, 0o600)
+    // this machine runs the infrastructure (proxy) with Dozzle; edge-1 the data stack and, of the ops tools, Watchtower
+    repo.write('.env', repo.read('.env') + `STACKYARD_STACKS=infrastructure\nSTACKYARD_PROFILES=dozzle\nSTACKYARD_CONTEXTS=default,${EDGE}\nSTACKYARD_HOST_EDGE_1_STACKS=data,ops\nSTACKYARD_HOST_EDGE_1_PROFILES=watchtower\n`, 0o600)
     const local = await repo.run('up.ts', [], { env: ENV })
     assert.equal(local.code, 0, local.stderr)
     const caddyfile = repo.read('caddy/Caddyfile')
     const calls = await onEdge(repo, 'up.ts')
-    assert.deepEqual(calls.filter((c) => composeSub(c) === 'up').map(project), ['stackyard-data'], 'only the assigned stack starts there')
+    assert.deepEqual(calls.filter((c) => composeSub(c) === 'up').map(project).sort(), ['stackyard-data', 'stackyard-ops'], 'only the assigned stacks start there')
+    const opsUp = calls.find((c) => composeSub(c) === 'up' && project(c) === 'stackyard-ops')!
+    assert.deepEqual(opsUp.argv.filter((_, i) => opsUp.argv[i - 1] === '--profile'), ['watchtower'], 'with the profiles of that host')
     assert.equal(repo.read('caddy/Caddyfile'), caddyfile, 'the proxy host owns the Caddyfile')
     const r = await repo.run('up.ts', ['--context', EDGE, '--dry-run'], { env: ENV })
     assert.match(r.stderr, /caddy\/Caddyfile left as it is: the proxy does not run on context edge-1/)
     assert.match(r.stderr, /data\/postgres: bind mount \.\/postgres\/app-databases\.sh → \/docker-entrypoint-initdb\.d\/10-app-databases\.sh is resolved on the host of context edge-1: .*compose\/01-data\/postgres\/app-databases\.sh must exist there/)
     assert.deepEqual(Object.keys(engine(repo).projects), ['stackyard-infra'])
-    assert.deepEqual(Object.keys(engine(repo, EDGE).projects), ['stackyard-data'])
+    assert.deepEqual(Object.keys(engine(repo, EDGE).projects).sort(), ['stackyard-data', 'stackyard-ops'])
+    assert.deepEqual(Object.keys(engine(repo, EDGE).projects['stackyard-ops'].services).sort(), ['docker-proxy-watchtower', 'watchtower'])
 
     const status = await repo.run('status.ts', ['--all-contexts', '--json'], { env: ENV })
     assert.equal(status.code, 0, status.stderr)
     const report = JSON.parse(status.stdout) as { ok: boolean; contexts: Array<{ context: string; ok: boolean; services: Array<{ stack: string; service: string; ok: boolean }> }> }
-    assert.deepEqual(report.contexts.map((c) => [c.context, c.ok, [...new Set(c.services.map((s) => s.stack))]]), [['default', true, ['infrastructure']], [EDGE, true, ['data']]])
+    assert.deepEqual(report.contexts.map((c) => [c.context, c.ok, [...new Set(c.services.map((s) => s.stack))]]), [['default', true, ['infrastructure']], [EDGE, true, ['data', 'ops']]])
     const health = await repo.run('health.ts', ['--all-contexts'], { env: ENV })
     assert.equal(health.code, 0, health.stderr)
     assert.match(health.stdout, /ok\s+edge-1\s+postgres ready\s+data\/postgres/)
