@@ -7,7 +7,9 @@ import type { Logger } from './log.ts'
 import type { Registry } from './registry.ts'
 import type { RemoteSecret } from './infisical.ts'
 import { configValues, type Selection } from './infisical-config.ts'
-import { openSession, readLocalEnv, type Session } from './infisical-sync.ts'
+import { applyPush, openSession, readLocalEnv, readRemote, type ApplyResult, type Session } from './infisical-sync.ts'
+import { planPush, serverNormalize, type PushPlan } from './infisical-plan.ts'
+import { ConfigError } from './errors.ts'
 import { loadSyncState, STATE_FILE, type SyncState } from './infisical-state.ts'
 
 export interface InfisicalTaskContext {
@@ -49,4 +51,43 @@ export async function saveSyncState(ctx: InfisicalTaskContext, state: SyncState)
   if (ctx.dryRun || !state.changed) return
   await mkdir(dirname(join(ctx.root, STATE_FILE)), { recursive: true })
   await ctx.writeFile(STATE_FILE, state.serialize(), { mode: 0o600, secret: true })
+}
+
+export interface PushOptions {
+  prune?: boolean
+  force?: boolean
+  allowTrim?: boolean
+  progress?: (what: string) => void
+}
+
+export interface PushOutcome {
+  session: Session
+  plan: PushPlan
+  result: ApplyResult
+  /** keys changed in Infisical since the last sync, kept (not overwritten) */
+  kept: string[]
+  /** Infisical treats `${…}` as a reference: these values hold one */
+  references: string[]
+}
+
+/**
+ * One push, as the push task and the setup wizard both do it: plan against the remote and the last-synced state,
+ * refuse values the server would trim (unless allowed), apply in batches, settle the sync state. Nothing is written
+ * when the plan is refused; under --dry-run the writes go through the dry-run hook.
+ */
+export async function pushSecrets(ctx: InfisicalTaskContext, o: PushOptions = {}): Promise<PushOutcome> {
+  const session = sessionFrom(ctx)
+  const remote = await readRemote(session.client, session.scope)
+  const local = localSide(localEnv(ctx), remote.secrets, session.selection)
+  const state = syncState(ctx, session)
+  const plan = planPush(local, remote.secrets, { prune: o.prune, force: o.force, base: state })
+  if (plan.trimmed.length && !o.allowTrim)
+    throw new ConfigError(`.env: ${plan.trimmed.join(', ')} ${plan.trimmed.length === 1 ? 'has' : 'have'} leading or trailing whitespace, which Infisical would drop; nothing was pushed`, {
+      hint: 'remove the whitespace in .env, or push with npx zx tasks/00-infrastructure/infisical/push.ts --allow-trim to store the trimmed values',
+    })
+  const result = await applyPush(session.client, session.scope, plan, remote, o.progress)
+  if (!ctx.dryRun && !result.pending) state.settle(Object.fromEntries(plan.settled.map((k) => [k, serverNormalize(local[k])])))
+  await saveSyncState(ctx, state)
+  const kept = plan.items.filter((i) => i.action === 'remote-newer' || i.action === 'conflict').map((i) => i.key)
+  return { session, plan, result, kept, references: plan.references }
 }

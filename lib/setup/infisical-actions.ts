@@ -1,12 +1,9 @@
 // What the setup wizard does with Infisical after the review: start the bundled instance, bootstrap it (or check the
 // identity already in .env), push the .env secrets. The same libraries and order as the Infisical tasks
 // (tasks/00-infrastructure/infisical/bootstrap.ts and push.ts); nothing is asked here that the steps did not ask.
-import { ConfigError } from '../errors.ts'
 import { bootstrapInfisical } from '../infisical-bootstrap.ts'
 import { configValues, readInfisicalConfig } from '../infisical-config.ts'
-import { localEnv, localSide, saveSyncState, sessionFrom, syncState } from '../infisical-context.ts'
-import { planPush, serverNormalize } from '../infisical-plan.ts'
-import { applyPush, readRemote } from '../infisical-sync.ts'
+import { pushSecrets } from '../infisical-context.ts'
 import type { Action } from './context.ts'
 import { startStacks } from './start.ts'
 
@@ -61,17 +58,7 @@ export function pushAction(o: { bundled: boolean }): Action {
     resume: ['npx zx tasks/00-infrastructure/infisical/push.ts'],
     async run(a) {
       const t = a.task()
-      const s = sessionFrom(t)
-      const remote = await readRemote(s.client, s.scope)
-      const local = localSide(localEnv(t), remote.secrets, s.selection)
-      const state = syncState(t, s)
-      const plan = planPush(local, remote.secrets, { base: state })
-      if (plan.trimmed.length)
-        throw new ConfigError(`.env: ${plan.trimmed.join(', ')} ${plan.trimmed.length === 1 ? 'has' : 'have'} leading or trailing whitespace, which Infisical would drop; nothing was pushed`, { hint: 'remove the whitespace in .env (or push with npx zx tasks/00-infrastructure/infisical/push.ts --allow-trim)' })
-      const result = await applyPush(s.client, s.scope, plan, remote, (what) => t.log.step(`Infisical: ${what}`))
-      if (!result.pending) state.settle(Object.fromEntries(plan.settled.map((k) => [k, serverNormalize(local[k])])))
-      await saveSyncState(t, state)
-      const kept = plan.items.filter((i) => i.action === 'remote-newer' || i.action === 'conflict').map((i) => i.key)
+      const { result, kept } = await pushSecrets(t, { progress: (what) => t.log.step(`Infisical: ${what}`) })
       if (result.pending) a.problems.push('Infisical: the pushed changes wait for approval in Infisical')
       else t.log.success(result.created + result.updated ? `Infisical: ${result.created} created, ${result.updated} updated` : 'Infisical already matches .env')
       if (kept.length) a.problems.push(`Infisical: kept ${kept.join(', ')}, changed there since the last sync (npx zx tasks/00-infrastructure/infisical/pull.ts --into .env takes them; push --force overwrites them)`)

@@ -4,10 +4,7 @@
 // Infisical since the last sync are kept unless --force. Changes: secrets in Infisical; .stackyard/infisical-sync.json.
 // Usage: npx zx tasks/00-infrastructure/infisical/push.ts [--prune] [--force] [--allow-trim] [--dry-run] [--json]
 import { task } from '../../../lib/task.ts'
-import { ConfigError } from '../../../lib/errors.ts'
-import { planPush, serverNormalize } from '../../../lib/infisical-plan.ts'
-import { applyPush, readRemote } from '../../../lib/infisical-sync.ts'
-import { localEnv, localSide, saveSyncState, sessionFrom, syncState } from '../../../lib/infisical-context.ts'
+import { pushSecrets } from '../../../lib/infisical-context.ts'
 import { renderPushPlan } from '../../../lib/infisical-report.ts'
 
 await task({
@@ -21,20 +18,15 @@ await task({
   dryRun: true,
   json: true,
   async run(ctx) {
-    const s = sessionFrom(ctx)
-    const remote = await readRemote(s.client, s.scope)
-    const local = localSide(localEnv(ctx), remote.secrets, s.selection)
-    const state = syncState(ctx, s)
-    const plan = planPush(local, remote.secrets, { prune: ctx.flags.prune, force: ctx.flags.force, base: state })
+    const { session: s, plan, result, kept, references } = await pushSecrets(ctx, {
+      prune: ctx.flags.prune,
+      force: ctx.flags.force,
+      allowTrim: ctx.flags.allowTrim,
+      progress: (what) => ctx.log.step(what),
+    })
     const table = renderPushPlan(plan.items, { showUnchanged: ctx.flags.all })
     if (!ctx.json && table) ctx.out(table)
-    if (plan.trimmed.length && !ctx.flags.allowTrim)
-      throw new ConfigError(`.env: ${plan.trimmed.join(', ')} ${plan.trimmed.length === 1 ? 'has' : 'have'} leading or trailing whitespace, which Infisical would drop; nothing was pushed`, { hint: 'remove the whitespace in .env, or pass --allow-trim to store the trimmed values' })
-    for (const k of plan.references) ctx.log.warn(`${k} contains \${…}: Infisical treats it as a secret reference, and the export for containers expands it (a literal \${…} would become another secret's value or empty)`)
-    const kept = plan.items.filter((i) => i.action === 'remote-newer' || i.action === 'conflict').map((i) => i.key)
-    const result = await applyPush(s.client, s.scope, plan, remote, (what) => ctx.log.step(what))
-    if (!ctx.dryRun && !result.pending) state.settle(Object.fromEntries(plan.settled.map((k) => [k, serverNormalize(local[k])])))
-    await saveSyncState(ctx, state)
+    for (const k of references) ctx.log.warn(`${k} contains \${…}: Infisical treats it as a secret reference, and the export for containers expands it (a literal \${…} would become another secret's value or empty)`)
     const counts = { create: plan.creates.length, update: plan.updates.length, delete: plan.deletes.length, unchanged: plan.items.filter((i) => i.action === 'unchanged').length, onlyInInfisical: plan.items.filter((i) => i.action === 'remote-only').length, kept: kept.length }
     if (ctx.json) ctx.out({ scope: s.scope, plan: plan.items, counts, requests: result.requests, pending: result.pending, dryRun: ctx.dryRun })
     const writes = counts.create + counts.update + counts.delete
