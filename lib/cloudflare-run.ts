@@ -10,6 +10,7 @@ import { desiredHosts, readCloudflareConfig, type CloudflareConfig, type Desired
 import { openSession, type Session } from './cloudflare-session.ts'
 import { accessEnvChanges, applyReconcile, planReconcile, type ApplyResult, type ReconcileOptions, type Scope } from './cloudflare-plan.ts'
 import { renderPlan } from './cloudflare-diff.ts'
+import { ensureTunnel, type EnsuredTunnel } from './cloudflare-tunnel.ts'
 
 export type CloudflareTaskContext = Pick<
   TaskContext<FlagDecls>,
@@ -77,4 +78,27 @@ export async function reconcileTask(ctx: CloudflareTaskContext, scope: Scope, op
     return 1
   }
   return 0
+}
+
+export interface TunnelOutcome {
+  ensured: EnsuredTunnel
+  config: CloudflareConfig
+  /** the token in the env already matched */
+  stored: boolean
+}
+
+/**
+ * Ensure the tunnel exists and store its connector token as CLOUDFLARE_TUNNEL_TOKEN in .env when it differs (the
+ * tunnel task and the setup wizard both do this). Warns when a higher layer (shell, .env.infisical) would win.
+ */
+export async function storeTunnelToken(ctx: CloudflareTaskContext): Promise<TunnelOutcome> {
+  const { session, config } = cloudflareSetup(ctx)
+  const ensured = await ensureTunnel(session)
+  if (!ensured.tunnel || !ensured.token) return { ensured, config, stored: false }
+  const stored = ctx.env.lookup('CLOUDFLARE_TUNNEL_TOKEN') === ensured.token
+  if (!stored) await ctx.editEnv('.env', { CLOUDFLARE_TUNNEL_TOKEN: ensured.token })
+  const source = ctx.env.sources.CLOUDFLARE_TUNNEL_TOKEN
+  if (!stored && source && !(source.kind === 'file' && source.file === '.env'))
+    ctx.log.warn(`CLOUDFLARE_TUNNEL_TOKEN also comes from ${source.kind === 'shell' ? 'your shell' : source.file}, which wins over .env: update it there too`)
+  return { ensured, config, stored }
 }

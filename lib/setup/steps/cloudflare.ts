@@ -5,8 +5,7 @@ import { readCloudflareConfig, desiredHosts } from '../../cloudflare-config.ts'
 import { openSession } from '../../cloudflare-session.ts'
 import { planReconcile } from '../../cloudflare-plan.ts'
 import { renderPlan } from '../../cloudflare-diff.ts'
-import { cloudflareSetup, reconcileTask } from '../../cloudflare-run.ts'
-import { ensureTunnel } from '../../cloudflare-tunnel.ts'
+import { reconcileTask, storeTunnelToken } from '../../cloudflare-run.ts'
 import type { FlagDecls } from '../../flags.ts'
 import { activeRoutes } from '../../routes.ts'
 import { readSettings } from '../../settings.ts'
@@ -88,7 +87,7 @@ async function apiToken(ctx: Ctx): Promise<void> {
   }
   ctx.previews.push(() => previewCloudflare(ctx))
   ctx.actions.push(
-    { title: 'Cloudflare: the tunnel (created if missing), its token stored in .env', resume: ['npx zx tasks/00-infrastructure/cloudflare/tunnel.ts'], run: (a) => storeTunnelToken(a.task()) },
+    { title: 'Cloudflare: the tunnel (created if missing), its token stored in .env', resume: ['npx zx tasks/00-infrastructure/cloudflare/tunnel.ts'], run: (a) => storeTunnel(a.task()) },
     {
       title: 'Cloudflare: Access apps, tunnel ingress and DNS records for the routed hostnames',
       resume: ['npx zx tasks/00-infrastructure/cloudflare/apply.ts'],
@@ -114,12 +113,9 @@ export async function previewCloudflare(ctx: Pick<Ctx, 'shell' | 'planned' | 're
   return [`Cloudflare (tunnel "${tunnel.name}" exists):`, renderPlan(plan.changes, plan.problems, plan.headers), ...plan.warnings.map((w) => `▲ ${w}`)].join('\n')
 }
 
-/** tasks/00-infrastructure/cloudflare/tunnel.ts without its report: ensure the tunnel, store its token when it differs. */
-export async function storeTunnelToken(t: TaskContext<FlagDecls>): Promise<void> {
-  const { session, config } = cloudflareSetup(t)
-  const r = await ensureTunnel(session)
+/** The tunnel task's work without its report: ensure the tunnel, store its token when it differs. */
+export async function storeTunnel(t: TaskContext<FlagDecls>): Promise<void> {
+  const { ensured: r, config, stored } = await storeTunnelToken(t)
   if (!r.tunnel || !r.token) return
-  const stored = t.env.lookup('CLOUDFLARE_TUNNEL_TOKEN') === r.token
-  if (!stored) await t.editEnv('.env', { CLOUDFLARE_TUNNEL_TOKEN: r.token })
   t.log.success(`tunnel "${config.tunnelName}" ${r.created ? 'created' : 'exists'}; its token ${stored ? 'is already in .env' : 'is stored in .env'}`)
 }

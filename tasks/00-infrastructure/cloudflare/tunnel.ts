@@ -4,27 +4,19 @@
 // Changes: creates the tunnel if missing; .env when the token differs.
 // Usage: npx zx tasks/00-infrastructure/cloudflare/tunnel.ts [--dry-run] [--json]
 import { task } from '../../../lib/task.ts'
-import { cloudflareSetup } from '../../../lib/cloudflare-run.ts'
-import { ensureTunnel } from '../../../lib/cloudflare-tunnel.ts'
+import { storeTunnelToken } from '../../../lib/cloudflare-run.ts'
 
 await task({
   summary: 'Ensure the Cloudflare Tunnel exists and store its token in .env',
   dryRun: true,
   json: true,
   async run(ctx) {
-    const { session, config } = cloudflareSetup(ctx)
-    const r = await ensureTunnel(session)
+    const { ensured: r, config, stored } = await storeTunnelToken(ctx)
     if (!r.tunnel) {
       ctx.log.info(`would create the remotely-managed tunnel "${config.tunnelName}" and store its token in .env`)
       if (ctx.json) ctx.out({ tunnel: null, created: false, wouldCreate: config.tunnelName })
       return
     }
-    const current = ctx.env.lookup('CLOUDFLARE_TUNNEL_TOKEN')
-    const stored = current === r.token
-    if (!stored) await ctx.editEnv('.env', { CLOUDFLARE_TUNNEL_TOKEN: r.token! })
-    const source = ctx.env.sources.CLOUDFLARE_TUNNEL_TOKEN
-    if (!stored && source && !(source.kind === 'file' && source.file === '.env'))
-      ctx.log.warn(`CLOUDFLARE_TUNNEL_TOKEN also comes from ${source.kind === 'shell' ? 'your shell' : source.file}, which wins over .env: update it there too`)
     const h = r.health!
     if (ctx.json) ctx.out({ tunnel: { id: h.id, name: h.name, status: h.status, connections: h.connections, colos: h.colos }, created: r.created, tokenStored: !ctx.dryRun && !stored })
     ctx.log.success(`tunnel "${h.name}" (${h.id}) ${r.created ? 'created' : 'exists'}; token ${stored ? 'already in .env' : ctx.dryRun ? 'would be written to .env' : 'written to .env'}`)
