@@ -7,15 +7,13 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs'
 import { chmod, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { Writable } from 'node:stream'
-import { FailureError, UsageError } from './errors.ts'
+import { FailureError } from './errors.ts'
 import { execCommand } from './compose.ts'
 import { namedVolumeKeys } from './compose-volumes.ts'
 import { parseImageInspect, type PsRow } from './docker-state.ts'
 import { findVolumes } from './infisical-reset.ts'
-import { fileDigest, MIN_PASSPHRASE, writeArchive, type EntrySource } from './archive.ts'
-import { registerSecret } from './redact.ts'
-import type { TaskContext } from './task.ts'
-import type { FlagDecls } from './flags.ts'
+import { fileDigest, writeArchive, type EntrySource } from './archive.ts'
+import { archiveName, retention } from './backup-retention.ts'
 import { archivePath, parseDatabaseList, pg, pgUser, PG_COMPLETE, snapshot, tolerantRoles, volume, type PgSpec, type SnapshotSpec } from './backup-methods.ts'
 import { MANIFEST_FILE, SECRET_FILES, type Manifest, type ManifestEntry } from './backup-manifest.ts'
 import { plural } from './format.ts'
@@ -56,24 +54,6 @@ interface Item {
   kind: 'pg_dump' | 'snapshot' | 'volume'
   /** volume: the docker volume names by key */
   volumes: Array<{ key: string; name: string }>
-}
-
-const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
-const ARCHIVE = /^(.*?)(\d{8}T\d{6}Z)\.tar\.gz(\.enc)?$/
-
-/** `stackyard-backup-[<context>-][<stack+stack>-]<UTC time>.tar.gz[.enc]`: archives of one kind share the prefix. */
-export function archiveName(o: { context?: string; stacks?: readonly string[]; now: Date; encrypted: boolean }): { name: string; prefix: string } {
-  const prefix = `stackyard-backup-${o.context ? `${o.context}-` : ''}${o.stacks?.length ? `${o.stacks.join('+')}-` : ''}`
-  return { name: `${prefix}${stamp(o.now)}.tar.gz${o.encrypted ? '.enc' : ''}`, prefix }
-}
-
-/** The archives beyond the newest `keep` with this exact prefix (the rest of the name must be the time stamp). */
-export function retention(files: readonly string[], prefix: string, keep: number): string[] {
-  const ours = files.filter((f) => {
-    const m = ARCHIVE.exec(f)
-    return m !== null && m[1] === prefix
-  })
-  return ours.sort((a, b) => ARCHIVE.exec(b)![2].localeCompare(ARCHIVE.exec(a)![2]) || b.localeCompare(a)).slice(keep)
 }
 
 /** A Writable that streams into a new private file and keeps its sha256, size, first and last bytes. */
@@ -283,33 +263,4 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
   } finally {
     if (tmp) await rm(tmp, { recursive: true, force: true })
   }
-}
-
-export function checkKeep(keep: number | undefined): void {
-  if (keep !== undefined && keep < 1) throw new UsageError('--keep must be at least 1', { hint: 'the archive just written always stays' })
-}
-
-export const PASSPHRASE_VARIABLE = 'STACKYARD_BACKUP_PASSPHRASE'
-
-/**
- * The archive passphrase: STACKYARD_BACKUP_PASSPHRASE from the environment, else a masked prompt (asked twice when
- * encrypting); never a flag (argv is visible to every user of the machine). Registered for redaction.
- */
-export async function backupPassphrase(ctx: Pick<TaskContext<FlagDecls>, 'ask' | 'interactive'>, o: { confirm: boolean }): Promise<string> {
-  let value = process.env[PASSPHRASE_VARIABLE]
-  if (value === undefined) {
-    if (!ctx.interactive) throw new UsageError(`the archive passphrase is needed and there is no terminal to ask for it`, { hint: `set ${PASSPHRASE_VARIABLE} in the environment (never on the command line)` })
-    value = await ctx.ask.password({ message: 'Archive passphrase', validate: (v) => (v.length < MIN_PASSPHRASE ? `at least ${MIN_PASSPHRASE} characters` : undefined) })
-    if (o.confirm && (await ctx.ask.password({ message: 'The same passphrase again' })) !== value) throw new UsageError('the two passphrases differ', { hint: 'run again' })
-  }
-  if (o.confirm && value.length < MIN_PASSPHRASE) throw new UsageError(`${PASSPHRASE_VARIABLE} is shorter than ${MIN_PASSPHRASE} characters`, { hint: 'use a long passphrase (several words); it is the only key to the archive' })
-  registerSecret(value)
-  return value
-}
-
-/** package.json's version and the git commit of this checkout (null outside git). */
-export async function stackyardVersion(ctx: Pick<StackCtx, 'root' | 'exec'>): Promise<{ version: string; commit: string | null }> {
-  const version = (JSON.parse(readFileSync(join(ctx.root, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown'
-  const r = await ctx.exec('git', ['rev-parse', 'HEAD'], { cwd: ctx.root, nothrow: true }).catch(() => ({ exitCode: 1, stdout: '' }))
-  return { version, commit: r.exitCode === 0 && /^[0-9a-f]{40}$/.test(r.stdout.trim()) ? r.stdout.trim() : null }
 }

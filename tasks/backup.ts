@@ -8,7 +8,9 @@ import { resolve } from 'node:path'
 import { task } from '../lib/task.ts'
 import { checkDocker } from '../lib/preflight.ts'
 import { HELPER_IMAGE } from '../lib/backup-methods.ts'
-import { backup, backupPassphrase, checkKeep, PASSPHRASE_VARIABLE, stackyardVersion } from '../lib/backup.ts'
+import { backup } from '../lib/backup.ts'
+import { checkKeep } from '../lib/backup-retention.ts'
+import { backupPassphrase, PASSPHRASE_VARIABLE, stackyardVersion } from '../lib/backup-inputs.ts'
 
 await task({
   summary: 'Back up the stateful services into one archive with a manifest and checksums',

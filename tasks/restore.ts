@@ -6,7 +6,7 @@
 import { resolve } from 'node:path'
 import { task } from '../lib/task.ts'
 import { HELPER_IMAGE } from '../lib/backup-methods.ts'
-import { backupPassphrase } from '../lib/backup.ts'
+import { backupPassphrase } from '../lib/backup-inputs.ts'
 import { closeBackup, openBackup, planRestore, renderPlan, runRestore } from '../lib/restore.ts'
 import { upFailure } from '../lib/up.ts'
 
