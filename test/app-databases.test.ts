@@ -5,13 +5,18 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { repoRoot } from '../lib/paths.ts'
 
 const SCRIPT = join(repoRoot, 'compose/01-data/postgres/app-databases.sh')
 const have = (cmd: string) => spawnSync(cmd, ['--version']).status === 0
+// Debian keeps the server binaries out of PATH (/usr/lib/postgresql/<version>/bin): use the newest when needed
+if (!have('initdb') && existsSync('/usr/lib/postgresql')) {
+  const versions = readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a))
+  if (versions.length) process.env.PATH = `/usr/lib/postgresql/${versions[0]}/bin:${process.env.PATH}`
+}
 const missing = ['initdb', 'pg_ctl', 'psql'].filter((c) => !have(c))
 const skip = missing.length ? `PostgreSQL binaries not on PATH (${missing.join(', ')}): apt-get install postgresql` : false
 
