@@ -3,8 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { Ajv, type ValidateFunction } from 'ajv'
-import addFormatsModule from 'ajv-formats'
+import type { Ajv as AjvClass, ValidateFunction } from 'ajv'
 import { LineCounter, parseDocument, isMap, isScalar, type Node } from 'yaml'
 
 export interface SchemaProblem {
@@ -22,9 +21,11 @@ function compile(): ValidateFunction {
   const schemaPath = join(dirname(require.resolve('dclint/package.json')), 'schemas', 'compose.schema.json')
   const schema = JSON.parse(readFileSync(schemaPath, 'utf8'))
   delete schema.$schema
+  // ajv (CommonJS, ~140 files) is loaded on first use, so tasks that import the doctor but never validate stay fast
+  const { Ajv } = require('ajv') as { Ajv: typeof AjvClass }
+  const formats = require('ajv-formats') as { default?: (a: AjvClass) => void } & ((a: AjvClass) => void)
   const ajv = new Ajv({ allErrors: true, strict: false })
-  const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule
-  ;(addFormats as unknown as (a: Ajv) => void)(ajv)
+  ;(formats.default ?? formats)(ajv)
   validator = ajv.compile(schema)
   return validator
 }

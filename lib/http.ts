@@ -1,7 +1,7 @@
 // HTTP transport only: JSON encode/decode, content-type only with a body, timeouts, bounded retries
 // honouring retry-after and rate-limit headers, the dry-run hook for non-GET methods, debug logs
 // without credentials. No env reads, no service knowledge (lib/cloudflare.ts, lib/infisical.ts add that).
-import { request as undiciRequest, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import type { z } from 'zod'
 import { StackyardError } from './errors.ts'
 import { log } from './log.ts'
@@ -103,6 +103,8 @@ export function createTransport(t: TransportOptions = {}): Transport {
         log.debug(`${target.origin}: rate-limit window exhausted, waiting ${Math.ceil(wait / 1000)} s`)
         await sleep(wait)
       }
+      // undici is loaded on the first request: tasks that never call an API do not pay for it
+      const { request: undiciRequest } = await import('undici')
       const started = Date.now()
       let res: Dispatcher.ResponseData
       count++

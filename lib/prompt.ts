@@ -1,6 +1,5 @@
 // Prompts: @clack/prompts behind a TTY gate; a cancelled prompt becomes CancelledError (exit 130).
 // No prompt is ever shown without a terminal: the non-interactive path must come from flags.
-import * as clack from '@clack/prompts'
 import type { Readable, Writable } from 'node:stream'
 import { CancelledError, UsageError } from './errors.ts'
 
@@ -23,9 +22,12 @@ export function isInteractiveTerminal(): boolean {
   return Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY) && !process.env.CI
 }
 
-function unwrap<T>(v: T): Exclude<T, symbol> {
+// @clack/prompts is loaded on the first prompt: runs without a terminal never pay for it
+async function ask<T>(prompt: (clack: typeof import('@clack/prompts')) => Promise<T | symbol>): Promise<T> {
+  const clack = await import('@clack/prompts')
+  const v = await prompt(clack)
   if (clack.isCancel(v)) throw new CancelledError()
-  return v as Exclude<T, symbol>
+  return v as T
 }
 
 /** clack prompts on the given streams (default: stdin, and stderr so stdout stays data-only). */
@@ -33,13 +35,13 @@ export function clackAsk(io: { input?: Readable; output?: Writable } = {}): Ask 
   const common = { input: io.input, output: io.output ?? process.stderr }
   const v = (fn?: (v: string) => string | undefined) => (fn ? (x: string | undefined) => fn(x ?? '') : undefined)
   return {
-    text: async (o) => unwrap(await clack.text({ ...common, ...o, validate: v(o.validate) })),
-    password: async (o) => unwrap(await clack.password({ ...common, ...o, validate: v(o.validate) })),
-    select: async <T extends string>(o: { message: string; options: Choice<T>[]; initialValue?: T }) =>
-      unwrap(await clack.select<T>({ ...common, ...o, options: o.options as never })) as T,
-    multiselect: async <T extends string>(o: { message: string; options: Choice<T>[]; initialValues?: T[]; required?: boolean }) =>
-      unwrap(await clack.multiselect<T>({ ...common, ...o, options: o.options as never })) as T[],
-    confirm: async (o) => unwrap(await clack.confirm({ ...common, ...o })),
+    text: (o) => ask<string>((c) => c.text({ ...common, ...o, validate: v(o.validate) })),
+    password: (o) => ask<string>((c) => c.password({ ...common, ...o, validate: v(o.validate) })),
+    select: <T extends string>(o: { message: string; options: Choice<T>[]; initialValue?: T }) =>
+      ask<T>((c) => c.select<T>({ ...common, ...o, options: o.options as never })),
+    multiselect: <T extends string>(o: { message: string; options: Choice<T>[]; initialValues?: T[]; required?: boolean }) =>
+      ask<T[]>((c) => c.multiselect<T>({ ...common, ...o, options: o.options as never })),
+    confirm: (o) => ask<boolean>((c) => c.confirm({ ...common, ...o })),
   }
 }
 
