@@ -43,8 +43,8 @@ export interface WriteOptions {
   secret?: boolean
 }
 
-export interface TaskContext<F extends FlagDecls> {
-  root: string
+/** What the command line decided: flags, positional arguments and the common modes. */
+interface Modes<F extends FlagDecls> {
   flags: Flags<F>
   args: Record<string, string | string[] | undefined>
   dryRun: boolean
@@ -54,6 +54,10 @@ export interface TaskContext<F extends FlagDecls> {
   interactive: boolean
   /** --context: the Docker context every docker command runs against (undefined: Docker's current one) */
   dockerContext?: string
+}
+
+export interface TaskContext<F extends FlagDecls> extends Modes<F> {
+  root: string
   log: Logger
   /** data to stdout (redacted) */
   out(data: unknown): void
@@ -157,17 +161,6 @@ export async function task<F extends FlagDecls>(def: TaskDef<F>, argv: readonly 
     settled = true
     process.off('SIGINT', onSigint)
   }
-}
-
-interface Modes<F extends FlagDecls> {
-  flags: Flags<F>
-  args: Record<string, string | string[] | undefined>
-  dryRun: boolean
-  json: boolean
-  verbose: boolean
-  yes: boolean
-  interactive: boolean
-  dockerContext?: string
 }
 
 /** Builds the context a task's run() gets. Exported for tests of tasks' building blocks. */

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { REPO, tempRepo, type TempRepo } from './helpers/repo.ts'
-import { startFakeCloudflare, type FakeCloudflare } from './fake-cloudflare.ts'
+import { startExampleCloudflare, type FakeCloudflare } from './fake-cloudflare.ts'
 import { parseDotenv } from '../lib/env.ts'
 import { parse as parseYaml } from 'yaml'
 
@@ -36,11 +36,7 @@ let fake: FakeCloudflare
 let repo: TempRepo
 
 before(async () => {
-  fake = await startFakeCloudflare()
-  const account = fake.account()
-  fake.zone('example.com', account)
-  fake.org(account, 'myteam.cloudflareaccess.com')
-  fake.tunnel(account, 'stackyard-example.com', { config_src: 'cloudflare' })
+  fake = await startExampleCloudflare()
   repo = tempRepo()
   // an installation that is already set up: its secrets exist before the edit
   assert.equal((await repo.run('secrets.ts', ['generate'])).code, 0)

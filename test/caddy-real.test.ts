@@ -2,17 +2,17 @@
 // loopback variant (same renderer, upstreams and ports as parameters) in front of small node:http servers.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { createServer, request, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { AddressInfo } from 'node:net'
 import { renderCaddyfile } from '../lib/caddy.ts'
 import type { Route } from '../lib/registry.ts'
+import { freePort, requireCaddy, startCaddy, stopCaddies } from './helpers/caddy.ts'
 
-const hasCaddy = spawnSync('caddy', ['version']).status === 0
-if (!hasCaddy) throw new Error('caddy is not installed: run test/deps.sh (it installs Debian\'s caddy)')
+requireCaddy()
 
 const route = (over: Partial<Route>): Route => ({
   subdomain: 'app', port: 1, local_port: 1, access: 'protected', body_limit: '10MB', timeout: '60s', service: 'app', stack: 'fixture', urlEnv: 'APP_URL', ...over,
@@ -24,15 +24,6 @@ const seen: Seen[] = []
 const servers: Server[] = []
 const upstreamPorts: Record<string, number> = {}
 const dir = mkdtempSync(join(tmpdir(), 'stackyard-caddy-'))
-const caddies: ChildProcess[] = []
-
-async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const { port } = s.address() as AddressInfo
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
 
 function send(port: number, o: { path?: string; host?: string; method?: string; headers?: Record<string, string>; body?: Buffer; chunked?: boolean } = {}) {
   return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }>((resolve, reject) => {
@@ -50,20 +41,6 @@ function send(port: number, o: { path?: string; host?: string; method?: string; 
     } else if (o.body) req.write(o.body)
     req.end()
   })
-}
-
-async function startCaddy(file: string, healthPort: number, env: Record<string, string> = {}): Promise<void> {
-  const child = spawn('caddy', ['run', '--adapter', 'caddyfile', '--config', file], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
-  caddies.push(child)
-  let stderr = ''
-  child.stderr!.on('data', (d) => (stderr += d))
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`caddy exited: ${stderr.slice(-2000)}`)
-    const ok = await send(healthPort, { path: '/health' }).then((r) => r.status === 200, () => false)
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`caddy did not answer /health: ${stderr.slice(-2000)}`)
 }
 
 let pub = { http: 0 }
@@ -96,7 +73,7 @@ before(async () => {
 })
 
 after(async () => {
-  for (const c of caddies) c.kill('SIGTERM')
+  stopCaddies()
   for (const s of servers) {
     s.closeAllConnections()
     await new Promise<void>((r) => s.close(() => r()))

@@ -508,3 +508,13 @@ export async function startFakeCloudflare(opts: { maxPerPage?: number } = {}): P
   }
   return api
 }
+
+/** A fake seeded like an installation whose Cloudflare side exists: example.com, the myteam Access org and a remotely managed tunnel. */
+export async function startExampleCloudflare(): Promise<FakeCloudflare> {
+  const fake = await startFakeCloudflare()
+  const account = fake.account()
+  fake.zone('example.com', account)
+  fake.org(account, 'myteam.cloudflareaccess.com')
+  fake.tunnel(account, 'stackyard-example.com', { config_src: 'cloudflare' })
+  return fake
+}

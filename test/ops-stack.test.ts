@@ -5,8 +5,8 @@
 // doctor's socket rule on the shipped files and on every way of mounting the socket.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { spawnSync } from 'node:child_process'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,6 +20,7 @@ import { runDoctor } from '../lib/doctor.ts'
 import { loadEnvLayers } from '../lib/env-layers.ts'
 import { validateComposeFile } from '../lib/compose-schema.ts'
 import { REPO } from './helpers/repo.ts'
+import { freePort, get, requireCaddy, startCaddy, stopCaddies } from './helpers/caddy.ts'
 
 const FILE = 'compose/05-ops/docker-compose.yml'
 const registry = loadRegistry(REPO)
@@ -105,11 +106,10 @@ test('the allowlists: logs and stats read-only for Dozzle and Glances; pulls but
 const PROFILES = 'dozzle,glances,portainer,watchtower'
 const routesOf = (environment: 'private' | 'public') =>
   activeRoutes(registry, readSettings({ STACKYARD_PROFILES: PROFILES, STACKYARD_ENVIRONMENT: environment, DOMAIN: 'example.test' }), {}).filter((r) => r.stack === 'ops')
-const children: ChildProcess[] = []
 const servers: Server[] = []
 const dir = mkdtempSync(join(tmpdir(), 'stackyard-ops-caddy-'))
 after(async () => {
-  for (const c of children) c.kill('SIGTERM')
+  stopCaddies()
   for (const s of servers) {
     s.closeAllConnections()
     await new Promise<void>((ok) => s.close(() => ok()))
@@ -123,41 +123,14 @@ async function listen(handler: (req: IncomingMessage, res: ServerResponse) => vo
   servers.push(s)
   return (s.address() as AddressInfo).port
 }
-async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok))
-  const { port } = s.address() as AddressInfo
-  await new Promise<void>((ok) => s.close(() => ok()))
-  return port
-}
-function get(port: number, host?: string, path = '/'): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: host ? { host } : {} }, (res) => {
-      let text = ''
-      res.on('data', (d) => (text += d))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
 async function caddy(text: string, health: number): Promise<void> {
   const file = join(dir, `${health}.caddy`)
   writeFileSync(file, text)
-  const child = spawn('caddy', ['run', '--adapter', 'caddyfile', '--config', file], { env: { ...process.env, DOMAIN: 'example.test' }, stdio: ['ignore', 'ignore', 'pipe'] })
-  children.push(child)
-  let stderr = ''
-  child.stderr!.on('data', (d) => (stderr += d))
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`caddy exited: ${stderr.slice(-2000)}`)
-    if (await get(health, undefined, '/health').then((r) => r.status === 200, () => false)) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`caddy did not answer: ${stderr.slice(-2000)}`)
+  await startCaddy(file, health, { DOMAIN: 'example.test' })
 }
 
 test('behind the real caddy: each routed tool at its subdomain (public) and its local port (private), each to its own service', async () => {
-  if (spawnSync('caddy', ['version']).status !== 0) throw new Error("caddy is not installed: run test/deps.sh (it installs Debian's caddy)")
+  requireCaddy()
   const upstreams: Record<string, number> = {}
   for (const r of routesOf('public')) upstreams[r.service] = await listen((req, res) => res.end(JSON.stringify({ service: r.service, host: req.headers.host })))
   const upstream = (r: Route) => `127.0.0.1:${upstreams[r.service]}`

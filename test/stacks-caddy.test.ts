@@ -4,8 +4,8 @@
 // each route's own body limit.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createServer, request, type Server } from 'node:http'
+import { spawnSync } from 'node:child_process'
+import { createServer, type Server } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -16,36 +16,16 @@ import { activeRoutes } from '../lib/routes.ts'
 import { readSettings } from '../lib/settings.ts'
 import { repoRoot } from '../lib/paths.ts'
 import { tempRepo, type TempRepo } from './helpers/repo.ts'
+import { freePort, get, requireCaddy, startCaddy, stopCaddies } from './helpers/caddy.ts'
 
-if (spawnSync('caddy', ['version']).status !== 0) throw new Error("caddy is not installed: run test/deps.sh (it installs Debian's caddy)")
+requireCaddy()
 
 const registry = loadRegistry(repoRoot)
 const APPS = ['ollama', 'n8n', 'openwebui', 'flowise', 'searxng']
 const dir = mkdtempSync(join(tmpdir(), 'stackyard-stacks-caddy-'))
 const servers: Server[] = []
-const caddies: ChildProcess[] = []
 /** service name → loopback port of its stand-in upstream */
 const upstreams: Record<string, number> = {}
-
-async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const { port } = s.address() as AddressInfo
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
-
-function get(port: number, host?: string, path = '/') {
-  return new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: host ? { host } : {} }, (res) => {
-      let text = ''
-      res.on('data', (d) => (text += d))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
 
 /** A request announcing a body of `bytes` without sending it: the status Caddy answers with. */
 function announce(port: number, host: string, bytes: number) {
@@ -66,19 +46,6 @@ function announce(port: number, host: string, bytes: number) {
       reject(new Error(`no answer for ${host} with Content-Length ${bytes}`))
     })
   })
-}
-
-async function startCaddy(file: string, healthPort: number): Promise<void> {
-  const child = spawn('caddy', ['run', '--adapter', 'caddyfile', '--config', file], { env: { ...process.env, DOMAIN: 'example.test' }, stdio: ['ignore', 'ignore', 'pipe'] })
-  caddies.push(child)
-  let stderr = ''
-  child.stderr!.on('data', (d) => (stderr += d))
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`caddy exited: ${stderr.slice(-2000)}`)
-    if (await get(healthPort, undefined, '/health').then((r) => r.status === 200, () => false)) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`caddy did not answer /health: ${stderr.slice(-2000)}`)
 }
 
 const upstream = (r: Route) => `127.0.0.1:${upstreams[r.service]}`
@@ -103,17 +70,17 @@ before(async () => {
     pub[profile] = await freePort()
     const file = join(dir, `public-${profile}.caddy`)
     writeFileSync(file, renderCaddyfile({ environment: 'public', routes: routesFor(profile, 'public'), upstream, httpPort: pub[profile], bind: '127.0.0.1', admin: 'off', addons: false }))
-    await startCaddy(file, pub[profile])
+    await startCaddy(file, pub[profile], { DOMAIN: 'example.test' })
   }
   priv.http = await freePort()
   for (const r of routesFor('cpu', 'private')) priv.ports[r.service] = await freePort()
   const file = join(dir, 'private.caddy')
   writeFileSync(file, renderCaddyfile({ environment: 'private', routes: routesFor('cpu', 'private'), upstream, httpPort: priv.http, localPort: (r) => priv.ports[r.service], bind: '127.0.0.1', admin: 'off', addons: false }))
-  await startCaddy(file, priv.http)
+  await startCaddy(file, priv.http, { DOMAIN: 'example.test' })
 })
 
 after(async () => {
-  for (const c of caddies) c.kill('SIGTERM')
+  stopCaddies()
   for (const s of servers) {
     s.closeAllConnections()
     await new Promise<void>((r) => s.close(() => r()))

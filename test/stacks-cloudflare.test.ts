@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { tempRepo, type TempRepo } from './helpers/repo.ts'
-import { startFakeCloudflare, type FakeCloudflare } from './fake-cloudflare.ts'
+import { startExampleCloudflare, type FakeCloudflare } from './fake-cloudflare.ts'
 
 const APPS = ['ollama', 'n8n', 'openwebui', 'flowise', 'searxng']
 const APPLY = '00-infrastructure/cloudflare/apply.ts'
@@ -13,11 +13,7 @@ let fake: FakeCloudflare
 let repo: TempRepo
 
 before(async () => {
-  fake = await startFakeCloudflare()
-  const account = fake.account()
-  fake.zone('example.com', account)
-  fake.org(account, 'myteam.cloudflareaccess.com')
-  fake.tunnel(account, 'stackyard-example.com', { config_src: 'cloudflare' })
+  fake = await startExampleCloudflare()
   repo = tempRepo()
   assert.equal((await repo.run('secrets.ts', ['generate'])).code, 0)
   const settings = ['STACKYARD_ENVIRONMENT=public', 'DOMAIN=example.com', `CLOUDFLARE_API_TOKEN=${fake.token()}`, `CLOUDFLARE_API_BASE_URL=${fake.url}`, 'CLOUDFLARE_ACCESS_EMAILS=me@example.com']
