@@ -1,7 +1,7 @@
 // Show the environment Compose will see: every key from .env.global < .env < .env.infisical (and the
 // derived route URLs), the shell above all, with where each value came from. Secrets are masked;
 // --reveal KEY prints one value. Changes nothing.
-// Usage: npx zx tasks/env.ts [--json] [--reveal KEY] [--all]
+// Usage: npx zx tasks/env.ts [--json] [--reveal KEY] [--show-layers]
 import { task } from '../lib/task.ts'
 import { describeEnv, renderEnv } from '../lib/env-report.ts'
 import { outUnredacted } from '../lib/log.ts'
