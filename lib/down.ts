@@ -10,6 +10,11 @@ import type { Platform, StackCtx } from './platform.ts'
 
 export async function down(ctx: StackCtx, p: Platform, stacks: readonly Stack[], o: { volumes: boolean }): Promise<void> {
   const names = new Set(stacks.map((s) => s.name))
+  // a stack stopped under a dependant that keeps running: say so (the dependant loses what it needs)
+  for (const dependant of p.registry.stacks.filter((s) => !names.has(s.name))) {
+    const needs = dependant.after.filter((a) => names.has(a))
+    if (needs.length) ctx.log.warn(`${dependant.name} depends on ${needs.join(' and ')} and is not being stopped: if it runs, it loses ${needs.length > 1 ? 'them' : 'it'} (add --stack ${dependant.name} to stop it too)`)
+  }
   // one at a time, highest number first: a stack may lean on lower ones without declaring it (the shared network,
   // the proxy), and stopping is quick; declared dependants still always stop first
   const order = [...stacks].sort((a, b) => b.order - a.order || b.name.localeCompare(a.name))

@@ -32,6 +32,8 @@ test('down: reverse dependency order, every declared profile, profiled container
     const only = repo.dockerCalls().filter((c) => composeSub(c) === 'down')
     assert.deepEqual(only.map(project), ['stackyard-fixture-data'], '--stack stops only the named stack')
     assert.deepEqual(only[0].argv.slice(-3), ['down', '--remove-orphans', '--volumes'])
+    assert.match(yes.stderr, /apps depends on data and is not being stopped: .*add --stack apps to stop it too/, 'a stopped dependency is named with its dependant')
+    assert.doesNotMatch(r.stderr, /depends on/, 'no warning when the dependants stop too')
   } finally {
     repo.cleanup()
   }
