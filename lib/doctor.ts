@@ -144,7 +144,9 @@ export const checks: Check[] = [
           : `set ${d.key} in .env: ${d.spec.description}`,
       })
     }
-    return result('secrets', 'secrets', findings, `${plural(l.registry.secrets.size, 'declared secret')} present and well-formed`)
+    const unset = [...l.registry.secrets.values()].filter((d) => d.spec.format === 'external' && d.spec.optional && !values[d.key]).length
+    const present = l.registry.secrets.size - unset
+    return result('secrets', 'secrets', findings, `${plural(present, 'declared secret')} present and well-formed${unset ? `; ${unset} optional external ${unset === 1 ? 'one' : 'ones'} not set` : ''}`)
   },
 
   async function secretFiles(input) {
