@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { REPO, tempRepo, type TempRepo } from './helpers/repo.ts'
-import { startExampleCloudflare, type FakeCloudflare } from './fake-cloudflare.ts'
+import { REPO, type TempRepo } from './helpers/repo.ts'
+import { exampleInstallation, type FakeCloudflare } from './fake-cloudflare.ts'
 import { parseDotenv } from '../lib/env.ts'
 import { parse as parseYaml } from 'yaml'
 
@@ -34,18 +34,11 @@ const pattern = (shown: string) =>
 
 let fake: FakeCloudflare
 let repo: TempRepo
+let close: () => Promise<void>
 
-before(async () => {
-  fake = await startExampleCloudflare()
-  repo = tempRepo()
-  // an installation that is already set up: its secrets exist before the edit
-  assert.equal((await repo.run('secrets.ts', ['generate'])).code, 0)
-})
-
-after(async () => {
-  repo.cleanup()
-  await fake.close()
-})
+// an installation that is already set up: its secrets exist before the edit
+before(async () => ({ fake, repo, close } = await exampleInstallation()))
+after(() => close())
 
 test('the README shows three YAML blocks and a console session for the worked example', () => {
   assert.equal(blocks('yaml').length, 3, 'secret, service, volume')

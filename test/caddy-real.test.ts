@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { renderCaddyfile } from '../lib/caddy.ts'
 import type { Route } from '../lib/registry.ts'
-import { freePort, requireCaddy, startCaddy, stopCaddies } from './helpers/caddy.ts'
+import { freePort, requireCaddy, startCaddy, stopCaddies, closeServers } from './helpers/caddy.ts'
 
 requireCaddy()
 
@@ -74,10 +74,7 @@ before(async () => {
 
 after(async () => {
   stopCaddies()
-  for (const s of servers) {
-    s.closeAllConnections()
-    await new Promise<void>((r) => s.close(() => r()))
-  }
+  await closeServers(servers)
   rmSync(dir, { recursive: true, force: true })
 })
 

@@ -5,6 +5,8 @@
 // scopes tokens to permissions, and takes injected faults (429 with retry-after, 5xx, timeouts) through
 // the http-server `inject`. Never used by product code.
 import { randomBytes, randomUUID } from 'node:crypto'
+import assert from 'node:assert/strict'
+import { tempRepo, type TempRepo } from './helpers/repo.ts'
 import { startFakeServer, type FakeServer, type RecordedRequest, type Reply, type Route } from './helpers/http-server.ts'
 
 export type Perm =
@@ -509,12 +511,22 @@ export async function startFakeCloudflare(opts: { maxPerPage?: number } = {}): P
   return api
 }
 
-/** A fake seeded like an installation whose Cloudflare side exists: example.com, the myteam Access org and a remotely managed tunnel. */
-export async function startExampleCloudflare(): Promise<FakeCloudflare> {
+/**
+ * An installation that is already set up (a temporary repo with its secrets generated) beside a fake whose
+ * Cloudflare side exists: example.com, the myteam Access org and a remotely managed tunnel.
+ */
+export async function exampleInstallation(): Promise<{ fake: FakeCloudflare; repo: TempRepo; close(): Promise<void> }> {
   const fake = await startFakeCloudflare()
   const account = fake.account()
   fake.zone('example.com', account)
   fake.org(account, 'myteam.cloudflareaccess.com')
   fake.tunnel(account, 'stackyard-example.com', { config_src: 'cloudflare' })
-  return fake
+  const repo = tempRepo()
+  const generated = await repo.run('secrets.ts', ['generate'])
+  assert.equal(generated.code, 0, generated.stderr)
+  const close = async () => {
+    repo.cleanup()
+    await fake.close()
+  }
+  return { fake, repo, close }
 }

@@ -16,7 +16,7 @@ import { activeRoutes } from '../lib/routes.ts'
 import { readSettings } from '../lib/settings.ts'
 import { repoRoot } from '../lib/paths.ts'
 import { tempRepo, type TempRepo } from './helpers/repo.ts'
-import { freePort, get, requireCaddy, startCaddy, stopCaddies } from './helpers/caddy.ts'
+import { freePort, get, requireCaddy, startCaddy, stopCaddies, closeServers } from './helpers/caddy.ts'
 
 requireCaddy()
 
@@ -81,10 +81,7 @@ before(async () => {
 
 after(async () => {
   stopCaddies()
-  for (const s of servers) {
-    s.closeAllConnections()
-    await new Promise<void>((r) => s.close(() => r()))
-  }
+  await closeServers(servers)
   rmSync(dir, { recursive: true, force: true })
 })
 

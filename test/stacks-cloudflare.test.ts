@@ -4,26 +4,22 @@
 // one route), and without a model server its host is kept unless --prune.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { tempRepo, type TempRepo } from './helpers/repo.ts'
-import { startExampleCloudflare, type FakeCloudflare } from './fake-cloudflare.ts'
+import type { TempRepo } from './helpers/repo.ts'
+import { exampleInstallation, type FakeCloudflare } from './fake-cloudflare.ts'
 
 const APPS = ['ollama', 'n8n', 'openwebui', 'flowise', 'searxng']
 const APPLY = '00-infrastructure/cloudflare/apply.ts'
 let fake: FakeCloudflare
 let repo: TempRepo
+let close: () => Promise<void>
 
 before(async () => {
-  fake = await startExampleCloudflare()
-  repo = tempRepo()
-  assert.equal((await repo.run('secrets.ts', ['generate'])).code, 0)
+  ;({ fake, repo, close } = await exampleInstallation())
   const settings = ['STACKYARD_ENVIRONMENT=public', 'DOMAIN=example.com', `CLOUDFLARE_API_TOKEN=${fake.token()}`, `CLOUDFLARE_API_BASE_URL=${fake.url}`, 'CLOUDFLARE_ACCESS_EMAILS=me@example.com']
   repo.write('.env', repo.read('.env') + settings.join('\n') + '\n', 0o600)
 })
 
-after(async () => {
-  repo.cleanup()
-  await fake.close()
-})
+after(() => close())
 
 test('apply --dry-run: an Access app, an ingress rule and a CNAME for every app; no write request, no file change', async () => {
   const envBefore = repo.read('.env')

@@ -1,7 +1,7 @@
 // Test helpers for the real caddy: free loopback ports, a plain GET, and `caddy run` on a Caddyfile,
 // waited for until it answers /health. Used by the tests that route through a real Caddy.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createServer, request } from 'node:http'
+import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 const running: ChildProcess[] = []
@@ -50,4 +50,12 @@ export async function startCaddy(file: string, healthPort: number, env: Record<s
 /** Stops every caddy started here (call from after()). */
 export function stopCaddies(): void {
   for (const c of running.splice(0)) c.kill('SIGTERM')
+}
+
+/** Closes loopback servers (the upstream stand-ins), open connections included. */
+export async function closeServers(servers: Server[]): Promise<void> {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections()
+    await new Promise<void>((r) => s.close(() => r()))
+  }
 }
