@@ -55,13 +55,25 @@ export interface Platform {
   stacksVariable: string
 }
 
-export function loadPlatform(ctx: Pick<StackCtx, 'root' | 'registry' | 'dockerContext'>, o: PlatformOptions): Platform {
+/** The env layers Compose gets, before any host's assignment: the same for every Docker context of one run. */
+export interface PlatformEnv {
+  envFiles: string[]
+  derivedExists: boolean
+  base: ComposeEnv
+}
+
+/** Reads the env files once; a multi-host report shares the result between its hosts (same options for each). */
+export function platformEnv(ctx: Pick<StackCtx, 'root' | 'registry'>, o: PlatformOptions): PlatformEnv {
+  const secretLayer = o.secretLayer === undefined ? (existsSync(join(ctx.root, '.env.infisical')) ? '.env.infisical' : null) : o.secretLayer
+  const derivedExists = o.generating || existsSync(join(ctx.root, DERIVED_ENV_FILE))
+  const envFiles = envFileChain(ctx.root, { derived: derivedExists, secretLayer })
+  return { envFiles, derivedExists, base: composeEnv(ctx.root, ctx.registry, envFiles, { environment: o.environment, profile: o.profile }) }
+}
+
+export function loadPlatform(ctx: Pick<StackCtx, 'root' | 'registry' | 'dockerContext'>, o: PlatformOptions, shared: PlatformEnv = platformEnv(ctx, o)): Platform {
   const root = ctx.root
   const registry = ctx.registry
-  const secretLayer = o.secretLayer === undefined ? (existsSync(join(root, '.env.infisical')) ? '.env.infisical' : null) : o.secretLayer
-  const derivedExists = o.generating || existsSync(join(root, DERIVED_ENV_FILE))
-  const envFiles = envFileChain(root, { derived: derivedExists, secretLayer })
-  const base = composeEnv(root, registry, envFiles, { environment: o.environment, profile: o.profile })
+  const { envFiles, derivedExists, base } = shared
   // a host (Docker context) runs the stacks assigned to it, when assigned; else the installation's STACKYARD_STACKS
   const context = ctx.dockerContext
   const assigned = context ? hostStacks(base.layers.values, context) : undefined

@@ -7,7 +7,7 @@ import { task } from '../lib/task.ts'
 import { checkDocker } from '../lib/preflight.ts'
 import { loadPlatform } from '../lib/platform.ts'
 import { renderHealth, runHealth } from '../lib/health.ts'
-import { acrossHosts, hostSelection, reportContexts } from '../lib/multi-host.ts'
+import { hostsReport } from '../lib/multi-host.ts'
 import { renderHostHealth } from '../lib/multi-host-report.ts'
 
 await task({
@@ -19,13 +19,7 @@ await task({
   },
   json: true,
   async run(ctx) {
-    if (ctx.flags.allContexts) {
-      const hosts = await acrossHosts(ctx, reportContexts(ctx), async (host, p) => runHealth(host, p, hostSelection(p, ctx.flags.stack)))
-      const ok = hosts.every((h) => h.ok && h.value.every((r) => r.ok))
-      if (ctx.json) ctx.out({ ok, contexts: hosts.map((h) => (h.ok ? { context: h.context, ok: h.value.every((r) => r.ok), checks: h.value } : { context: h.context, ok: false, error: h.error })) })
-      else ctx.out(renderHostHealth(hosts))
-      return ok ? 0 : 1
-    }
+    if (ctx.flags.allContexts) return hostsReport(ctx, { stacks: ctx.flags.stack, key: 'checks', collect: runHealth, render: renderHostHealth })
     await checkDocker(ctx)
     const p = loadPlatform(ctx, { profiles: 'declared', generating: false })
     const stacks = ctx.flags.stack.length && !ctx.flags.stack.includes('all') ? ctx.flags.stack.map((n) => p.registry.stack(n)) : p.registry.stacks
