@@ -12,11 +12,12 @@ import type { StackCtx } from './platform.ts'
 export const PASSPHRASE_VARIABLE = 'STACKYARD_BACKUP_PASSPHRASE'
 
 /**
- * The archive passphrase: STACKYARD_BACKUP_PASSPHRASE from the environment, else a masked prompt (asked twice when
- * encrypting); never a flag (argv is visible to every user of the machine). Registered for redaction.
+ * The archive passphrase: STACKYARD_BACKUP_PASSPHRASE from the environment (through ctx.env: the shell first), else a
+ * masked prompt (asked twice when encrypting); never a flag (argv is visible to every user of the machine). Registered
+ * for redaction.
  */
-export async function backupPassphrase(ctx: Pick<TaskContext<FlagDecls>, 'ask' | 'interactive'>, o: { confirm: boolean }): Promise<string> {
-  let value = process.env[PASSPHRASE_VARIABLE]
+export async function backupPassphrase(ctx: Pick<TaskContext<FlagDecls>, 'ask' | 'interactive' | 'env'>, o: { confirm: boolean }): Promise<string> {
+  let value = ctx.env.lookup(PASSPHRASE_VARIABLE)
   if (value === undefined) {
     if (!ctx.interactive) throw new UsageError(`the archive passphrase is needed and there is no terminal to ask for it`, { hint: `set ${PASSPHRASE_VARIABLE} in the environment (never on the command line)` })
     value = await ctx.ask.password({ message: 'Archive passphrase', validate: (v) => (v.length < MIN_PASSPHRASE ? `at least ${MIN_PASSPHRASE} characters` : undefined) })

@@ -27,7 +27,7 @@ await task({
   examples: ['npx zx tasks/backup.ts --include-secrets --encrypt --keep 7', 'npx zx tasks/backup.ts --stack data --dry-run', 'npx zx tasks/backup.ts --context edge-1'],
   async run(ctx) {
     checkKeep(ctx.flags.keep)
-    if (!ctx.flags.encrypt && process.env[PASSPHRASE_VARIABLE] !== undefined) ctx.log.info(`${PASSPHRASE_VARIABLE} is set, but the archive is encrypted only with --encrypt`)
+    if (!ctx.flags.encrypt && ctx.env.lookup(PASSPHRASE_VARIABLE) !== undefined) ctx.log.info(`${PASSPHRASE_VARIABLE} is set, but the archive is encrypted only with --encrypt`)
     const passphrase = ctx.flags.encrypt ? await backupPassphrase(ctx, { confirm: true }) : undefined
     await checkDocker(ctx)
     const outDir = resolve(ctx.root, ctx.flags.out)
