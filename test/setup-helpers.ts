@@ -67,7 +67,7 @@ export function fakeSetup(o: {
       root: o.root ?? REPO,
       registry: repoRegistry(),
       files,
-      shell: o.shell ?? {},
+      shell: (k) => o.shell?.[k],
       given: o.given ?? {},
       givenSecrets: o.givenSecrets ?? {},
       ask: prompts.ask,

@@ -92,8 +92,8 @@ export interface SetupInput {
   root: string
   registry: Registry
   files: SetupFiles
-  /** the calling environment (tokens may come from it) */
-  shell: Record<string, string | undefined>
+  /** a value the calling environment sets (tokens may come from it); read through the env layer (ctx.env) */
+  shell(key: string): string | undefined
   /** answers from flags and the answers file */
   given: Answers
   /** secrets from --secrets-stdin and the answers file */
@@ -229,7 +229,7 @@ export function createSetupContext(input: SetupInput, instanceProfile: string): 
       return undefined
     },
     async secret(key, q) {
-      const known = ctx.givenSecrets[key] ?? nonEmpty(ctx.shell[key]) ?? nonEmpty(ctx.files.effective[key])
+      const known = ctx.givenSecrets[key] ?? nonEmpty(ctx.shell(key)) ?? nonEmpty(ctx.files.effective[key])
       if (known !== undefined) {
         const problem = q.validate?.(known)
         if (problem) throw new UsageError(`${key}: ${problem}`, { hint: `fix the value you gave for ${key} (environment, --secrets-stdin or the answers file)` })

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { UsageError } from '../errors.ts'
 import { parseArgv } from '../flags.ts'
-import { flagAnswers, readSetupFiles, readStdinSecrets, SETUP_FLAGS, type SetupFlags } from './input.ts'
+import { loadEnvLayers } from '../env-layers.ts'
+import { flagAnswers, readSetupFiles, readStdinSecrets, shellValue, SETUP_FLAGS, type SetupFlags } from './input.ts'
 
 const flags = (...argv: string[]) => flagAnswers(parseArgv(argv, SETUP_FLAGS).flags as SetupFlags)
 
@@ -40,4 +41,14 @@ test('readSetupFiles: .env alone, .env.global alone, every file merged; the shel
   assert.deepEqual(f.dotEnv, { DOMAIN: 'a.org', TOKEN: 'x' })
   assert.deepEqual(f.global, { STACKYARD_ENVIRONMENT: 'private', DOMAIN: '' })
   assert.deepEqual(f.effective, { STACKYARD_ENVIRONMENT: 'private', DOMAIN: 'a.org', TOKEN: 'x', N8N_ENCRYPTION_KEY: 'abc' })
+})
+
+test('shellValue: what the shell sets, read from the env layer (a file value is not the shell\'s; a shell-only key is)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'setup-shell-'))
+  writeFileSync(join(root, '.env'), 'DOMAIN=a.org\nCLOUDFLARE_TUNNEL_TOKEN=from-file\n')
+  const env = loadEnvLayers({ root, shell: { CLOUDFLARE_API_TOKEN: 'only-in-shell', DOMAIN: 'shell.org' } })
+  assert.equal(shellValue(env, 'CLOUDFLARE_API_TOKEN'), 'only-in-shell')
+  assert.equal(shellValue(env, 'DOMAIN'), 'shell.org')
+  assert.equal(shellValue(env, 'CLOUDFLARE_TUNNEL_TOKEN'), undefined, 'a file value does not count as the shell\'s')
+  assert.equal(shellValue(env, 'NOT_SET_ANYWHERE'), undefined)
 })

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { UsageError } from '../errors.ts'
 import { parseDotenv } from '../env.ts'
-import { loadEnvLayers } from '../env-layers.ts'
+import { loadEnvLayers, type EnvLayers } from '../env-layers.ts'
 import type { Flags } from '../flags.ts'
 import { probePort } from '../preflight.ts'
 import { ENVIRONMENTS, ENV_NAME, HARDWARE_PROFILES } from '../schema.ts'
@@ -43,6 +43,12 @@ export function readSetupFiles(root: string): SetupFiles {
   const dotEnv: Record<string, string> = {}
   for (const [key, sources] of Object.entries(upToEnv.history)) if (sources.some((s) => s.kind === 'file' && s.file === '.env')) dotEnv[key] = upToEnv.files[key]
   return { dotEnv, global: loadEnvLayers({ root, files: ['.env.global'] }).files, effective: loadEnvLayers({ root }).files }
+}
+
+/** What the calling shell sets for `key`, from the layered env (the harness's env layer; no process.env here). */
+export function shellValue(env: Pick<EnvLayers, 'files' | 'sources' | 'values' | 'lookup'>, key: string): string | undefined {
+  if (Object.hasOwn(env.files, key)) return env.sources[key]?.kind === 'shell' ? env.values[key] : undefined
+  return env.lookup(key)
 }
 
 function check(flag: string, value: string | undefined, problem: (v: string) => string | undefined): string | undefined {
@@ -91,7 +97,7 @@ export async function readSetupInput(task: SetupTask): Promise<SetupInput & { wa
     root: task.root,
     registry: task.registry,
     files: readSetupFiles(task.root),
-    shell: process.env,
+    shell: (key) => shellValue(task.env, key),
     given,
     givenSecrets: { ...(file?.secrets ?? {}), ...stdin },
     ask: task.ask,

@@ -20,12 +20,12 @@ const SCOPE = { access: true, ingress: true, dns: true }
 /** What the Cloudflare libraries will read: the shell first (as the tasks do), then the files as they will be. */
 function lookup(ctx: Pick<Ctx, 'shell' | 'planned'>): (k: string) => string | undefined {
   const values = ctx.planned()
-  return (k) => (ctx.shell[k] ? ctx.shell[k] : values[k])
+  return (k) => ctx.shell(k) || values[k]
 }
 
 export async function cloudflare(ctx: Ctx): Promise<void> {
   if (ctx.answers.environment !== 'public') return
-  const has = (k: string) => Boolean(ctx.givenSecrets[k] || ctx.shell[k])
+  const has = (k: string) => Boolean(ctx.givenSecrets[k] || ctx.shell(k))
   const mode = await ctx.decide<CloudflareMode>({
     key: 'cloudflare',
     flag: `--cloudflare ${CLOUDFLARE_MODES.join('|')}`,
