@@ -1,6 +1,5 @@
 // Backup archive names and retention: archives of one kind (same context, same --stack selection) share a name prefix
 // and sort by their UTC time stamp; --keep deletes the oldest of that kind only. Pure: names in, names out.
-import { UsageError } from './errors.ts'
 
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
 const ARCHIVE = /^(.*?)(\d{8}T\d{6}Z)\.tar\.gz(\.enc)?$/
@@ -18,8 +17,4 @@ export function retention(files: readonly string[], prefix: string, keep: number
     return m !== null && m[1] === prefix
   })
   return ours.sort((a, b) => ARCHIVE.exec(b)![2].localeCompare(ARCHIVE.exec(a)![2]) || b.localeCompare(a)).slice(keep)
-}
-
-export function checkKeep(keep: number | undefined): void {
-  if (keep !== undefined && keep < 1) throw new UsageError('--keep must be at least 1', { hint: 'the archive just written always stays' })
 }

@@ -9,7 +9,6 @@ import { task } from '../lib/task.ts'
 import { checkDocker } from '../lib/preflight.ts'
 import { HELPER_IMAGE } from '../lib/backup-methods.ts'
 import { backup } from '../lib/backup.ts'
-import { checkKeep } from '../lib/backup-retention.ts'
 import { backupPassphrase, PASSPHRASE_VARIABLE, stackyardVersion } from '../lib/backup-inputs.ts'
 
 await task({
@@ -18,7 +17,7 @@ await task({
   flags: {
     stack: { type: 'strings', placeholder: 'NAME', help: 'back up only these stacks; default every stack this host runs' },
     out: { type: 'string', placeholder: 'DIR', default: 'backups', help: 'folder for the archive' },
-    keep: { type: 'number', integer: true, placeholder: 'N', help: 'then keep only the newest N archives of this kind (same context and --stack)' },
+    keep: { type: 'number', integer: true, min: 1, placeholder: 'N', help: 'then keep only the newest N archives of this kind (same context and --stack)' },
     'include-secrets': { type: 'boolean', help: 'also .env and .env.infisical (needed to restore onto a fresh machine)' },
     encrypt: { type: 'boolean', help: `encrypt with AES-256-GCM; passphrase from ${PASSPHRASE_VARIABLE} or a prompt` },
   },
@@ -26,7 +25,6 @@ await task({
   json: true,
   examples: ['npx zx tasks/backup.ts --include-secrets --encrypt --keep 7', 'npx zx tasks/backup.ts --stack data --dry-run', 'npx zx tasks/backup.ts --context edge-1'],
   async run(ctx) {
-    checkKeep(ctx.flags.keep)
     if (!ctx.flags.encrypt && ctx.env.lookup(PASSPHRASE_VARIABLE) !== undefined) ctx.log.info(`${PASSPHRASE_VARIABLE} is set, but the archive is encrypted only with --encrypt`)
     const passphrase = ctx.flags.encrypt ? await backupPassphrase(ctx, { confirm: true }) : undefined
     await checkDocker(ctx)
