@@ -12,7 +12,7 @@ import { composeArgs } from './compose.ts'
 import { composeEnv, envFileChain, planStack, proxyOverlayFile, DERIVED_ENV_FILE, type ComposeEnv, type StackPlan } from './stack-plan.ts'
 import { activeRoutes } from './routes.ts'
 import { ConfigError } from './errors.ts'
-import { hostProfiles, hostStacks, hostStacksVariable } from './docker-context.ts'
+import { DEFAULT_CONTEXT, hostProfiles, hostStacks, hostStacksVariable } from './docker-context.ts'
 
 /** What the stack tasks use of the task context (any task's context fits). */
 export type StackCtx = Pick<TaskContext<FlagDecls>, 'root' | 'dryRun' | 'json' | 'log' | 'out' | 'exec' | 'change' | 'writeFile' | 'registry' | 'env' | 'rel' | 'skipped' | 'confirm' | 'dockerContext'>
@@ -51,6 +51,11 @@ export interface Platform {
   env: Record<string, string>
   /** the Docker context (--context) the platform runs on; undefined: Docker's current one */
   context?: string
+  /**
+   * The engine is (possibly) another machine: a --context other than Docker's local `default`. What only this machine
+   * can tell (free local ports, the GPU driver) says nothing about it. Decided here, once.
+   */
+  remote: boolean
   /** the variable that chose the stacks of this host: STACKYARD_STACKS, or STACKYARD_HOST_<NAME>_STACKS with --context */
   stacksVariable: string
 }
@@ -109,5 +114,5 @@ export function loadPlatform(ctx: Pick<StackCtx, 'root' | 'registry' | 'dockerCo
   const env: Record<string, string> = {}
   if (!derivedExists)
     for (const [k, v] of Object.entries(compose.derived)) if (compose.layers.sources[k]?.kind === 'derived') env[k] = v
-  return { root, registry, compose, settings, envFiles, routes, proxyStack, overlay, plan, args: (stack, sub) => composeArgs(plan(stack).invocation, sub), env, context, stacksVariable }
+  return { root, registry, compose, settings, envFiles, routes, proxyStack, overlay, plan, args: (stack, sub) => composeArgs(plan(stack).invocation, sub), env, context, remote: context !== undefined && context !== DEFAULT_CONTEXT, stacksVariable }
 }

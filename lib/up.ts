@@ -84,8 +84,8 @@ export async function up(ctx: StackCtx, o: UpOptions): Promise<UpReport> {
   ctx.log.step(`${p.settings.environment} environment, profile ${p.settings.profile}${p.settings.profiles.length ? ` + ${p.settings.profiles.join(', ')}` : ''}: ${selection.map((s) => s.name).join(', ')}`)
 
   checkSecrets(selection.flatMap((s) => s.secrets), p.compose.layers.values, ctx.log)
-  // --context: the engine may be another machine; what only this machine can tell (GPU driver, free ports) is skipped
-  const remote = Boolean(p.context)
+  // a remote engine: what only this machine can tell (GPU driver, free ports) is skipped
+  const remote = p.remote
   if (p.settings.profile.startsWith('gpu-') && selection.some((s) => p.plan(s).active.includes(p.settings.profile)))
     await checkGpu(p.settings.profile, facts, { exec: ctx.exec, exists: existsSync }, { local: !remote })
   const startsProxy = Boolean(p.proxyStack && selection.includes(p.proxyStack))

@@ -109,6 +109,9 @@ test('gpu-amd: the ROCm variant with its devices; preflight refuses it on a mach
   const repo = await platformRepo()
   try {
     const p = loadPlatform({ root: repo.root, registry: loadRegistry(repo.root) }, { profile: 'gpu-amd', profiles: 'active', generating: true })
+    // only another engine is remote (the local checks are skipped there): Docker's `default` context is this machine
+    const on = (dockerContext?: string) => loadPlatform({ root: repo.root, registry: p.registry, dockerContext }, { profile: 'gpu-amd', profiles: 'active', generating: true }).remote
+    assert.deepEqual([on(), on('default'), on('edge-1')], [false, false, true])
     const compute = p.registry.stack('compute')
     assert.deepEqual(p.plan(compute).enabled.map((s) => [s.name, s.image]), [['ollama-gpu-amd', 'ollama/ollama:0.32.6-rocm']])
     assert.deepEqual(p.plan(compute).routes.map((r) => `${r.service}:${r.port} ${r.local_port}`), ['ollama-gpu-amd:11434 8200'])
