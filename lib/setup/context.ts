@@ -92,7 +92,7 @@ export interface SetupInput {
   root: string
   registry: Registry
   files: SetupFiles
-  /** a value the calling environment sets (tokens may come from it); read through the env layer (ctx.env) */
+  /** a value the calling environment sets (tokens may come from it); read through the env layer (lib/env-layers.ts) */
   shell(key: string): string | undefined
   /** answers from flags and the answers file */
   given: Answers

@@ -38,14 +38,14 @@ export type SetupFlags = Flags<typeof SETUP_FLAGS>
 type SetupTask = TaskContext<typeof SETUP_FLAGS>
 
 /** The env files as they are now, without the shell's values (interpolation inside them still sees the shell). */
-export function readSetupFiles(root: string): SetupFiles {
+export function readSetupFiles(root: string, all: EnvLayers = loadEnvLayers({ root })): SetupFiles {
   const upToEnv = loadEnvLayers({ root, files: ['.env.global', '.env'] })
   const dotEnv: Record<string, string> = {}
   for (const [key, sources] of Object.entries(upToEnv.history)) if (sources.some((s) => s.kind === 'file' && s.file === '.env')) dotEnv[key] = upToEnv.files[key]
-  return { dotEnv, global: loadEnvLayers({ root, files: ['.env.global'] }).files, effective: loadEnvLayers({ root }).files }
+  return { dotEnv, global: loadEnvLayers({ root, files: ['.env.global'] }).files, effective: all.files }
 }
 
-/** What the calling shell sets for `key`, from the layered env (the harness's env layer; no process.env here). */
+/** What the calling shell sets for `key`, read from the env layer's result (no process.env here). */
 export function shellValue(env: Pick<EnvLayers, 'files' | 'sources' | 'values' | 'lookup'>, key: string): string | undefined {
   if (Object.hasOwn(env.files, key)) return env.sources[key]?.kind === 'shell' ? env.values[key] : undefined
   return env.lookup(key)
@@ -92,12 +92,13 @@ export async function readSetupInput(task: SetupTask): Promise<SetupInput & { wa
   const file = f.answers ? loadAnswersFile(resolve(process.cwd(), f.answers), f.answers) : undefined
   const given: Answers = { ...Object.fromEntries(Object.entries(file?.answers ?? {}).filter(([, v]) => v !== undefined)), ...flagAnswers(f) }
   const stdin = f.secretsStdin ? readStdinSecrets(Boolean(process.stdin.isTTY)) : {}
+  const layers = loadEnvLayers({ root: task.root })
   const modes = { flags: {}, args: {}, dryRun: task.dryRun, json: false, verbose: task.verbose, yes: true, interactive: task.interactive, dockerContext: task.dockerContext }
   return {
     root: task.root,
     registry: task.registry,
-    files: readSetupFiles(task.root),
-    shell: (key) => shellValue(task.env, key),
+    files: readSetupFiles(task.root, layers),
+    shell: (key) => shellValue(layers, key),
     given,
     givenSecrets: { ...(file?.secrets ?? {}), ...stdin },
     ask: task.ask,
