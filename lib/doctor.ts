@@ -41,7 +41,7 @@ export interface DoctorInput {
   gitTracked(path: string): Promise<boolean | undefined>
 }
 
-interface Loaded {
+export interface Loaded {
   registry?: Registry
   registryError?: Error
   env?: EnvLayers
@@ -52,7 +52,8 @@ interface Loaded {
 
 export type Check = (input: DoctorInput, loaded: Loaded) => CheckResult | Promise<CheckResult>
 
-function result(id: string, title: string, findings: Finding[], okSummary: string): CheckResult {
+/** A check's result from its findings: fail if any fails, warn if any, else ok with the summary. */
+export function result(id: string, title: string, findings: Finding[], okSummary: string): CheckResult {
   const status: Status = findings.some((f) => f.status === 'fail') ? 'fail' : findings.length ? 'warn' : 'ok'
   return { id, title, status, summary: status === 'ok' ? okSummary : plural(findings.length, 'finding'), findings }
 }

@@ -1,18 +1,13 @@
 // Doctor checks for operations: no service mounts the Docker socket except a declared socket proxy (x-socket-proxy),
 // which mounts it read-only and joins only internal networks; every service with a named volume says how it is
 // backed up (x-backup). Reads the compose files (base and overrides) doctor can see; changes nothing.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
-import type { Check, CheckResult, Finding } from './doctor.ts'
-import { STACK_DIR } from './registry.ts'
+import { result, type CheckResult, type DoctorInput, type Finding, type Loaded } from './doctor.ts'
+import type { Registry } from './registry.ts'
 import { isDockerSocket, namedVolumeKeys, serviceMounts } from './compose-volumes.ts'
 import { plural } from './format.ts'
-
-function result(id: string, title: string, findings: Finding[], okSummary: string): CheckResult {
-  const status = findings.some((f) => f.status === 'fail') ? 'fail' : findings.length ? 'warn' : 'ok'
-  return { id, title, status, summary: status === 'ok' ? okSummary : plural(findings.length, 'finding'), findings }
-}
 
 interface ComposeFile {
   file: string
@@ -20,33 +15,25 @@ interface ComposeFile {
   networks: Record<string, { internal?: boolean; external?: boolean } | null>
 }
 
-/** Every docker-compose*.yml under compose/, parsed (files that do not parse are the metadata check's to report). */
-function composeFiles(root: string): ComposeFile[] {
-  const dir = join(root, STACK_DIR)
-  if (!existsSync(dir)) return []
-  const out: ComposeFile[] = []
-  for (const folder of readdirSync(dir).sort()) {
-    if (!statSync(join(dir, folder)).isDirectory()) continue
-    for (const f of readdirSync(join(dir, folder)).sort()) {
-      if (!/^docker-compose(\..+)?\.ya?ml$/.test(f)) continue
-      try {
-        const doc = (parse(readFileSync(join(dir, folder, f), 'utf8')) ?? {}) as Partial<ComposeFile>
-        out.push({ file: `${STACK_DIR}/${folder}/${f}`, services: doc.services ?? {}, networks: doc.networks ?? {} })
-      } catch {
-        // reported by the compose metadata check
-      }
-    }
-  }
-  return out
+/** Every stack's compose files (base and overrides, as the registry found them), with the parts these checks read. */
+function composeFiles(root: string, registry: Registry): ComposeFile[] {
+  return registry.stacks.flatMap((stack) =>
+    [stack.file, ...Object.values(stack.overrides)].map((file) => {
+      const doc = (parse(readFileSync(join(root, file), 'utf8')) ?? {}) as Partial<ComposeFile>
+      return { file, services: doc.services ?? {}, networks: doc.networks ?? {} }
+    }),
+  )
 }
 
 const FIX = 'reach Docker through a socket proxy that allows only the API the service needs (see compose/05-ops: a service with x-socket-proxy: true, DOCKER_HOST=tcp://<proxy>:2375 in the consumer)'
 
-export const socketProxyCheck: Check = (input, l) => {
+// function declarations (not consts): doctor.ts and this file import each other, and hoisted functions are ready first
+export function socketProxyCheck(input: DoctorInput, l: Loaded): CheckResult {
   const id = 'docker-socket'
   const title = 'Docker socket'
-  const files = composeFiles(input.root)
-  const proxies = new Set((l.registry?.services ?? []).filter((s) => s.socketProxy).map((s) => s.name))
+  if (!l.registry) return { id, title, status: 'skip', summary: 'needs valid metadata', findings: [] }
+  const files = composeFiles(input.root, l.registry)
+  const proxies = new Set(l.registry.services.filter((s) => s.socketProxy).map((s) => s.name))
   const findings: Finding[] = []
   let mounts = 0
   for (const f of files) {
@@ -71,7 +58,7 @@ export const socketProxyCheck: Check = (input, l) => {
   return result(id, title, findings, mounts ? `mounted only by ${plural(proxies.size, 'socket proxy', 'socket proxies')}, read-only, on internal networks` : 'no service mounts the Docker socket')
 }
 
-export const backupCheck: Check = (_input, l) => {
+export function backupCheck(_input: DoctorInput, l: Loaded): CheckResult {
   const id = 'backups'
   const title = 'backups'
   if (!l.registry) return { id, title, status: 'skip', summary: 'needs valid metadata', findings: [] }
