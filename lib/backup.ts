@@ -93,13 +93,13 @@ async function imageOf(ctx: Pick<StackCtx, 'exec'>, service: Service, row?: PsRo
 }
 
 /** Runs a dump command with its stdout streamed into `path`; a failure names the service and Docker's error. */
-async function dumpTo(ctx: Pick<StackCtx, 'change'>, args: string[], path: string | undefined, what: string): Promise<{ size: number; sha256: string; head: Buffer; tail: Buffer } | undefined> {
+async function dumpTo(ctx: Pick<StackCtx, 'change'>, args: string[], env: Record<string, string>, path: string | undefined, what: string): Promise<{ size: number; sha256: string; head: Buffer; tail: Buffer } | undefined> {
   if (!path) {
-    await ctx.change('docker', args, { nothrow: true })
+    await ctx.change('docker', args, { nothrow: true, env })
     return undefined
   }
   const sink = fileSink(path)
-  const r = await ctx.change('docker', args, { stdout: sink, nothrow: true })
+  const r = await ctx.change('docker', args, { stdout: sink, nothrow: true, env })
   if (r.exitCode !== 0) throw new FailureError(`${what} failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-4).join(' ') || 'no error output'}`, { hint: 'nothing was written to the backup folder; check the service (npx zx tasks/logs.ts) and run again' })
   return sink.done()
 }
@@ -185,7 +185,7 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
         const dbs = spec.databases ? all.filter((d) => spec.databases!.includes(d.name)) : all
         if (spec.globals) {
           const rel = archivePath.globals(it.stack.name, it.service.name)
-          const r = await dumpTo(ctx, exec(pg.globals(user)), file(rel), `${where}: pg_dumpall --globals-only`)
+          const r = await dumpTo(ctx, exec(pg.globals(user)), p.env, file(rel), `${where}: pg_dumpall --globals-only`)
           if (r && tmp) {
             if (!PG_COMPLETE.test(r.tail.toString('utf8'))) throw new FailureError(`${where}: the roles dump is incomplete`, { hint: 'nothing was written to the backup folder; check the database (npx zx tasks/logs.ts) and run again' })
             // small: rewritten in place so that restoring it tolerates roles that exist
@@ -196,7 +196,7 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
         }
         for (const db of dbs) {
           const rel = archivePath.database(it.stack.name, it.service.name, db.name)
-          const r = await dumpTo(ctx, exec(pg.dump(user, db.name)), file(rel), `${where}: pg_dump ${db.name}`)
+          const r = await dumpTo(ctx, exec(pg.dump(user, db.name)), p.env, file(rel), `${where}: pg_dump ${db.name}`)
           if (!r) continue
           if (!PG_COMPLETE.test(r.tail.toString('utf8'))) throw new FailureError(`${where}: the dump of ${db.name} is incomplete`, { hint: 'nothing was written to the backup folder; check the database and run again' })
           entries.push({ ...base, kind: 'database', file: rel, database: db.name, owner: db.owner, user, size: r.size, sha256: r.sha256, path: file(rel) })
@@ -204,7 +204,7 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
       } else if (it.kind === 'snapshot') {
         const spec = it.service.backup as SnapshotSpec
         const rel = archivePath.snapshot(it.stack.name, it.service.name, spec.file)
-        const r = await dumpTo(ctx, p.args(it.stack, execCommand(it.service.name, snapshot.dump(spec))), file(rel), `${where}: ${spec.cli} --rdb`)
+        const r = await dumpTo(ctx, p.args(it.stack, execCommand(it.service.name, snapshot.dump(spec))), p.env, file(rel), `${where}: ${spec.cli} --rdb`)
         if (!r) continue
         if (!r.head.subarray(0, 5).equals(snapshot.magic)) throw new FailureError(`${where}: ${spec.cli} --rdb did not produce an RDB file`, { hint: 'nothing was written to the backup folder; check the server (npx zx tasks/logs.ts)' })
         entries.push({ ...base, kind: 'snapshot', file: rel, volume: spec.volume, target: spec.file, size: r.size, sha256: r.sha256, path: file(rel) })
@@ -212,7 +212,7 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
         for (const v of it.volumes) {
           const rel = archivePath.volume(it.stack.name, it.service.name, v.key)
           const args = [...volume.runArgs(v.name, o.helperImage, { readOnly: true, stdin: false }), ...volume.archive()]
-          const r = await dumpTo(ctx, args, file(rel), `${where}: archive of volume ${v.name}`)
+          const r = await dumpTo(ctx, args, {}, file(rel), `${where}: archive of volume ${v.name}`)
           if (!r) continue
           entries.push({ ...base, kind: 'volume', file: rel, volume: v.key, size: r.size, sha256: r.sha256, path: file(rel) })
         }
@@ -252,7 +252,12 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
     }
     const removed: string[] = []
     if (o.keep !== undefined) {
-      for (const old of retention(await readdir(o.outDir), prefix, o.keep)) {
+      // a dry run did not create the folder: nothing to prune yet
+      const present = await readdir(o.outDir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' && ctx.dryRun) return []
+        throw err
+      })
+      for (const old of retention(present, prefix, o.keep)) {
         if (ctx.dryRun) ctx.skipped(`delete ${relative(ctx.root, join(o.outDir, old))} (--keep ${o.keep})`)
         else await unlink(join(o.outDir, old))
         removed.push(old)

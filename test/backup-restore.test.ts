@@ -109,6 +109,10 @@ test('backup --include-secrets: .env in the archive (mode 0600); --dry-run write
   assert.deepEqual(a.dockerCalls().filter(isMutating).map((c) => c.argv.join(' ')), [])
   assert.match(dry.stdout, /\[dry-run\] docker compose .* exec -T postgres pg_dump -U postgres -w -d '<each database>' --clean --if-exists/)
   assert.match(dry.stdout, /\[dry-run\] write backups\/stackyard-backup-\d{8}T\d{6}Z\.tar\.gz \(mode 0600, with \.env\)/)
+  // a dry run with --keep into a folder that does not exist yet: previewed, the folder not created
+  const dryKeep = await a.run('backup.ts', ['--dry-run', '--keep', '1', '--out', 'backups-new'])
+  assert.equal(dryKeep.code, 0, dryKeep.stderr)
+  assert.ok(!a.exists('backups-new'), '--dry-run creates no folder')
   // older archives: two of the same kind, one of another kind (a --stack backup), one foreign file
   const old = ['stackyard-backup-20200101T000000Z.tar.gz', 'stackyard-backup-20200102T000000Z.tar.gz.enc', 'stackyard-backup-data-20200101T000000Z.tar.gz', 'notes.txt']
   for (const f of old) a.write(`backups/${f}`, 'old')
