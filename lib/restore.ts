@@ -159,7 +159,7 @@ export interface RestoreReport {
   up: UpReport
 }
 
-/** Carries out a plan. `ctx.env` is reloaded after the secret files are written (the env Compose gets changed). */
+/** Carries out a plan. `ctx.env` is reloaded after secret files are written (the env Compose gets changed). */
 export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: RestorePlan, o: RestoreOptions): Promise<RestoreReport> {
   const secrets: string[] = []
   for (const f of plan.secrets) {
@@ -169,7 +169,8 @@ export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: Rest
     secrets.push(f.name)
     if (!ctx.dryRun) ctx.log.success(`restored ${f.name} (mode 0600${existed ? `; the previous one is ${f.name}.bak` : ''})`)
   }
-  const fresh: StackCtx = { ...ctx, env: loadPlatformEnv(ctx.root, () => ctx.registry) }
+  // the env Compose gets changed only when a secret file was written: then (and only then) it is read again
+  const fresh: StackCtx = secrets.length && !ctx.dryRun ? { ...ctx, env: loadPlatformEnv(ctx.root, () => ctx.registry) } : ctx
   await checkDocker(fresh)
   const p = loadPlatform(fresh, { profiles: 'declared', generating: false })
 
