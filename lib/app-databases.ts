@@ -4,6 +4,7 @@
 // passwords never leave the container (the script reads them from its environment).
 import { ConfigError, FailureError } from './errors.ts'
 import { psCommand } from './compose.ts'
+import { serviceMounts } from './compose-volumes.ts'
 import { parsePs } from './docker-state.ts'
 import { loadPlatform, type StackCtx } from './platform.ts'
 import type { Registry, Service, Stack } from './registry.ts'
@@ -30,11 +31,7 @@ function environment(service: Service): Record<string, string> {
 }
 
 function mounted(service: Service): string | undefined {
-  for (const v of Array.isArray(service.raw.volumes) ? service.raw.volumes : []) {
-    const [source, target] = typeof v === 'string' ? v.split(':') : [String((v as { source?: unknown }).source ?? ''), String((v as { target?: unknown }).target ?? '')]
-    if (source.replace(/^\.\//, '') === APP_DATABASES_SCRIPT && target) return target
-  }
-  return undefined
+  return serviceMounts(service.raw.volumes).find((m) => m.type === 'bind' && m.source.replace(/^\.\//, '') === APP_DATABASES_SCRIPT && m.target)?.target
 }
 
 /** The service that mounts the per-app database script, and what the compose file gives it. */
