@@ -25,9 +25,15 @@ test('public with an API token: the plan is shown first, then the tunnel (its to
   fake.org(account, 'team.cloudflareaccess.com')
   const env = { CLOUDFLARE_API_TOKEN: fake.token(), CLOUDFLARE_API_BASE_URL: fake.url }
   const args = ['--environment', 'public', '--domain', 'example.com', '--cloudflare', 'api-token', '--access-emails', 'me@example.com', '--yes']
+  const dry = await repo.run('setup.ts', [...args, '--dry-run'], { env })
+  assert.equal(dry.code, 0, dry.stderr)
+  assert.match(dry.stdout, /Cloudflare: the tunnel "stackyard-example\.com" does not exist yet/)
+  assert.equal(fake.writes().length, 0, '--dry-run reads Cloudflare for the review and sends no write')
+  assert.ok(!repo.exists('.env'), '--dry-run writes no .env')
   const r = await repo.run('setup.ts', args, { env })
   assert.equal(r.code, 0, r.stderr)
   assert.match(r.stdout, /Cloudflare: the tunnel "stackyard-example\.com" does not exist yet/)
+  for (const out of [dry, r]) assert.ok(!out.stdout.includes(env.CLOUDFLARE_API_TOKEN) && !out.stderr.includes(env.CLOUDFLARE_API_TOKEN), 'the API token from the shell is never printed')
   assert.ok(r.stdout.indexOf('does not exist yet') < r.stdout.indexOf('Tunnel ingress (tunnel stackyard-example.com'), 'the review comes before the apply and its plan')
   const tunnel = fake.state.tunnels.find((x) => x.name === 'stackyard-example.com')!
   const dot = parseDotenv(repo.read('.env'))
