@@ -58,6 +58,8 @@ export interface PushOptions {
   force?: boolean
   allowTrim?: boolean
   progress?: (what: string) => void
+  /** called with the plan before anything is sent (and before a whitespace refusal): where a task shows it */
+  onPlan?: (plan: PushPlan) => void
 }
 
 export interface PushOutcome {
@@ -81,6 +83,7 @@ export async function pushSecrets(ctx: InfisicalTaskContext, o: PushOptions = {}
   const local = localSide(localEnv(ctx), remote.secrets, session.selection)
   const state = syncState(ctx, session)
   const plan = planPush(local, remote.secrets, { prune: o.prune, force: o.force, base: state })
+  o.onPlan?.(plan)
   if (plan.trimmed.length && !o.allowTrim)
     throw new ConfigError(`.env: ${plan.trimmed.join(', ')} ${plan.trimmed.length === 1 ? 'has' : 'have'} leading or trailing whitespace, which Infisical would drop; nothing was pushed`, {
       hint: 'remove the whitespace in .env, or push with npx zx tasks/00-infrastructure/infisical/push.ts --allow-trim to store the trimmed values',

@@ -86,6 +86,8 @@ test('values the server would trim are flagged before anything is written; --all
   assert.equal(refused.code, 2)
   assert.match(refused.stderr, /CLOUDFLARE_API_TOKEN has leading or trailing whitespace, which Infisical would drop; nothing was pushed/)
   assert.deepEqual(r.fake.writes(), [])
+  assert.match(refused.stdout, /CLOUDFLARE_API_TOKEN/, 'the plan is shown before the refusal')
+  assert.doesNotMatch(refused.stdout + refused.stderr, /padded/, 'values are never printed')
   const allowed = await r.run('push', ['--allow-trim'])
   assert.equal(allowed.code, 0, allowed.stderr)
   assert.equal(r.fake.secrets().CLOUDFLARE_API_TOKEN, 'padded')

@@ -23,9 +23,11 @@ await task({
       force: ctx.flags.force,
       allowTrim: ctx.flags.allowTrim,
       progress: (what) => ctx.log.step(what),
+      onPlan: (p) => {
+        const table = renderPushPlan(p.items, { showUnchanged: ctx.flags.all })
+        if (!ctx.json && table) ctx.out(table)
+      },
     })
-    const table = renderPushPlan(plan.items, { showUnchanged: ctx.flags.all })
-    if (!ctx.json && table) ctx.out(table)
     for (const k of references) ctx.log.warn(`${k} contains \${…}: Infisical treats it as a secret reference, and the export for containers expands it (a literal \${…} would become another secret's value or empty)`)
     const counts = { create: plan.creates.length, update: plan.updates.length, delete: plan.deletes.length, unchanged: plan.items.filter((i) => i.action === 'unchanged').length, onlyInInfisical: plan.items.filter((i) => i.action === 'remote-only').length, kept: kept.length }
     if (ctx.json) ctx.out({ scope: s.scope, plan: plan.items, counts, requests: result.requests, pending: result.pending, dryRun: ctx.dryRun })
