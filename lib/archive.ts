@@ -255,8 +255,8 @@ export interface WriteArchiveOptions {
 }
 
 /**
- * Writes the archive to `dest` atomically: a temp file beside it (mode 0600 from its creation), renamed into place
- * when complete. Returns its size and sha256.
+ * Writes the archive to `dest` atomically: a temp file beside it (mode 0600 from its creation), synced and renamed
+ * into place when complete, then the folder synced. Returns its size and sha256.
  */
 export async function writeArchive(dest: string, entries: readonly EntrySource[], o: WriteArchiveOptions = {}): Promise<{ size: number; sha256: string }> {
   const tmp = join(dirname(dest), `.${basename(dest)}.${randomBytes(6).toString('hex')}.tmp`)
@@ -289,6 +289,9 @@ export async function writeArchive(dest: string, entries: readonly EntrySource[]
     await unlink(tmp).catch(() => undefined)
     throw err
   }
+  // the rename itself durable too (as lib/fs-atomic.ts does for the files it replaces)
+  const dirHandle = await open(dirname(dest), 'r')
+  await dirHandle.sync().finally(() => dirHandle.close())
   return { size, sha256: hash.digest('hex') }
 }
 
