@@ -13,6 +13,7 @@ import { composeEnv, envFileChain, planStack, proxyOverlayFile, DERIVED_ENV_FILE
 import { activeRoutes } from './routes.ts'
 import { ConfigError } from './errors.ts'
 import { DEFAULT_CONTEXT, hostProfiles, hostStacks, hostStacksVariable } from './docker-context.ts'
+import { registerSecretsIn } from './redact.ts'
 
 /** What the stack tasks use of the task context (any task's context fits). */
 export type StackCtx = Pick<TaskContext<FlagDecls>, 'root' | 'dryRun' | 'json' | 'log' | 'out' | 'exec' | 'change' | 'writeFile' | 'registry' | 'env' | 'rel' | 'skipped' | 'confirm' | 'dockerContext'>
@@ -72,7 +73,10 @@ export function platformEnv(ctx: Pick<StackCtx, 'root' | 'registry'>, o: Platfor
   const secretLayer = o.secretLayer === undefined ? (existsSync(join(ctx.root, '.env.infisical')) ? '.env.infisical' : null) : o.secretLayer
   const derivedExists = o.generating || existsSync(join(ctx.root, DERIVED_ENV_FILE))
   const envFiles = envFileChain(ctx.root, { derived: derivedExists, secretLayer })
-  return { envFiles, derivedExists, base: composeEnv(ctx.root, ctx.registry, envFiles, { environment: o.environment, profile: o.profile }) }
+  const base = composeEnv(ctx.root, ctx.registry, envFiles, { environment: o.environment, profile: o.profile })
+  // whatever reads the env files for Compose masks their secrets in everything printed (errors, --verbose)
+  registerSecretsIn(base.layers.values, ctx.registry.secrets)
+  return { envFiles, derivedExists, base }
 }
 
 export function loadPlatform(ctx: Pick<StackCtx, 'root' | 'registry' | 'dockerContext'>, o: PlatformOptions, shared: PlatformEnv = platformEnv(ctx, o)): Platform {

@@ -20,6 +20,11 @@ export function registerSecret(value: string | undefined | null): void {
   pattern = null
 }
 
+/** Registers the values of secret keys: those declared (x-secrets), and those named like secrets by convention. */
+export function registerSecretsIn(values: Record<string, string | undefined>, declared: ReadonlySet<string> | { has(key: string): boolean }): void {
+  for (const [k, v] of Object.entries(values)) if (declared.has(k) || SECRET_NAME.test(k)) registerSecret(v)
+}
+
 export function clearSecrets(): void {
   known.clear()
   pattern = null

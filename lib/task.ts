@@ -10,7 +10,7 @@ import { log, out, setVerbose, color, type Logger } from './log.ts'
 import type { Runner } from './exec.ts'
 import { checkContextName, contextRunners } from './docker-context.ts'
 import { clackAsk, isInteractiveTerminal, noTerminalAsk, type Ask } from './prompt.ts'
-import { redact, registerSecret, SECRET_NAME } from './redact.ts'
+import { redact, registerSecretsIn } from './redact.ts'
 import { loadEnvLayers, EnvFileError, type EnvLayers } from './env-layers.ts'
 import { writeFileAtomic } from './fs-atomic.ts'
 import { editEnvFile } from './env-file.ts'
@@ -253,9 +253,9 @@ export function loadPlatformEnv(root: string, registry: () => Registry): EnvLaye
   } catch (err) {
     if (err instanceof EnvFileError) throw err
   }
-  for (const [k, v] of Object.entries(layers.values)) if (declared.has(k) || SECRET_NAME.test(k)) registerSecret(v)
+  registerSecretsIn(layers.values, declared)
   // secrets that only the calling shell holds (e.g. INFISICAL_ADMIN_PASSWORD, CLOUDFLARE_API_TOKEN) are masked too
-  for (const [k, v] of Object.entries(process.env)) if (declared.has(k) || SECRET_NAME.test(k)) registerSecret(v)
+  registerSecretsIn(process.env, declared)
   return layers
 }
 

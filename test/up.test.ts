@@ -139,7 +139,7 @@ test('up --environment public: the public override, domain sites, no published p
 test('a failing stack: exit 1 with the service, its health-check output and last log lines; its dependants are skipped', async () => {
   const repo = fixtureRepo()
   try {
-    repo.write('.test-docker/state.json', JSON.stringify({ fail: { 'stackyard-fixture-data': { service: 'db', output: 'pg_isready: 127.0.0.1:5432 - no response', logs: 'LOG: starting\nFATAL: database files are incompatible with server' } } }))
+    repo.write('.test-docker/state.json', JSON.stringify({ fail: { 'stackyard-fixture-data': { service: 'db', output: 'pg_isready: 127.0.0.1:5432 - no response', logs: 'LOG: starting\nFATAL: database files are incompatible with server\nDEBUG: connection string postgres://infisical:Abcdefghijklmnopqrstuvwxyz012345@db' } } }))
     const r = await repo.run('up.ts')
     assert.equal(r.code, 1, r.stderr)
     assert.match(r.stderr, /data: failed/)
@@ -148,6 +148,7 @@ test('a failing stack: exit 1 with the service, its health-check output and last
     assert.match(r.stderr, /FATAL: database files are incompatible with server/)
     assert.match(r.stderr, /apps: not started \(data failed\)/)
     assert.match(r.stderr, /1 stack failed: data \(db unhealthy\); not started: apps/)
+    assert.doesNotMatch(r.stdout + r.stderr, /Abcdefghijklmnopqrstuvwxyz012345/, 'a secret from .env echoed by a container is masked')
     const started = ups(repo.dockerCalls()).map(project)
     assert.ok(started.includes('stackyard-fixture-compute'), 'an independent stack still starts')
     assert.ok(!started.includes('stackyard-fixture-apps'))
