@@ -8,6 +8,7 @@ import { serviceMounts } from './compose-volumes.ts'
 import { parsePs } from './docker-state.ts'
 import { loadPlatform, type StackCtx } from './platform.ts'
 import type { Registry, Service, Stack } from './registry.ts'
+import { literal, serviceEnvironment } from './service-env.ts'
 
 /** The script, relative to its stack folder. */
 export const APP_DATABASES_SCRIPT = 'postgres/app-databases.sh'
@@ -23,13 +24,6 @@ export interface AppDatabasesTarget {
   apps: string[]
 }
 
-function environment(service: Service): Record<string, string> {
-  const env = service.raw.environment
-  if (Array.isArray(env)) return Object.fromEntries(env.map(String).map((e) => [e.split('=')[0], e.slice(e.indexOf('=') + 1)]))
-  if (env && typeof env === 'object') return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v ?? '')]))
-  return {}
-}
-
 function mounted(service: Service): string | undefined {
   return serviceMounts(service.raw.volumes).find((m) => m.type === 'bind' && m.source.replace(/^\.\//, '') === APP_DATABASES_SCRIPT && m.target)?.target
 }
@@ -40,10 +34,10 @@ export function appDatabasesTarget(registry: Registry): AppDatabasesTarget {
     for (const service of stack.services) {
       const script = mounted(service)
       if (!script) continue
-      const env = environment(service)
+      const env = serviceEnvironment(service.raw.environment)
       const apps = (env.APP_DATABASES ?? '').split(/\s+/).filter(Boolean)
       if (!apps.length) throw new ConfigError(`${stack.file}: services.${service.name}.environment.APP_DATABASES lists no app`, { file: stack.file, hint: 'list the apps that get a database, e.g. APP_DATABASES: n8n openwebui' })
-      return { stack, service, script, superuser: env.POSTGRES_USER || 'postgres', apps }
+      return { stack, service, script, superuser: literal(env.POSTGRES_USER) ?? 'postgres', apps }
     }
   throw new ConfigError(`no service mounts ${APP_DATABASES_SCRIPT}`, { hint: 'the data stack\'s postgres service mounts it into /docker-entrypoint-initdb.d/' })
 }

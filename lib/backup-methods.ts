@@ -3,6 +3,7 @@
 // the archive, and the SQL rewrite that makes a roles dump re-runnable. Pure: no I/O, no Docker calls.
 import type { BackupSpec } from './schema.ts'
 import type { Service } from './registry.ts'
+import { literal, serviceEnvironment } from './service-env.ts'
 
 /**
  * The throwaway container for volume archives and snapshot restores: Debian's GNU tar keeps numeric owners and
@@ -17,14 +18,7 @@ export type SnapshotSpec = Extract<BackupSpec, { method: 'snapshot' }>
 
 /** The superuser a pg_dump backup connects as: x-backup.user, else the service's literal POSTGRES_USER, else postgres. */
 export function pgUser(service: Service, spec: PgSpec): string {
-  if (spec.user) return spec.user
-  const env = service.raw.environment
-  const fromEnv = Array.isArray(env)
-    ? env.map(String).find((e) => e.startsWith('POSTGRES_USER='))?.slice('POSTGRES_USER='.length)
-    : env && typeof env === 'object'
-      ? (env as Record<string, unknown>).POSTGRES_USER
-      : undefined
-  return typeof fromEnv === 'string' && fromEnv && !fromEnv.includes('$') ? fromEnv : 'postgres'
+  return spec.user || (literal(serviceEnvironment(service.raw.environment).POSTGRES_USER) ?? 'postgres')
 }
 
 const psql = (user: string, db: string) => ['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-U', user, '-d', db]

@@ -9,6 +9,7 @@ import { color } from './log.ts'
 import type { Platform, StackCtx } from './platform.ts'
 import { proxyState, validateInContainer } from './proxy.ts'
 import { collectStatus, type ServiceStatus } from './status.ts'
+import { literal, serviceEnvironment } from './service-env.ts'
 
 export interface HealthResult {
   check: string
@@ -51,9 +52,8 @@ export const PROBES: Probe[] = [
     check: 'postgres ready',
     applies: (s) => is(s, 'postgres', 'pg_isready'),
     run: (ctx, p, s) => {
-      const env = (s.raw.environment ?? {}) as Record<string, unknown>
-      const user = typeof env.POSTGRES_USER === 'string' && !env.POSTGRES_USER.includes('$') ? ['-U', env.POSTGRES_USER] : []
-      return inService(ctx, p, s, ['pg_isready', '-h', '127.0.0.1', ...user], /accepting connections/)
+      const user = literal(serviceEnvironment(s.raw.environment).POSTGRES_USER)
+      return inService(ctx, p, s, ['pg_isready', '-h', '127.0.0.1', ...(user ? ['-U', user] : [])], /accepting connections/)
     },
   },
   {

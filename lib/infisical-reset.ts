@@ -5,13 +5,14 @@ import { FailureError } from './errors.ts'
 import type { Runner } from './exec.ts'
 import type { Registry } from './registry.ts'
 import { INSTANCE_PROFILE } from './infisical-config.ts'
+import { literal, serviceEnvironment } from './service-env.ts'
 
 export interface InstanceService {
   name: string
   /** named volume keys as written in the compose file (the com.docker.compose.volume label) */
   volumes: string[]
   role: 'database' | 'cache' | 'backend' | 'other'
-  environment: Record<string, string>
+  environment: Record<string, string | undefined>
 }
 
 export interface Instance {
@@ -37,7 +38,7 @@ export function instanceOf(registry: Pick<Registry, 'stacks'>): Instance {
       services: services.map((s) => {
         const image = s.image ?? ''
         const role = /^(docker\.io\/)?(library\/)?postgres[:@]/.test(image) ? 'database' : /^(docker\.io\/)?(library\/)?(redis|valkey)/.test(image) ? 'cache' : s.route ? 'backend' : 'other'
-        return { name: s.name, volumes: namedVolumes(s.raw.volumes), role, environment: envMap(s.raw.environment) }
+        return { name: s.name, volumes: namedVolumes(s.raw.volumes), role, environment: serviceEnvironment(s.raw.environment) }
       }),
     }
   }
@@ -54,12 +55,6 @@ function namedVolumes(raw: unknown): string[] {
     } else if (v && typeof v === 'object' && (v as { type?: string }).type === 'volume' && typeof (v as { source?: unknown }).source === 'string') out.push((v as { source: string }).source)
   }
   return out
-}
-
-function envMap(raw: unknown): Record<string, string> {
-  if (Array.isArray(raw)) return Object.fromEntries(raw.map(String).map((e) => [e.split('=')[0], e.split('=').slice(1).join('=')]))
-  if (raw && typeof raw === 'object') return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v ?? '')]))
-  return {}
 }
 
 /** `docker ps -a` filtered by the compose project and service labels. */
@@ -104,8 +99,8 @@ export function databaseOf(instance: Instance, found: Found): Database | undefin
   const svc = instance.services.find((s) => s.role === 'database')
   const container = svc && found.containers.find((c) => c.service === svc.name && c.state === 'running')
   if (!svc || !container) return undefined
-  const user = svc.environment.POSTGRES_USER || 'postgres'
-  return { container, user, database: svc.environment.POSTGRES_DB || user }
+  const user = literal(svc.environment.POSTGRES_USER) ?? 'postgres'
+  return { container, user, database: literal(svc.environment.POSTGRES_DB) ?? user }
 }
 
 /** pg_dump inside the database container (local socket, no password in argv); refuses an incomplete dump. */
