@@ -9,6 +9,7 @@ import { parsePs } from './docker-state.ts'
 import { loadPlatform, type StackCtx } from './platform.ts'
 import type { Registry, Service, Stack } from './registry.ts'
 import { literal, serviceEnvironment } from './service-env.ts'
+import type { Runner } from './exec.ts'
 
 /** The script, relative to its stack folder. */
 export const APP_DATABASES_SCRIPT = 'postgres/app-databases.sh'
@@ -60,15 +61,15 @@ export interface AppDatabasesReport {
 export async function ensureAppDatabases(ctx: StackCtx, o: { passwords: boolean }): Promise<AppDatabasesReport> {
   const p = loadPlatform(ctx, { profiles: 'active', generating: false })
   const t = appDatabasesTarget(p.registry)
-  const exec = (command: string[], opts: { env?: string } = {}) => p.args(t.stack, ['exec', '-T', ...(opts.env ? [`--env=${opts.env}`] : []), t.service.name, ...command])
+  const exec = (runner: Runner, command: string[], opts: { env?: string } = {}) => p.run(runner, t.stack, ['exec', '-T', ...(opts.env ? [`--env=${opts.env}`] : []), t.service.name, ...command])
   const up = `npx zx tasks/up.ts --stack ${t.stack.name}`
 
-  const ps = await ctx.exec('docker', p.args(t.stack, psCommand()), { nothrow: true, env: p.env })
+  const ps = await p.run(ctx.exec, t.stack, psCommand())
   const row = ps.exitCode === 0 ? parsePs(ps.stdout).find((r) => r.Service === t.service.name) : undefined
   if (row?.State !== 'running') throw new FailureError(`${t.stack.name}/${t.service.name} is not running`, { hint: `start it first: ${up}` })
 
   // the script reads the container's environment: a container older than the compose file does not know a new app
-  const given = await ctx.exec('docker', exec(['printenv', 'APP_DATABASES']), { nothrow: true, env: p.env })
+  const given = await exec(ctx.exec, ['printenv', 'APP_DATABASES'])
   const inContainer = given.stdout.split(/\s+/).filter(Boolean)
   const stale = t.apps.filter((a) => !inContainer.includes(a))
   if (stale.length)
@@ -77,7 +78,7 @@ export async function ensureAppDatabases(ctx: StackCtx, o: { passwords: boolean 
     })
 
   const query = "SELECT 'db ' || datname FROM pg_database UNION ALL SELECT 'role ' || rolname FROM pg_roles"
-  const existing = await ctx.exec('docker', exec(['psql', '--no-psqlrc', '-XAtq', '--username', t.superuser, '--dbname', 'postgres', '--command', query]), { nothrow: true, env: p.env })
+  const existing = await exec(ctx.exec, ['psql', '--no-psqlrc', '-XAtq', '--username', t.superuser, '--dbname', 'postgres', '--command', query])
   if (existing.exitCode !== 0) throw new FailureError(`cannot read the databases of ${t.service.name}: ${existing.stderr.trim().split('\n').pop() ?? ''}`, { hint: `is it healthy? npx zx tasks/status.ts` })
   const have = new Set(existing.stdout.split('\n').map((l) => l.trim()).filter(Boolean))
   const missing = t.apps.filter((a) => !have.has(`db ${a}`) || !have.has(`role ${a}`))
@@ -85,7 +86,7 @@ export async function ensureAppDatabases(ctx: StackCtx, o: { passwords: boolean 
 
   if (ran.length) {
     ctx.log.step(`${t.stack.name}/${t.service.name}: ${missing.length ? `creating ${missing.join(', ')}` : 'all app databases exist'}${o.passwords ? '; re-applying every app role\'s password' : ''}`)
-    const r = await ctx.change('docker', exec(['bash', t.script], { env: `APP_DATABASES=${ran.join(' ')}` }), { nothrow: true, env: p.env })
+    const r = await exec(ctx.change, ['bash', t.script], { env: `APP_DATABASES=${ran.join(' ')}` })
     if (r.exitCode !== 0) throw new FailureError(`the per-app database script failed in ${t.service.name}:\n${(r.stderr || r.stdout).trim()}`, { hint: `its log: npx zx tasks/logs.ts --stack ${t.stack.name} ${t.service.name}` })
   }
   return { stack: t.stack.name, service: t.service.name, apps: t.apps, missing, ran }

@@ -177,7 +177,7 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
         const user = pgUser(it.service, spec)
         const exec = (cmd: string[]) => p.args(it.stack, execCommand(it.service.name, cmd))
         // a dry run runs nothing inside containers (not even this query): it shows one dump line for every database
-        const listed = ctx.dryRun ? undefined : await ctx.exec('docker', exec(pg.list(user)), { nothrow: true, env: p.env })
+        const listed = ctx.dryRun ? undefined : await p.run(ctx.exec, it.stack, execCommand(it.service.name, pg.list(user)))
         if (listed && listed.exitCode !== 0) throw new FailureError(`${where}: cannot list its databases: ${listed.stderr.trim().split('\n').pop()}`, { hint: `is ${user} its superuser? set x-backup.user` })
         const all = listed ? parseDatabaseList(listed.stdout) : (spec.databases ?? ['<each database>']).map((name) => ({ name, owner: '' }))
         const missing = (spec.databases ?? []).filter((d) => !all.some((x) => x.name === d))

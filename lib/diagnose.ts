@@ -25,7 +25,7 @@ export interface StackDiagnosis {
 export async function diagnoseStack(ctx: Pick<StackCtx, 'exec'>, p: Platform, stack: Stack, composeStderr: string, opts: { services?: readonly string[]; logLines?: number } = {}): Promise<StackDiagnosis> {
   const plan = p.plan(stack)
   const wanted = opts.services ?? plan.enabled.map((s) => s.name)
-  const ps = await ctx.exec('docker', p.args(stack, psCommand()), { env: p.env, nothrow: true })
+  const ps = await p.run(ctx.exec, stack, psCommand())
   const rows = ps.exitCode === 0 ? safe(() => parsePs(ps.stdout), []) : []
   const bad: ServiceDiagnosis[] = []
   for (const name of wanted) {
@@ -36,7 +36,7 @@ export async function diagnoseStack(ctx: Pick<StackCtx, 'exec'>, p: Platform, st
       const inspect = await ctx.exec('docker', ['inspect', row.Name], { nothrow: true })
       const c = inspect.exitCode === 0 ? parseContainerInspect(inspect.stdout) : undefined
       if (c) d.healthLog = healthOutput(c)
-      const logs = await ctx.exec('docker', p.args(stack, logsCommand({ services: [name], tail: opts.logLines ?? 20 })), { env: p.env, nothrow: true })
+      const logs = await p.run(ctx.exec, stack, logsCommand({ services: [name], tail: opts.logLines ?? 20 }))
       d.logs = (logs.stdout + logs.stderr).trimEnd().split('\n').filter(Boolean).slice(-(opts.logLines ?? 20))
     }
     bad.push(d)

@@ -23,7 +23,7 @@ export async function down(ctx: StackCtx, p: Platform, stacks: readonly Stack[],
     async (name) => {
       const stack = p.registry.stack(name)
       ctx.log.step(`${name}: stopping${o.volumes ? ' and deleting its volumes' : ''}`)
-      const r = await ctx.change('docker', p.args(stack, downCommand({ volumes: o.volumes })), { env: p.env, nothrow: true })
+      const r = await p.run(ctx.change, stack, downCommand({ volumes: o.volumes }))
       if (r.exitCode !== 0) throw new Error(r.stderr.trim().split('\n').slice(-6).join('\n') || `exit ${r.exitCode}`)
     },
     { concurrency: 1, onSkip: (id, because) => ctx.log.warn(`${id}: left running (${because}: a stack it serves is still up)`) },

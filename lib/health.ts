@@ -35,7 +35,7 @@ const is = (s: Service, image: string, tool: string) => imageIs(s, image) || new
 const TIMEOUT = 20_000
 
 async function inService(ctx: Pick<StackCtx, 'exec'>, p: Platform, s: Service, command: string[], expect?: RegExp): Promise<{ ok: boolean; detail: string }> {
-  const r = await ctx.exec('docker', p.args(p.registry.stack(s.stack), execCommand(s.name, command)), { env: p.env, nothrow: true, timeoutMs: TIMEOUT })
+  const r = await p.run(ctx.exec, p.registry.stack(s.stack), execCommand(s.name, command), { timeoutMs: TIMEOUT })
   const text = (r.stdout.trim() || r.stderr.trim()).split('\n').slice(-2).join(' ')
   const ok = r.exitCode === 0 && (!expect || expect.test(r.stdout))
   return { ok, detail: text || `exit ${r.exitCode}` }

@@ -51,10 +51,10 @@ export function modelServer(ctx: Pick<StackCtx, 'root' | 'registry'>): ModelServ
 
 async function installed(ctx: StackCtx, m: ModelServer): Promise<string[]> {
   const { platform: p, stack, service } = m
-  const ps = await ctx.exec('docker', p.args(stack, psCommand()), { nothrow: true, env: p.env })
+  const ps = await p.run(ctx.exec, stack, psCommand())
   const row = ps.exitCode === 0 ? parsePs(ps.stdout).find((r) => r.Service === service.name) : undefined
   if (row?.State !== 'running') throw new FailureError(`${stack.name}/${service.name} is not running`, { hint: `start it first: npx zx tasks/up.ts --stack ${stack.name}` })
-  const list = await ctx.exec('docker', p.args(stack, execCommand(service.name, ['ollama', 'list'])), { nothrow: true, env: p.env })
+  const list = await p.run(ctx.exec, stack, execCommand(service.name, ['ollama', 'list']))
   if (list.exitCode !== 0) throw new FailureError(`ollama list failed in ${service.name}: ${(list.stderr || list.stdout).trim()}`, { hint: `is it healthy? npx zx tasks/status.ts --stack ${stack.name}` })
   return parseOllamaList(list.stdout)
 }

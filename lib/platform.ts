@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import type { TaskContext } from './task.ts'
 import type { FlagDecls } from './flags.ts'
 import type { Registry, Route, Stack } from './registry.ts'
+import type { ExecOptions, ExecResult, Runner } from './exec.ts'
 import type { Environment, HardwareProfile } from './schema.ts'
 import type { Settings } from './settings.ts'
 import { composeArgs } from './compose.ts'
@@ -44,6 +45,11 @@ export interface Platform {
   plan(stack: Stack): StackPlan
   /** `docker` argv for a stack's compose subcommand */
   args(stack: Stack, sub: readonly string[]): string[]
+  /**
+   * Runs a stack's compose subcommand with the platform's environment (`env` below), nothrow unless opts say otherwise:
+   * pass `ctx.exec` for reads and `ctx.change` for changes (the dry-run hook). Every compose call goes through here.
+   */
+  run(runner: Runner, stack: Stack, sub: readonly string[], opts?: ExecOptions): Promise<ExecResult>
   /**
    * Extra environment for docker children. When the derived env file is not there (read-only tasks before the first
    * up), its values go through the environment instead, only for keys no file and no shell variable sets: exactly
@@ -118,5 +124,6 @@ export function loadPlatform(ctx: Pick<StackCtx, 'root' | 'registry' | 'dockerCo
   const env: Record<string, string> = {}
   if (!derivedExists)
     for (const [k, v] of Object.entries(compose.derived)) if (compose.layers.sources[k]?.kind === 'derived') env[k] = v
-  return { root, registry, compose, settings, envFiles, routes, proxyStack, overlay, plan, args: (stack, sub) => composeArgs(plan(stack).invocation, sub), env, context, remote: context !== undefined && context !== DEFAULT_CONTEXT, stacksVariable }
+  const args = (stack: Stack, sub: readonly string[]) => composeArgs(plan(stack).invocation, sub)
+  return { root, registry, compose, settings, envFiles, routes, proxyStack, overlay, plan, args, run: (runner, stack, sub, opts) => runner('docker', args(stack, sub), { nothrow: true, ...opts, env: { ...env, ...opts?.env } }), env, context, remote: context !== undefined && context !== DEFAULT_CONTEXT, stacksVariable }
 }

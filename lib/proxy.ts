@@ -39,7 +39,7 @@ export interface ProxyState {
 export async function proxyState(ctx: Pick<StackCtx, 'exec'>, p: Platform): Promise<ProxyState> {
   const proxy = p.registry.proxy
   if (!proxy || !p.proxyStack) return { running: false, published: new Set() }
-  const r = await ctx.exec('docker', p.args(p.proxyStack, psCommand()), { env: p.env, nothrow: true })
+  const r = await p.run(ctx.exec, p.proxyStack, psCommand())
   const row = r.exitCode === 0 ? parsePs(r.stdout).find((x) => x.Service === proxy.name) : undefined
   const running = row?.State === 'running'
   return { running, row, published: new Set(running ? row!.Publishers.map((x) => x.PublishedPort).filter((n) => n > 0) : []) }
@@ -59,13 +59,13 @@ export async function validateLocal(ctx: Pick<StackCtx, 'root' | 'exec'>, p: Pla
 
 /** `caddy validate` inside the running proxy container (the config it would load). */
 export async function validateInContainer(ctx: Pick<StackCtx, 'exec'>, p: Platform): Promise<{ ok: boolean; output: string }> {
-  const r = await ctx.exec('docker', p.args(p.proxyStack!, execCommand(p.registry.proxy!.name, ['caddy', 'validate', '--adapter', 'caddyfile', '--config', CADDY_CONFIG_IN_CONTAINER])), { env: p.env, nothrow: true })
+  const r = await p.run(ctx.exec, p.proxyStack!, execCommand(p.registry.proxy!.name, ['caddy', 'validate', '--adapter', 'caddyfile', '--config', CADDY_CONFIG_IN_CONTAINER]))
   return { ok: r.exitCode === 0, output: lastLines(r.stderr + r.stdout) }
 }
 
 /** `caddy reload` inside the running container: the new config without a restart (a change: dry-run aware). */
 export async function reloadProxy(ctx: Pick<StackCtx, 'change'>, p: Platform): Promise<void> {
-  const r = await ctx.change('docker', p.args(p.proxyStack!, execCommand(p.registry.proxy!.name, ['caddy', 'reload', '--adapter', 'caddyfile', '--config', CADDY_CONFIG_IN_CONTAINER])), { env: p.env, nothrow: true })
+  const r = await p.run(ctx.change, p.proxyStack!, execCommand(p.registry.proxy!.name, ['caddy', 'reload', '--adapter', 'caddyfile', '--config', CADDY_CONFIG_IN_CONTAINER]))
   if (r.exitCode !== 0)
     throw new FailureError(`caddy reload failed in the ${p.registry.proxy!.name} container; the previous config stays active:\n${lastLines(r.stderr + r.stdout)}`, {
       hint: 'npx zx tasks/00-infrastructure/caddy.ts validate shows what is wrong',

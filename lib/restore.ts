@@ -23,6 +23,8 @@ import { STATE_DIR } from './paths.ts'
 import { plural, table } from './format.ts'
 import { up, type UpReport } from './up.ts'
 import { loadPlatformEnv } from './task.ts'
+import type { Readable } from 'node:stream'
+import type { Runner } from './exec.ts'
 
 export interface OpenedBackup {
   path: string
@@ -185,7 +187,7 @@ export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: Rest
     const running = rows?.filter((r) => r.State === 'running') ?? []
     if (rows && !running.length) continue
     if (running.length) ctx.log.step(`${stack.name}: stopping ${running.map((r) => r.Service).join(', ')}`)
-    const r = await fresh.change('docker', p.args(stack, ['stop']), { env: p.env, nothrow: true })
+    const r = await p.run(fresh.change, stack, ['stop'])
     if (r.exitCode !== 0) throw new FailureError(`${stack.name}: docker compose stop failed: ${r.stderr.trim().split('\n').pop()}`, { hint: 'nothing was restored yet; see npx zx tasks/status.ts' })
     stopped.push(stack.name)
   }
@@ -198,21 +200,20 @@ export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: Rest
   }
   for (const s of plan.services) {
     const where = `${s.stack.name}/${s.service}`
-    const compose = (sub: string[]) => p.args(s.stack, sub)
     if (s.entries.some((e) => e.method === 'pg_dump')) {
       ctx.log.step(`${where}: starting it alone to load its dump`)
-      must(await fresh.change('docker', compose(upCommand({ timeout: o.timeout, services: [s.service] })), { env: p.env, nothrow: true }), `${where}: start`)
+      must(await p.run(fresh.change, s.stack, upCommand({ timeout: o.timeout, services: [s.service] })), `${where}: start`)
       const user = s.entries.find((e) => e.user)?.user ?? 'postgres'
-      const exec = (cmd: string[]) => compose(execCommand(s.service, cmd))
+      const exec = (runner: Runner, cmd: string[], stdin?: Readable) => p.run(runner, s.stack, execCommand(s.service, cmd), { stdin })
       // a dry run runs nothing inside containers: it shows the loads (missing databases are created first)
-      const listed = fresh.dryRun ? undefined : await fresh.exec('docker', exec(pg.list(user)), { env: p.env, nothrow: true })
+      const listed = fresh.dryRun ? undefined : await exec(fresh.exec, pg.list(user))
       if (listed && listed.exitCode !== 0) throw new FailureError(`${where}: cannot list its databases: ${listed.stderr.trim().split('\n').pop()}`, { hint: 'is it healthy? npx zx tasks/logs.ts' })
       const existing = new Set(listed ? parseDatabaseList(listed.stdout).map((d) => d.name) : s.entries.map((e) => e.database ?? ''))
       for (const e of s.entries) {
-        if (e.kind === 'globals') must(await fresh.change('docker', exec(pg.restoreGlobals(user)), { env: p.env, nothrow: true, stdin: stream(e) }), `${where}: roles`)
+        if (e.kind === 'globals') must(await exec(fresh.change, pg.restoreGlobals(user), stream(e)), `${where}: roles`)
         if (e.kind !== 'database') continue
-        if (!existing.has(e.database!)) must(await fresh.change('docker', exec(pg.createDatabase(user, e.database!, e.owner || user)), { env: p.env, nothrow: true }), `${where}: CREATE DATABASE ${e.database}`)
-        must(await fresh.change('docker', exec(pg.restoreDatabase(user, e.database!)), { env: p.env, nothrow: true, stdin: stream(e) }), `${where}: database ${e.database}`)
+        if (!existing.has(e.database!)) must(await exec(fresh.change, pg.createDatabase(user, e.database!, e.owner || user)), `${where}: CREATE DATABASE ${e.database}`)
+        must(await exec(fresh.change, pg.restoreDatabase(user, e.database!), stream(e)), `${where}: database ${e.database}`)
         restored.push({ stack: s.stack.name, service: s.service, file: e.file })
       }
       if (s.entries.some((e) => e.kind === 'globals')) restored.push({ stack: s.stack.name, service: s.service, file: s.entries.find((e) => e.kind === 'globals')!.file })
@@ -220,7 +221,7 @@ export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: Rest
     }
     // volumes and snapshots: the service stays stopped; Compose creates its container and volumes if missing
     ctx.log.step(`${where}: writing ${s.entries.map((e) => e.volume).join(', ')}`)
-    must(await fresh.change('docker', compose(['up', '--no-start', '--no-deps', s.service]), { env: p.env, nothrow: true }), `${where}: create`)
+    must(await p.run(fresh.change, s.stack, ['up', '--no-start', '--no-deps', s.service]), `${where}: create`)
     for (const e of s.entries) {
       const names = await findVolumes(fresh.exec, s.stack.project, e.volume!)
       if (!names.length && !fresh.dryRun) throw new FailureError(`${where}: volume ${e.volume} was not created by Compose`, { hint: `check its volumes: in ${s.stack.file}` })

@@ -24,7 +24,7 @@ export interface ServiceStatus {
 }
 
 export async function stackRows(ctx: Pick<StackCtx, 'exec'>, p: Platform, stack: Stack): Promise<PsRow[]> {
-  const r = await ctx.exec('docker', p.args(stack, psCommand()), { env: p.env, nothrow: true })
+  const r = await p.run(ctx.exec, stack, psCommand())
   if (r.exitCode !== 0) throw new FailureError(`docker compose ps failed for ${stack.name}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`, { hint: 'npx zx tasks/doctor.ts checks the configuration Compose reads' })
   return parsePs(r.stdout)
 }

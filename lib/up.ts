@@ -127,7 +127,7 @@ export async function up(ctx: StackCtx, o: UpOptions): Promise<UpReport> {
         return names
       }
       ctx.log.step(`${name}: starting ${names.join(', ')}${plan.active.length ? ` [profiles: ${plan.active.join(', ')}]` : ''}`)
-      const r = await ctx.change('docker', p.args(stack, upCommand({ timeout: o.timeout })), { env: p.env, nothrow: true })
+      const r = await p.run(ctx.change, stack, upCommand({ timeout: o.timeout }))
       if (r.exitCode !== 0) throw new StackFailed(await diagnoseStack(ctx, p, stack, r.stderr || r.stdout))
       if (reload && stack === p.proxyStack) await reloadProxy(ctx, p)
       return names

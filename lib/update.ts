@@ -58,11 +58,11 @@ async function runningImages(ctx: Pick<StackCtx, 'exec'>, p: Platform, stack: St
 
 /** Pulls the images of one stack's enabled services and compares them with what runs. */
 export async function pullStack(ctx: Pick<StackCtx, 'exec' | 'change' | 'dryRun'>, p: Platform, stack: Stack): Promise<ImageChange[]> {
-  const config = await ctx.exec('docker', p.args(stack, ['config', '--format', 'json']), { env: p.env, nothrow: true })
+  const config = await p.run(ctx.exec, stack, ['config', '--format', 'json'])
   if (config.exitCode !== 0) throw new FailureError(`docker compose config failed for ${stack.name}:\n${config.stderr.trim().split('\n').slice(-4).join('\n')}`, { hint: 'npx zx tasks/doctor.ts checks the configuration' })
   const images = parseConfigImages(config.stdout)
   const running = await runningImages(ctx, p, stack)
-  const pull = await ctx.change('docker', p.args(stack, ['pull', '--quiet']), { env: p.env, nothrow: true })
+  const pull = await p.run(ctx.change, stack, ['pull', '--quiet'])
   if (pull.exitCode !== 0) throw new FailureError(`docker compose pull failed for ${stack.name}:\n${pull.stderr.trim().split('\n').slice(-6).join('\n')}`, { hint: 'check the network and the image names; nothing was restarted' })
   const changes: ImageChange[] = []
   for (const [service, image] of Object.entries(images).sort()) {
@@ -92,7 +92,7 @@ async function writeHistory(ctx: Pick<StackCtx, 'root' | 'writeFile' | 'dryRun'>
 async function recreate(ctx: Pick<StackCtx, 'exec' | 'change' | 'log' | 'dryRun'>, p: Platform, stack: Stack, services: string[], timeout: number): Promise<void> {
   const started = Date.now()
   ctx.log.step(`${stack.name}: recreating ${services.join(', ')}`)
-  const r = await ctx.change('docker', p.args(stack, upCommand({ timeout, services, forceRecreate: true })), { env: p.env, nothrow: true })
+  const r = await p.run(ctx.change, stack, upCommand({ timeout, services, forceRecreate: true }))
   if (r.exitCode !== 0) {
     const d = await diagnoseStack(ctx, p, stack, r.stderr || r.stdout, { services })
     ctx.log.error(`${stack.name}: recreating failed\n${renderDiagnosis(d)}`)

@@ -23,7 +23,7 @@ await task({
     const services = [ctx.args.service ?? []].flat()
     const unknown = services.filter((s) => !stack.services.some((x) => x.name === s))
     if (unknown.length) throw new UsageError(`${unknown.join(', ')}: not a service of ${stack.name}`, { hint: `its services: ${stack.services.map((s) => s.name).join(', ')}` })
-    const r = await ctx.exec('docker', p.args(stack, logsCommand({ services, follow: ctx.flags.follow, since: ctx.flags.since, tail: ctx.flags.tail })), { env: p.env, inherit: true, nothrow: true })
+    const r = await p.run(ctx.exec, stack, logsCommand({ services, follow: ctx.flags.follow, since: ctx.flags.since, tail: ctx.flags.tail }), { inherit: true })
     return r.exitCode
   },
 })
