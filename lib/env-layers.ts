@@ -5,7 +5,21 @@ import { join } from 'node:path'
 import { ConfigError } from './errors.ts'
 import { EnvSyntaxError, InterpolationError, scanDotenv, type EnvSyntaxCode, type Lookup } from './env.ts'
 
-export const DEFAULT_ENV_FILES = ['.env.global', '.env', '.env.infisical']
+/** The top file layer: Infisical's export, written by `up` (and `infisical/pull.ts`). */
+export const SECRET_LAYER_FILE = '.env.infisical'
+/** What configures Infisical: a machine identity and a project. */
+export const INFISICAL_IDENTITY = ['INFISICAL_CLIENT_ID', 'INFISICAL_CLIENT_SECRET', 'INFISICAL_PROJECT_ID'] as const
+export const infisicalConfigured = (lookup: (name: string) => string | undefined) => INFISICAL_IDENTITY.every((k) => Boolean(lookup(k)))
+
+/**
+ * The one rule for every task (env, status, health, up, backup, restore, compose): `.env.infisical` is a layer only
+ * while Infisical is configured by the layers below it or the shell. The export of an installation that no longer
+ * uses Infisical is left out everywhere (doctor says so), never used by some tasks and not by others.
+ */
+export function secretLayerApplies(root: string, shell: Record<string, string | undefined> = process.env): boolean {
+  const below = loadEnvLayers({ root, files: ['.env.global', '.env'], shell })
+  return infisicalConfigured(below.lookup) && readOptional(root, SECRET_LAYER_FILE) !== undefined
+}
 
 export interface EnvSource {
   kind: 'file' | 'shell' | 'derived'
@@ -33,7 +47,7 @@ export interface EnvLayers {
 
 export interface LoadEnvLayersOptions {
   root: string
-  /** Relative to root, lowest first; missing files are skipped. Default: .env.global, .env, .env.infisical. */
+  /** Relative to root, lowest first; missing files are skipped. Default: .env.global, .env, and .env.infisical when Infisical is configured (secretLayerApplies). */
   files?: string[]
   /** The calling environment; defaults to process.env. */
   shell?: Record<string, string | undefined>
@@ -101,7 +115,10 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
     record(key, { kind: 'derived' })
   }
   const loadedFiles: string[] = []
-  for (const file of opts.files ?? DEFAULT_ENV_FILES) {
+  const files = opts.files ?? ['.env.global', '.env', SECRET_LAYER_FILE]
+  for (const file of files) {
+    // the default chain applies the secret-layer rule with what is loaded so far (the layers below it, and the shell)
+    if (!opts.files && file === SECRET_LAYER_FILE && !infisicalConfigured((n) => fromShell(n) ?? merged.get(n))) continue
     const text = readOptional(opts.root, file)
     if (text === undefined) continue
     loadedFiles.push(file)

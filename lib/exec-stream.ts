@@ -49,3 +49,51 @@ export function runStreaming(cmd: string, args: readonly string[], o: StreamOpti
     })
   })
 }
+
+/**
+ * Runs the program with our stdin and its stdout/stderr copied to ours line by line through `filter` (redaction,
+ * control sequences): what a user watches (logs, a compose subcommand) passes the same masking as every log line.
+ * A partial line (a prompt) is flushed, filtered, after a short pause. Resolves with the exit code.
+ */
+export function runFiltered(cmd: string, args: readonly string[], o: Omit<StreamOptions, 'stdin' | 'stdout'> & { filter: (text: string) => string; out?: Writable; err?: Writable }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, [...args], { cwd: o.cwd, env: o.env as NodeJS.ProcessEnv, stdio: ['inherit', 'pipe', 'pipe'] })
+    const timer = o.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), o.timeoutMs) : undefined
+    const pipes = [lineCopy(child.stdout, o.out ?? process.stdout, o.filter), lineCopy(child.stderr, o.err ?? process.stderr, o.filter)]
+    child.on('error', (err) => {
+      if (timer) clearTimeout(timer)
+      reject(err)
+    })
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer)
+      Promise.all(pipes).then(() => resolve(code ?? (signal ? 128 : 1)), reject)
+    })
+  })
+}
+
+function lineCopy(from: Readable, to: Writable, filter: (text: string) => string): Promise<void> {
+  return new Promise((resolve) => {
+    let pending = ''
+    let idle: NodeJS.Timeout | undefined
+    const flush = () => {
+      if (pending) to.write(filter(pending))
+      pending = ''
+    }
+    from.setEncoding('utf8')
+    from.on('data', (d: string) => {
+      if (idle) clearTimeout(idle)
+      pending += d
+      const cut = pending.lastIndexOf('\n')
+      if (cut !== -1) {
+        to.write(filter(pending.slice(0, cut + 1)))
+        pending = pending.slice(cut + 1)
+      }
+      if (pending) idle = setTimeout(flush, 100)
+    })
+    from.on('end', () => {
+      if (idle) clearTimeout(idle)
+      flush()
+      resolve()
+    })
+  })
+}

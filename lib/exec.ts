@@ -4,7 +4,7 @@
 import type { Readable, Writable } from 'node:stream'
 import { $ } from 'zx'
 import { CommandError } from './errors.ts'
-import { runStreaming } from './exec-stream.ts'
+import { runFiltered, runStreaming } from './exec-stream.ts'
 import { log } from './log.ts'
 import { redact } from './redact.ts'
 
@@ -24,8 +24,11 @@ export interface ExecOptions {
   /** return the result on a non-zero exit instead of throwing CommandError */
   nothrow?: boolean
   timeoutMs?: number
-  /** connect the child's stdout/stderr to ours (long-running output such as `logs --follow`) */
-  inherit?: boolean
+  /**
+   * our stdin to the child, and its stdout/stderr to ours line by line through this filter (long-running or
+   * interactive output such as `logs --follow` or a compose subcommand the user runs); captures nothing
+   */
+  passthrough?: (text: string) => string
   /** stream the child's stdout into this (ended when the child is done) instead of capturing it: dumps */
   stdout?: Writable
   /** feed the child's stdin from this stream (large or binary input, e.g. a dump to restore) */
@@ -50,6 +53,17 @@ export const run: Runner = async (cmd, args, opts = {}) => {
   const shown = redact(formatCommand(cmd, args))
   log.debug(`$ ${shown}${opts.cwd ? `   (in ${opts.cwd})` : ''}`)
   const started = Date.now()
+  if (opts.passthrough) {
+    let exitCode
+    try {
+      exitCode = await runFiltered(cmd, args, { cwd: opts.cwd, env: childEnv(opts.env), timeoutMs: opts.timeoutMs, filter: opts.passthrough })
+    } catch (err) {
+      throw new CommandError(shown, null, String((err as Error).message ?? err))
+    }
+    log.debug(`  exit ${exitCode} after ${Date.now() - started} ms`)
+    if (exitCode !== 0 && !opts.nothrow) throw new CommandError(shown, exitCode, '')
+    return { exitCode, stdout: '', stderr: '' }
+  }
   if (opts.stdout || opts.stdin) {
     let r
     try {
@@ -69,7 +83,7 @@ export const run: Runner = async (cmd, args, opts = {}) => {
     quiet: true,
     verbose: false,
     timeout: opts.timeoutMs ? `${opts.timeoutMs}ms` : undefined,
-    stdio: opts.inherit ? ['pipe', 'inherit', 'inherit'] : ['pipe', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   })`${cmd} ${args}`
   let output
   try {

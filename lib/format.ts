@@ -29,3 +29,8 @@ export function duration(ms: number): string {
   const m = Math.floor(s / 60)
   return `${m} min ${Math.round(s - m * 60)} s`
 }
+
+/** Terminal control sequences (CSI such as erase-line `ESC[2K`, cursor moves, colours; OSC titles) removed: text for a log. */
+export function stripTerminalCodes(text: string): string {
+  return text.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g, '').replace(/\r(?!\n)/g, '')
+}

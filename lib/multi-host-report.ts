@@ -3,7 +3,7 @@
 import { table } from './format.ts'
 import { color } from './log.ts'
 import type { HostOutcome } from './multi-host.ts'
-import type { ServiceStatus } from './status.ts'
+import { stateCell, type ServiceStatus } from './status.ts'
 import type { HealthResult } from './health.ts'
 
 const mark = (ok: boolean) => (ok ? color.green('ok') : color.red('FAIL'))
@@ -12,7 +12,7 @@ export function renderHostStatus(hosts: ReadonlyArray<HostOutcome<ServiceStatus[
   const rows = [['context', 'stack', 'service', 'state', 'health', 'uptime', 'image', '']]
   for (const h of hosts) {
     if (!h.ok) rows.push([h.context, '—', '—', 'unreachable', h.error, '', '', mark(false)])
-    else for (const r of h.value) rows.push([h.context, r.stack, r.service, r.enabled ? r.state : `${r.state} (profile off)`, r.health || '—', r.uptime || '—', r.image, r.enabled ? mark(r.ok) : color.dim('off')])
+    else for (const r of h.value) rows.push([h.context, r.stack, r.service, stateCell(r), r.health || '—', r.uptime || '—', r.image, r.enabled ? mark(r.ok) : color.dim('off')])
   }
   return table(rows)
 }

@@ -15,6 +15,7 @@ import { activeRoutes } from './routes.ts'
 import { ConfigError } from './errors.ts'
 import { DEFAULT_CONTEXT, hostProfiles, hostStacks, hostStacksVariable } from './docker-context.ts'
 import { registerSecretsIn } from './redact.ts'
+import { SECRET_LAYER_FILE, secretLayerApplies } from './env-layers.ts'
 
 /** What the stack tasks use of the task context (any task's context fits). */
 export type StackCtx = Pick<TaskContext<FlagDecls>, 'root' | 'dryRun' | 'json' | 'log' | 'out' | 'exec' | 'change' | 'writeFile' | 'registry' | 'env' | 'rel' | 'skipped' | 'confirm' | 'dockerContext'>
@@ -22,7 +23,7 @@ export type StackCtx = Pick<TaskContext<FlagDecls>, 'root' | 'dryRun' | 'json' |
 export interface PlatformOptions {
   environment?: Environment
   profile?: HardwareProfile
-  /** the top env layer (`.env.infisical`) to pass; undefined = pass it when the file exists */
+  /** the top env layer (`.env.infisical`) to pass; undefined = the one rule of secretLayerApplies */
   secretLayer?: string | null
   /** 'active' for up/update; 'declared' for down/status/logs/health (every profile, so nothing is missed) */
   profiles: 'active' | 'declared'
@@ -76,7 +77,7 @@ export interface PlatformEnv {
 
 /** Reads the env files once; a multi-host report shares the result between its hosts (same options for each). */
 export function platformEnv(ctx: Pick<StackCtx, 'root' | 'registry'>, o: PlatformOptions): PlatformEnv {
-  const secretLayer = o.secretLayer === undefined ? (existsSync(join(ctx.root, '.env.infisical')) ? '.env.infisical' : null) : o.secretLayer
+  const secretLayer = o.secretLayer === undefined ? (secretLayerApplies(ctx.root) ? SECRET_LAYER_FILE : null) : o.secretLayer
   const derivedExists = o.generating || existsSync(join(ctx.root, DERIVED_ENV_FILE))
   const envFiles = envFileChain(ctx.root, { derived: derivedExists, secretLayer })
   const base = composeEnv(ctx.root, ctx.registry, envFiles, { environment: o.environment, profile: o.profile })

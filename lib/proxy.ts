@@ -9,6 +9,7 @@ import { CADDYFILE, CADDY_CONFIG_IN_CONTAINER, renderCaddyfile } from './caddy.t
 import { execCommand, psCommand } from './compose.ts'
 import { parsePs, type PsRow } from './docker-state.ts'
 import type { Platform, StackCtx } from './platform.ts'
+import { plural } from './format.ts'
 
 export function renderForPlatform(p: Platform): string {
   return renderCaddyfile({ environment: p.settings.environment, routes: p.routes })
@@ -85,8 +86,8 @@ export async function caddyTask(ctx: StackCtx, p: Platform, action: string, o: {
       return 0
     }
     const changed = await writeCaddyfile(ctx, text)
-    if (!changed) ctx.log.success(`${CADDYFILE} is up to date (${p.routes.length} routes, ${p.settings.environment})`)
-    else if (!ctx.dryRun) ctx.log.success(`${CADDYFILE} written (${p.routes.length} routes, ${p.settings.environment}); load it with: npx zx tasks/00-infrastructure/caddy.ts reload`)
+    if (!changed) ctx.log.success(`${CADDYFILE} is up to date (${plural(p.routes.length, 'route')}, ${p.settings.environment})`)
+    else if (!ctx.dryRun) ctx.log.success(`${CADDYFILE} written (${plural(p.routes.length, 'route')}, ${p.settings.environment}); load it with: npx zx tasks/00-infrastructure/caddy.ts reload`)
     return 0
   }
   let current: string | undefined

@@ -23,11 +23,6 @@ export interface SecretLayerInput {
   dryRun: boolean
 }
 
-/** Infisical is configured when a machine identity and a project are set. */
-export function infisicalConfigured(values: Record<string, string | undefined>): boolean {
-  return Boolean(values.INFISICAL_CLIENT_ID && values.INFISICAL_CLIENT_SECRET && values.INFISICAL_PROJECT_ID)
-}
-
 /**
  * Decides the top layer before `up`: with Infisical configured, exports it to .env.infisical (references expanded);
  * when Infisical cannot be used, keeps the last good .env.infisical or falls back to .env alone, and says which.

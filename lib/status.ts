@@ -9,6 +9,7 @@ import { table } from './format.ts'
 import { color } from './log.ts'
 import type { Platform, StackCtx } from './platform.ts'
 import { reachable } from './up.ts'
+import { selectedStacks } from './routes.ts'
 
 export interface ServiceStatus {
   stack: string
@@ -19,6 +20,8 @@ export interface ServiceStatus {
   image: string
   uptime: string
   url?: string
+  /** why a service is not enabled: its stack is not among the selected stacks, or no active profile switches it on */
+  off?: 'not selected' | 'profile off'
   /** enabled and running and (no health check or healthy); disabled services are always ok */
   ok: boolean
 }
@@ -32,6 +35,7 @@ export async function stackRows(ctx: Pick<StackCtx, 'exec'>, p: Platform, stack:
 export async function collectStatus(ctx: Pick<StackCtx, 'exec'>, p: Platform, stacks: readonly Stack[]): Promise<ServiceStatus[]> {
   const urls = new Map(reachable(p, stacks).map((r) => [`${r.stack}/${r.service}`, r.url]))
   const perStack = await Promise.all(stacks.map((s) => stackRows(ctx, p, s)))
+  const selected = selectedStacks(p.registry, p.settings)
   return stacks.flatMap((stack, i) => {
     const rows = perStack[i]
     const enabled = new Set(p.plan(stack).enabled.map((s) => s.name))
@@ -49,16 +53,20 @@ export async function collectStatus(ctx: Pick<StackCtx, 'exec'>, p: Platform, st
         image: row?.Image || svc.image || '',
         uptime: row ? uptime(row.Status) : '',
         url: on ? urls.get(`${stack.name}/${svc.name}`) : undefined,
+        ...(on ? {} : { off: selected.has(stack.name) ? ('profile off' as const) : ('not selected' as const) }),
         ok: !on || (state === 'running' && (health === '' || health === 'healthy')),
       }
     })
   })
 }
 
+/** the state column: `off (not selected)` or `off (profile off)` for a service that is not enabled */
+export const stateCell = (r: Pick<ServiceStatus, 'enabled' | 'state' | 'off'>) => (r.enabled ? r.state : `${r.state} (${r.off ?? 'profile off'})`)
+
 export function renderStatus(rows: readonly ServiceStatus[]): string {
   const mark = (r: ServiceStatus) => (!r.enabled ? color.dim('off') : r.ok ? color.green('ok') : color.red('FAIL'))
   return table([
     ['stack', 'service', 'state', 'health', 'uptime', 'image', 'route', ''],
-    ...rows.map((r) => [r.stack, r.service, r.enabled ? r.state : `${r.state} (profile off)`, r.health || '—', r.uptime || '—', r.image, r.url ?? '', mark(r)]),
+    ...rows.map((r) => [r.stack, r.service, stateCell(r), r.health || '—', r.uptime || '—', r.image, r.url ?? '', mark(r)]),
   ])
 }

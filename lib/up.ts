@@ -3,7 +3,7 @@
 // stack is diagnosed and skips its dependants. Changes go through the context (dry-run aware); no prompts.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { FailureError } from './errors.ts'
+import { FailureError, UsageError } from './errors.ts'
 import { color } from './log.ts'
 import { duration, plural, table } from './format.ts'
 import type { Environment, HardwareProfile } from './schema.ts'
@@ -81,6 +81,7 @@ export async function up(ctx: StackCtx, o: UpOptions): Promise<UpReport> {
   // state queries must not name files that up has not written yet
   const current = loadPlatform(ctx, { environment: o.environment, profile: o.profile, secretLayer: layer.file, profiles: 'active', generating: false })
   const selection = p.registry.select(o.stacks)
+  requireSelected(p, o.stacks)
   ctx.log.step(`${p.settings.environment} environment, profile ${p.settings.profile}${p.settings.profiles.length ? ` + ${p.settings.profiles.join(', ')}` : ''}: ${selection.map((s) => s.name).join(', ')}`)
 
   checkSecrets(selection.flatMap((s) => s.secrets), p.compose.layers.values, ctx.log)
@@ -113,7 +114,17 @@ export async function up(ctx: StackCtx, o: UpOptions): Promise<UpReport> {
   const caddyfileChanged = ownsCaddyfile ? await writeCaddyfile(ctx, renderForPlatform(p)) : false
   if (caddyfileChanged) ctx.log.info(`caddy/Caddyfile ${ctx.dryRun ? 'would be ' : ''}updated (${plural(p.routes.length, 'route')})`)
   const reload = caddyfileChanged && proxyBefore.running
-  if (reload && !startsProxy) await reloadProxy(ctx, p)
+  // Routes are served by the proxy: when this run does not start the proxy's stack but starts routed services, the
+  // proxy must run and publish exactly the active local ports (Compose only applies a new port list by recreating it)
+  const proxyNeeded = !startsProxy && ownsCaddyfile && Boolean(p.registry.proxy && p.proxyStack) && selection.some((s) => p.plan(s).routes.length > 0)
+  const wantedPorts = p.settings.environment === 'private' ? [...new Set(p.routes.map((r) => r.local_port))] : []
+  const portsDiffer = wantedPorts.length !== proxyBefore.published.size || wantedPorts.some((port) => !proxyBefore.published.has(port))
+  if (proxyNeeded && (!proxyBefore.running || portsDiffer)) {
+    const proxy = p.registry.proxy!
+    ctx.log.step(`${p.proxyStack!.name}: ${proxyBefore.running ? `publishing ${wantedPorts.join(', ')} on ${proxy.name}` : `starting ${proxy.name}, which serves the routes`}`)
+    const r = await p.run(ctx.change, p.proxyStack!, upCommand({ timeout: o.timeout, services: [proxy.name] }))
+    if (r.exitCode !== 0) throw new FailureError(`${proxy.name} could not be ${proxyBefore.running ? 'recreated with the new ports' : 'started'}:\n${(r.stderr || r.stdout).trim().split('\n').slice(-6).join('\n')}`, { hint: `npx zx tasks/up.ts --stack ${p.proxyStack!.name}` })
+  } else if (reload && !startsProxy) await reloadProxy(ctx, p)
 
   const results = await runGraph<string[]>(
     selection.map((s) => ({ id: s.name, after: s.after })),
@@ -158,6 +169,21 @@ export async function up(ctx: StackCtx, o: UpOptions): Promise<UpReport> {
     caddyfileChanged,
     secretLayer: layer.file,
   }
+}
+
+/**
+ * A stack named on the command line that this installation (or host) does not run is a usage error that says how to
+ * select it; starting "0 services" and calling that healthy would hide the mistake.
+ */
+export function requireSelected(p: Pick<Platform, 'registry' | 'settings' | 'stacksVariable'>, names: readonly string[]): void {
+  const selected = selectedStacks(p.registry, p.settings)
+  const off = names.filter((n) => n !== 'all').map((n) => p.registry.stack(n)).filter((s) => !selected.has(s.name))
+  if (!off.length) return
+  const current = p.settings.stacks ?? []
+  const list = [...new Set([...current, ...off.map((s) => s.name)])].join(',')
+  throw new UsageError(`${off.map((s) => s.name).join(', ')} ${off.length > 1 ? 'are' : 'is'} not selected: ${p.stacksVariable}=${current.join(',')}`, {
+    hint: p.stacksVariable === 'STACKYARD_STACKS' ? `select ${off.length > 1 ? 'them' : 'it'}: npx zx tasks/setup.ts --stacks ${list} (or set STACKYARD_STACKS=${list} in .env)` : `add ${off.length > 1 ? 'them' : 'it'} to ${p.stacksVariable} in .env`,
+  })
 }
 
 /** Where each routed service of these stacks is reached: local ports in private, https://<sub>.<domain> in public. */

@@ -9,6 +9,7 @@ import { loadPlatform } from '../lib/platform.ts'
 import { renderHealth, runHealth } from '../lib/health.ts'
 import { hostsReport } from '../lib/multi-host.ts'
 import { renderHostHealth } from '../lib/multi-host-report.ts'
+import { plural } from '../lib/format.ts'
 
 await task({
   summary: 'Run the health checks (one line per check)',
@@ -27,7 +28,7 @@ await task({
     const failed = results.filter((r) => !r.ok)
     if (ctx.json) ctx.out({ ok: failed.length === 0, checks: results })
     else ctx.out(renderHealth(results))
-    if (failed.length) ctx.log.error(`${failed.length} of ${results.length} checks failed`)
+    if (failed.length) ctx.log.error(`${failed.length} of ${plural(results.length, 'check')} failed`)
     return failed.length ? 1 : 0
   },
 })

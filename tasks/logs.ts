@@ -1,9 +1,12 @@
-// Show a stack's logs (all its services, or the ones named), streamed through; --follow keeps streaming.
+// Show a stack's logs (all its services, or the ones named), streamed through the same masking as every other
+// output (secrets, terminal control sequences); --follow keeps streaming.
 // Usage: npx zx tasks/logs.ts --stack NAME [SERVICE…] [--follow] [--since 10m] [--tail N]
 import { task } from '../lib/task.ts'
 import { UsageError } from '../lib/errors.ts'
 import { logsCommand } from '../lib/compose.ts'
 import { loadPlatform } from '../lib/platform.ts'
+import { redact } from '../lib/redact.ts'
+import { stripTerminalCodes } from '../lib/format.ts'
 
 await task({
   summary: 'Show the logs of a stack or of some of its services',
@@ -23,7 +26,7 @@ await task({
     const services = [ctx.args.service ?? []].flat()
     const unknown = services.filter((s) => !stack.services.some((x) => x.name === s))
     if (unknown.length) throw new UsageError(`${unknown.join(', ')}: not a service of ${stack.name}`, { hint: `its services: ${stack.services.map((s) => s.name).join(', ')}` })
-    const r = await p.run(ctx.exec, stack, logsCommand({ services, follow: ctx.flags.follow, since: ctx.flags.since, tail: ctx.flags.tail }), { inherit: true })
+    const r = await p.run(ctx.exec, stack, logsCommand({ services, follow: ctx.flags.follow, since: ctx.flags.since, tail: ctx.flags.tail }), { passthrough: (text) => redact(stripTerminalCodes(text)) })
     return r.exitCode
   },
 })

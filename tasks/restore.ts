@@ -9,6 +9,7 @@ import { HELPER_IMAGE } from '../lib/backup-methods.ts'
 import { backupPassphrase } from '../lib/backup-inputs.ts'
 import { closeBackup, openBackup, planRestore, renderPlan, runRestore } from '../lib/restore.ts'
 import { upFailure } from '../lib/up.ts'
+import { plural } from '../lib/format.ts'
 
 await task({
   summary: 'Restore a backup archive (verified first), then start the stacks and wait for health',
@@ -36,7 +37,7 @@ await task({
       const failure = upFailure(report.up)
       if (ctx.json) ctx.out({ archive, restored: report.restored, secrets: report.secrets, stopped: report.stopped, stacks: report.up.stacks, dryRun: ctx.dryRun })
       if (failure) throw failure
-      if (!ctx.dryRun) ctx.log.success(`restored ${report.restored.length} files; ${report.up.stacks.map((s) => s.stack).join(', ')} up and healthy`)
+      if (!ctx.dryRun) ctx.log.success(`restored ${plural(report.restored.length, 'file')}; ${report.up.stacks.map((s) => s.stack).join(', ')} up and healthy`)
     } finally {
       await closeBackup(opened)
     }

@@ -42,10 +42,18 @@ export interface TempRepo {
 // its first run (~0.5 s per spawn); at a reused path the cache hits.
 const freeRoots: string[] = []
 
-export function tempRepo(opts: { files?: Record<string, string> } = {}): TempRepo {
+export interface TempRepoOptions {
+  files?: Record<string, string>
+  /** 'real': tasks talk to the machine's Docker engine (test/real/); default: the fake docker first on PATH */
+  engine?: 'fake' | 'real'
+}
+
+export function tempRepo(opts: TempRepoOptions = {}): TempRepo {
+  const real = opts.engine === 'real'
   const reused = freeRoots.pop()
-  const root = reused ?? mkdtempSync(join(tmpdir(), 'stackyard-test-'))
-  if (reused) mkdirSync(root)
+  const root = (real ? undefined : reused) ?? mkdtempSync(join(tmpdir(), real ? 'stackyard-real-' : 'stackyard-test-'))
+  if (reused && root === reused) mkdirSync(root)
+  else if (reused) freeRoots.push(reused)
   for (const p of COPY) if (existsSync(join(REPO, p))) cpSync(join(REPO, p), join(root, p), { recursive: true, filter: (src) => !/\/(\.env|\.env\.infisical|\.stackyard)$/.test(src) })
   symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'))
   const dockerDir = join(root, '.test-docker')
@@ -75,7 +83,7 @@ export function tempRepo(opts: { files?: Record<string, string> } = {}): TempRep
     run(task, args = [], o = {}) {
       const env: Record<string, string | undefined> = {
         ...process.env,
-        PATH: `${join(root, 'test', 'fake-docker')}:${process.env.PATH}`,
+        PATH: real ? process.env.PATH : `${join(root, 'test', 'fake-docker')}:${process.env.PATH}`,
         FAKE_DOCKER_LOG: logPath,
         FAKE_DOCKER_RULES: rulesPath,
         FAKE_DOCKER_STATE: statePath,
@@ -91,7 +99,7 @@ export function tempRepo(opts: { files?: Record<string, string> } = {}): TempRep
         let stderr = ''
         child.stdout.on('data', (d) => (stdout += d))
         child.stderr.on('data', (d) => (stderr += d))
-        const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000)
+        const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? (real ? 600_000 : 60_000))
         child.on('error', reject)
         child.on('close', (code) => {
           clearTimeout(timer)
@@ -103,7 +111,7 @@ export function tempRepo(opts: { files?: Record<string, string> } = {}): TempRep
     cleanup() {
       if (!existsSync(root)) return
       rmSync(root, { recursive: true, force: true })
-      freeRoots.push(root)
+      if (!real) freeRoots.push(root)
     },
   }
   for (const [p, c] of Object.entries(opts.files ?? {})) repo.write(p, c)

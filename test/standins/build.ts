@@ -1,7 +1,8 @@
 // Builds the stand-in images the real tier runs, from Debian packages, tagged with exactly the names the compose
 // files pin (read from the registry, so a new pin follows) and labelled as stand-ins. One base root (base.sh) is the
 // only big layer; each image adds its entrypoint and metadata with the legacy builder (offline). Skips every image
-// already built from the same recipe (a hash of this folder). Needs a running engine and root (debootstrap).
+// already built from the same recipe (base.sh and packages.txt for the root, plus its own folder per image).
+// Needs a running engine and root (debootstrap).
 // Usage: node --import tsx test/standins/build.ts [--force]
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -29,15 +30,19 @@ function files(dir: string): string[] {
   return readdirSync(dir).sort().flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]))
 }
 
-/** sha256 over every recipe file (path, mode, content); build.ts itself excluded (how, not what) */
-export function recipeHash(): string {
-  const h = createHash('sha256')
-  for (const f of files(HERE).filter((f) => !f.endsWith('build.ts'))) {
+function hashFiles(paths: string[], seed = ''): string {
+  const h = createHash('sha256').update(seed)
+  for (const f of paths) {
     h.update(relative(HERE, f) + '\0' + (statSync(f).mode & 0o111 ? 'x' : '-') + '\0')
     h.update(readFileSync(f))
   }
   return h.digest('hex').slice(0, 16)
 }
+
+/** the base root's recipe: base.sh and packages.txt */
+export const baseHash = () => hashFiles([join(HERE, 'base.sh'), join(HERE, 'packages.txt')])
+/** one stand-in's recipe: the base's, plus its folder */
+export const imageHash = (dir: string) => hashFiles(files(join(HERE, dir)), baseHash())
 
 /** every image reference the stand-ins answer to, with its folder */
 export function standinImages(root = ROOT): Array<{ dir: string; tags: string[] }> {
@@ -69,16 +74,15 @@ const labelOf = (image: string) => {
 
 /** the images that are missing or were built from another recipe */
 export function missingImages(): string[] {
-  const hash = recipeHash()
-  return standinImages().flatMap((s) => s.tags).filter((t) => labelOf(t) !== hash)
+  return standinImages().flatMap((s) => s.tags.filter((t) => labelOf(t) !== imageHash(s.dir)))
 }
 
 export function build(force = false): void {
-  const hash = recipeHash()
+  const hash = baseHash()
   const images = standinImages()
-  const todo = images.filter((s) => force || s.tags.some((t) => labelOf(t) !== hash))
+  const todo = images.filter((s) => force || s.tags.some((t) => labelOf(t) !== imageHash(s.dir)))
   if (!todo.length) {
-    console.error(`stand-ins: all ${images.length} up to date (recipe ${hash})`)
+    console.error(`stand-ins: all ${images.length} up to date (base recipe ${hash})`)
     return
   }
   const base = `stackyard-standin-base:${hash}`
@@ -99,7 +103,7 @@ export function build(force = false): void {
     console.error(`stand-ins: base ${base} built in ${Math.round((Date.now() - t0) / 1000)}s`)
   }
   for (const s of todo) {
-    const args = ['build', '-q', '--build-arg', `BASE=${base}`, '--label', `${RECIPE_LABEL}=${hash}`, ...s.tags.flatMap((t) => ['-t', t]), join(HERE, s.dir)]
+    const args = ['build', '-q', '--build-arg', `BASE=${base}`, '--label', `${RECIPE_LABEL}=${imageHash(s.dir)}`, ...s.tags.flatMap((t) => ['-t', t]), join(HERE, s.dir)]
     run('docker', args, { env: { ...process.env, DOCKER_BUILDKIT: '0' } })
     console.error(`stand-ins: ${s.dir} → ${s.tags.join(', ')}`)
   }

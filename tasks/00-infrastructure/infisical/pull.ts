@@ -11,6 +11,7 @@ import { planMirror, planPullInto } from '../../../lib/infisical-plan.ts'
 import { INFISICAL_ENV_FILE, pulledSecrets, readRemote, renderRemote, writeExport } from '../../../lib/infisical-sync.ts'
 import { localEnv, localSide, saveSyncState, sessionFrom, syncState } from '../../../lib/infisical-context.ts'
 import { renderPullPlan } from '../../../lib/infisical-report.ts'
+import { plural } from '../../../lib/format.ts'
 
 await task({
   summary: 'Pull secrets from Infisical into .env.infisical (or into .env)',
@@ -38,7 +39,7 @@ await task({
       if (!ctx.dryRun) state.settle(Object.fromEntries(plan.settled.map((k) => [k, remote.find((x) => x.key === k)!.value])))
       await saveSyncState(ctx, state)
       if (!ctx.dryRun) ctx.log.success(r.added.length + r.changed.length ? `.env: ${r.added.length} added, ${r.changed.length} updated (previous file in .env.bak)` : '.env already matches Infisical')
-    } else if (ctx.dryRun) ctx.skipped(`write ${INFISICAL_ENV_FILE} (mode 0600, ${remote.length} keys)`)
+    } else if (ctx.dryRun) ctx.skipped(`write ${INFISICAL_ENV_FILE} (mode 0600, ${plural(remote.length, 'key')})`)
     else {
       const { wrote } = await writeExport(ctx.root, s.client.origin, s.scope, rendered!.entries)
       ctx.log.success(`${INFISICAL_ENV_FILE}: ${remote.length} secret(s) ${wrote ? 'written' : 'unchanged'}`)
