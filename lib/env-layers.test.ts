@@ -5,13 +5,16 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError } from './errors.ts'
-import { EnvFileError, loadEnvLayers } from './env-layers.ts'
+import { EnvFileError, loadEnvLayers, secretLayerApplies } from './env-layers.ts'
 
 function fixture(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'stackyard-env-layers-'))
   for (const [name, text] of Object.entries(files)) writeFileSync(join(root, name), text)
   return root
 }
+
+/** every file layer, whatever the secret-layer rule says (these tests are about layering itself) */
+const ALL_FILES = ['.env.global', '.env', '.env.infisical']
 
 test('compose-go TestMultipleFiles: later files win, and the shell wins inside interpolation', () => {
   const root = fixture({
@@ -63,7 +66,7 @@ test('interpolation inside a file: shell first, then earlier lines (which overri
     '.env': 'A=local\nB=${A}\nC=${SHELLVAR}-${HOST}\nD=${URL}\nE=$DERIVED_ONLY\n',
     '.env.infisical': 'F=${B}/${A}\n',
   })
-  const env = loadEnvLayers({ root, shell: { SHELLVAR: 's' }, derived: { URL: 'https://app.example.org', DERIVED_ONLY: 'd', HOST: 'derived-host' } })
+  const env = loadEnvLayers({ root, files: ALL_FILES, shell: { SHELLVAR: 's' }, derived: { URL: 'https://app.example.org', DERIVED_ONLY: 'd', HOST: 'derived-host' } })
   assert.deepEqual(env.values, {
     URL: 'https://app.example.org',
     DERIVED_ONLY: 'd',
@@ -77,7 +80,7 @@ test('interpolation inside a file: shell first, then earlier lines (which overri
   })
   assert.deepEqual(env.sources.URL, { kind: 'derived' })
   assert.deepEqual(env.history.HOST, [{ kind: 'derived' }, { kind: 'file', file: '.env.global', line: 2 }])
-  const shadow = loadEnvLayers({ root, shell: { A: 'shell' } })
+  const shadow = loadEnvLayers({ root, files: ALL_FILES, shell: { A: 'shell' } })
   assert.deepEqual([shadow.values.A, shadow.values.B, shadow.files.A, shadow.values.F], ['shell', 'shell', 'local', 'shell/shell'])
 })
 
@@ -107,7 +110,24 @@ test('a file Compose rejects becomes EnvFileError naming file:line with a hint',
   })
   assert.equal(loadEnvLayers({ root: required, shell: { TOKEN: 't' } }).values.B, 't')
   const badKey = fixture({ '.env.infisical': 'GOOD=1\nBAD KEY=2\n' })
-  assert.throws(() => loadEnvLayers({ root: badKey, shell: {} }), { message: '.env.infisical:2: key cannot contain a space', line: 2 })
+  assert.throws(() => loadEnvLayers({ root: badKey, files: ALL_FILES, shell: {} }), { message: '.env.infisical:2: key cannot contain a space', line: 2 })
+})
+
+test('.env.infisical is a layer only while Infisical is configured by the layers below it or the shell', () => {
+  const identity = 'INFISICAL_CLIENT_ID=id\nINFISICAL_CLIENT_SECRET=secret-123\nINFISICAL_PROJECT_ID=p\n'
+  const leftover = fixture({ '.env.global': 'TZ=Etc/UTC\n', '.env': 'A=1\n', '.env.infisical': 'TZ=America/New_York\nINFISICAL_CLIENT_ID=x\nINFISICAL_CLIENT_SECRET=y\nINFISICAL_PROJECT_ID=z\n' })
+  const off = loadEnvLayers({ root: leftover, shell: {} })
+  assert.equal(off.values.TZ, 'Etc/UTC', 'an identity inside the export itself does not switch it on')
+  assert.deepEqual(off.loadedFiles, ['.env.global', '.env'])
+  assert.equal(secretLayerApplies(leftover, {}), false)
+  const configured = fixture({ '.env.global': 'TZ=Etc/UTC\n', '.env': identity, '.env.infisical': 'TZ=America/New_York\n' })
+  assert.equal(loadEnvLayers({ root: configured, shell: {} }).values.TZ, 'America/New_York')
+  assert.equal(secretLayerApplies(configured, {}), true)
+  const byShell = fixture({ '.env.global': 'TZ=Etc/UTC\n', '.env.infisical': 'TZ=America/New_York\n' })
+  const shell = { INFISICAL_CLIENT_ID: 'id', INFISICAL_CLIENT_SECRET: 's', INFISICAL_PROJECT_ID: 'p' }
+  assert.equal(loadEnvLayers({ root: byShell, shell }).values.TZ, 'America/New_York')
+  assert.equal(secretLayerApplies(byShell, shell), true)
+  assert.equal(secretLayerApplies(fixture({ '.env': identity }), {}), false, 'configured, but no export yet')
 })
 
 test('an unreadable file throws EnvFileError; a missing one is skipped', () => {

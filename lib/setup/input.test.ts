@@ -40,7 +40,8 @@ test('readSetupFiles: .env alone, .env.global alone, every file merged; the shel
   }
   assert.deepEqual(f.dotEnv, { DOMAIN: 'a.org', TOKEN: 'x' })
   assert.deepEqual(f.global, { STACKYARD_ENVIRONMENT: 'private', DOMAIN: '' })
-  assert.deepEqual(f.effective, { STACKYARD_ENVIRONMENT: 'private', DOMAIN: 'a.org', TOKEN: 'x', N8N_ENCRYPTION_KEY: 'abc' })
+  // .env.infisical is no layer while Infisical is not configured (the one rule of env-layers)
+  assert.deepEqual(f.effective, { STACKYARD_ENVIRONMENT: 'private', DOMAIN: 'a.org', TOKEN: 'x' })
 })
 
 test('shellValue: what the shell sets, read from the env layer (a file value is not the shell\'s; a shell-only key is)', () => {
