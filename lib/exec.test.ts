@@ -40,7 +40,7 @@ test('no shell is started for a command: a bash or sh first on PATH is never cal
     }
     const script = `import { run } from ${JSON.stringify(join(import.meta.dirname, 'exec.ts'))}\nconst r = await run('printf', ['%s', 'ok'])\nprocess.stdout.write(r.stdout)\n`
     writeFileSync(join(dir, 'probe.mts'), script)
-    const env = { ...process.env, PATH: `${dir}:${process.env.PATH}` }
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dir}:${process.env.PATH}` }
     delete env.NODE_OPTIONS
     const out = execFileSync(process.execPath, ['--import', 'tsx', join(dir, 'probe.mts')], { env, encoding: 'utf8' })
     assert.equal(out, 'ok')
