@@ -80,3 +80,20 @@ export function countBy<T extends string>(values: readonly T[]): Record<T, numbe
   for (const v of values) out[v] = (out[v] ?? 0) + 1
   return out
 }
+
+/**
+ * What a push or a pull kept, one sentence per reason: a key changed only on the other side, or on both sides (then
+ * neither command guesses which value is right). Empty when nothing was kept.
+ */
+export function keptLines(op: 'push' | 'pull', items: ReadonlyArray<{ key: string; action: string }>, prefix = ''): string[] {
+  const both = items.filter((i) => i.action === 'conflict').map((i) => i.key)
+  const other = items.filter((i) => i.action === (op === 'push' ? 'remote-newer' : 'local-newer')).map((i) => i.key)
+  const lines: string[] = []
+  if (other.length)
+    lines.push(op === 'push'
+      ? `${prefix}kept ${other.join(', ')}: changed in Infisical since the last sync (npx zx tasks/00-infrastructure/infisical/pull.ts --into .env takes them; push --force overwrites them)`
+      : `${prefix}kept ${other.join(', ')} in .env: changed locally since the last sync (push sends them; pull --force overwrites them)`)
+  if (both.length)
+    lines.push(`${prefix}kept ${both.join(', ')}${op === 'pull' ? ' in .env' : ''}: changed on both sides since the last sync (decide which value is right: pull --into .env --force takes Infisical's, push --force sends .env's)`)
+  return lines
+}

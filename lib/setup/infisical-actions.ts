@@ -4,6 +4,7 @@
 import { bootstrapInfisical } from '../infisical-bootstrap.ts'
 import { configValues, readInfisicalConfig } from '../infisical-config.ts'
 import { pushSecrets } from '../infisical-context.ts'
+import { keptLines } from '../infisical-report.ts'
 import type { Action } from './context.ts'
 import { startStacks } from './start.ts'
 
@@ -58,10 +59,10 @@ export function pushAction(o: { bundled: boolean }): Action {
     resume: ['npx zx tasks/00-infrastructure/infisical/push.ts'],
     async run(a) {
       const t = a.task()
-      const { result, kept } = await pushSecrets(t, { progress: (what) => t.log.step(`Infisical: ${what}`) })
+      const { result, plan } = await pushSecrets(t, { progress: (what) => t.log.step(`Infisical: ${what}`) })
       if (result.pending) a.problems.push('Infisical: the pushed changes wait for approval in Infisical')
       else t.log.success(result.created + result.updated ? `Infisical: ${result.created} created, ${result.updated} updated` : 'Infisical already matches .env')
-      if (kept.length) a.problems.push(`Infisical: kept ${kept.join(', ')}, changed there since the last sync (npx zx tasks/00-infrastructure/infisical/pull.ts --into .env takes them; push --force overwrites them)`)
+      a.problems.push(...keptLines('push', plan.items, 'Infisical: '))
     },
   }
 }

@@ -10,7 +10,7 @@ import { parseDotenv } from '../../../lib/env.ts'
 import { planMirror, planPullInto } from '../../../lib/infisical-plan.ts'
 import { INFISICAL_ENV_FILE, pulledSecrets, readRemote, renderRemote, writeExport } from '../../../lib/infisical-sync.ts'
 import { localEnv, localSide, saveSyncState, sessionFrom, syncState } from '../../../lib/infisical-context.ts'
-import { renderPullPlan } from '../../../lib/infisical-report.ts'
+import { keptLines, renderPullPlan } from '../../../lib/infisical-report.ts'
 
 await task({
   summary: 'Pull secrets from Infisical into .env.infisical (or into .env)',
@@ -46,7 +46,7 @@ await task({
     const kept = plan.items.filter((i) => i.action === 'local-newer' || i.action === 'conflict').map((i) => i.key)
     if (ctx.json) ctx.out({ scope: s.scope, into: ctx.flags.into, plan: plan.items, kept, dryRun: ctx.dryRun })
     if (kept.length) {
-      ctx.log.warn(`kept ${kept.join(', ')} in .env: changed locally since the last sync (push sends them; pull --force overwrites them)`)
+      for (const line of keptLines('pull', plan.items)) ctx.log.warn(line)
       return 1
     }
   },
