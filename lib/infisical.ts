@@ -194,6 +194,8 @@ export interface InfisicalClient {
   createIdentity(organizationId: string, name: string, role?: string): Promise<{ id: string }>
   /** POST /api/v1/auth/universal-auth/identities/{id}: universal auth on the identity; returns its client ID */
   attachUniversalAuth(identityId: string): Promise<{ clientId: string }>
+  /** GET /api/v1/auth/universal-auth/identities/{id}: the client ID of universal auth already on the identity */
+  getUniversalAuth(identityId: string): Promise<{ clientId: string }>
   /** POST /api/v1/auth/universal-auth/identities/{id}/client-secrets */
   createClientSecret(identityId: string, description: string): Promise<{ clientSecret: string }>
   /** POST /api/v2/workspace/{projectId}/identity-memberships/{identityId} */
@@ -498,6 +500,10 @@ export function createInfisicalClient(o: InfisicalClientOptions): InfisicalClien
         return { clientId: '(dry-run)' }
       }
       const r = await call('POST', `/api/v1/auth/universal-auth/identities/${encodeURIComponent(identityId)}`, UniversalAuthResult, { body: {}, label: 'POST /api/v1/auth/universal-auth/identities/{id}' })
+      return { clientId: r.identityUniversalAuth.clientId }
+    },
+    async getUniversalAuth(identityId) {
+      const r = await call('GET', `/api/v1/auth/universal-auth/identities/${encodeURIComponent(identityId)}`, UniversalAuthResult, { label: 'GET /api/v1/auth/universal-auth/identities/{id}' })
       return { clientId: r.identityUniversalAuth.clientId }
     },
     async createClientSecret(identityId, description) {

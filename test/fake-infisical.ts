@@ -495,6 +495,17 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
       },
     },
     {
+      method: 'GET',
+      path: '/api/v1/auth/universal-auth/identities/:identityId',
+      handler: (req, params) => {
+        const who = needAdmin(req)
+        if (isReply(who)) return who
+        const ident = identities.get(params.identityId)
+        if (!ident?.clientId) return notFound(`Failed to find universal auth for identity ${params.identityId}`)
+        return { status: 200, body: { identityUniversalAuth: { id: id('ua'), clientId: ident.clientId, identityId: ident.id, accessTokenTTL: 2592000, accessTokenMaxTTL: 2592000 } } }
+      },
+    },
+    {
       method: 'POST',
       path: '/api/v1/auth/universal-auth/identities/:identityId/client-secrets',
       handler: (req, params) => {

@@ -2,7 +2,8 @@
 // identity already in .env), push the .env secrets. The same libraries and order as the Infisical tasks
 // (tasks/00-infrastructure/infisical/bootstrap.ts and push.ts); nothing is asked here that the steps did not ask.
 import { bootstrapInfisical } from '../infisical-bootstrap.ts'
-import { configValues, readInfisicalConfig } from '../infisical-config.ts'
+import { configValues, credentialsWhere, readInfisicalConfig } from '../infisical-config.ts'
+import { progressStore, storeBootstrap } from '../infisical-bootstrap-state.ts'
 import { pushSecrets } from '../infisical-context.ts'
 import { keptLines } from '../infisical-report.ts'
 import type { Action } from './context.ts'
@@ -30,6 +31,7 @@ export function bootstrapAction(o: { email?: string; password?: string; existing
       const t = a.task()
       const values = configValues(t.env)
       const config = readInfisicalConfig(values)
+      const progress = progressStore(t)
       const r = await bootstrapInfisical({
         config,
         siteUrl: values.INFISICAL_SITE_URL || config.url || '',
@@ -41,9 +43,11 @@ export function bootstrapAction(o: { email?: string; password?: string; existing
         interactive: a.interactive,
         ask: a.ask,
         log: t.log,
+        progress,
+        credentialsFrom: credentialsWhere(t.env),
       })
+      await storeBootstrap(t, progress, r)
       if (r.mode === 'already-configured') return
-      await t.editEnv('.env', { INFISICAL_CLIENT_ID: r.clientId, INFISICAL_CLIENT_SECRET: r.clientSecret, INFISICAL_PROJECT_ID: r.projectId })
       t.log.success(`Infisical ${r.mode === 'bootstrapped' ? `bootstrapped (${r.created.join(', ')})` : 'connected'}; INFISICAL_CLIENT_ID, INFISICAL_CLIENT_SECRET, INFISICAL_PROJECT_ID stored in .env`)
     },
   }
