@@ -59,8 +59,11 @@ export function tolerantRoles(line: string): string {
   return m ? `DO $stackyard$ BEGIN CREATE ROLE ${m[1]}; EXCEPTION WHEN duplicate_object THEN NULL; END $stackyard$;` : line
 }
 
-/** A complete pg_dump/pg_dumpall output ends with this comment: anything else was cut short. */
-export const PG_COMPLETE = /PostgreSQL database (cluster )?dump complete\s*(--\s*)?$/
+/**
+ * A complete pg_dump/pg_dumpall output ends with this comment (pg_dump 17.6, 16.10, 15.14 and later then add their
+ * `\unrestrict KEY` line): anything else was cut short.
+ */
+export const PG_COMPLETE = /PostgreSQL database (cluster )?dump complete\s*(--\s*)?(\\unrestrict [A-Za-z0-9]+\s*)?$/
 
 export const snapshot = {
   /** the server streams a consistent RDB (replication SYNC), nothing is written inside the container */

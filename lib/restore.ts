@@ -3,7 +3,8 @@
 // plan what it replaces; then unpack only the planned files into a private folder (verified again), write the secret
 // files, stop the affected stacks and their dependants, restore each stack in dependency order (data stores started
 // alone for their dumps, volumes and snapshots written through a throwaway container), and start everything with `up`.
-// Docker through the context's runners (dry-run aware); files through ctx.writeFile. No manifest value reaches a shell.
+// Docker through the context's runners (dry-run aware); files through ctx.writeFile. No manifest value reaches a shell,
+// and no line of a dump does either (psql reads it with backslash commands restricted: lib/psql-restrict.ts).
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync, readFileSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, rm, statfs } from 'node:fs/promises'
@@ -26,6 +27,7 @@ import { selectedStacks } from './routes.ts'
 import { readSettings } from './settings.ts'
 import { STATE_DIR } from './paths.ts'
 import { plural, table } from './format.ts'
+import { restrictedPsqlInput } from './psql-restrict.ts'
 import { up, type UpReport } from './up.ts'
 import { loadPlatformEnv } from './task.ts'
 import type { Readable } from 'node:stream'
@@ -325,6 +327,14 @@ export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: Rest
 
   const restored: RestoreReport['restored'] = []
   const stream = (e: ManifestEntry) => (fresh.dryRun ? undefined : createReadStream(opened.staged.get(e.file)!))
+  // a dump goes to psql with backslash commands restricted: no line of it reaches a shell (\!) in the container
+  const sqlStream = (e: ManifestEntry): Readable | undefined => {
+    const file = stream(e)
+    if (!file) return undefined
+    const guard = restrictedPsqlInput()
+    file.on('error', (err) => guard.destroy(err))
+    return file.pipe(guard)
+  }
   const must = (r: { exitCode: number; stderr: string }, what: string) => {
     if (r.exitCode !== 0) throw new FailureError(`${what} failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-4).join(' ') || 'no error output'}`, { hint: 'the restore stopped here: services restored before this one have their backed-up data; run the restore again once the cause is fixed' })
   }
@@ -340,10 +350,10 @@ export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: Rest
       if (listed && listed.exitCode !== 0) throw new FailureError(`${where}: cannot list its databases: ${listed.stderr.trim().split('\n').pop()}`, { hint: 'is it healthy? npx zx tasks/logs.ts' })
       const existing = new Set(listed ? parseDatabaseList(listed.stdout).map((d) => d.name) : s.entries.map((e) => e.database ?? ''))
       for (const e of s.entries) {
-        if (e.kind === 'globals') must(await exec(fresh.change, pg.restoreGlobals(user), stream(e)), `${where}: roles`)
+        if (e.kind === 'globals') must(await exec(fresh.change, pg.restoreGlobals(user), sqlStream(e)), `${where}: roles`)
         if (e.kind !== 'database') continue
         if (!existing.has(e.database!)) must(await exec(fresh.change, pg.createDatabase(user, e.database!, e.owner || user)), `${where}: CREATE DATABASE ${e.database}`)
-        must(await exec(fresh.change, pg.restoreDatabase(user, e.database!), stream(e)), `${where}: database ${e.database}`)
+        must(await exec(fresh.change, pg.restoreDatabase(user, e.database!), sqlStream(e)), `${where}: database ${e.database}`)
         restored.push({ stack: s.stack.name, service: s.service, file: e.file })
       }
       if (s.entries.some((e) => e.kind === 'globals')) restored.push({ stack: s.stack.name, service: s.service, file: s.entries.find((e) => e.kind === 'globals')!.file })

@@ -153,14 +153,19 @@ test('restore into a fresh clone: .env back (0600), every dump and volume reload
     }
     const execOf = (svc: string, ...words: string[]) => (c: DockerCall) => composeSub(c) === 'exec' && c.argv[c.argv.indexOf('-T') + 1] === svc && words.every((w) => c.argv.includes(w))
     const fed = (e: Manifest['entries'][number]) => (c: DockerCall) => (c as DockerCall & { stdinSha256?: string }).stdinSha256 === e.sha256 && c.stdinBytes === e.size
+    // a dump reaches psql behind a \restrict line of our own (backslash commands refused), then byte for byte
+    const fedSql = (e: Manifest['entries'][number]) => (c: DockerCall) => {
+      const x = c as DockerCall & { stdinHead?: string; stdinRestSha256?: string }
+      return /^\\restrict [0-9a-f]{64}$/.test(x.stdinHead ?? '') && x.stdinRestSha256 === e.sha256
+    }
     const entry = (file: string) => m.entries.find((e) => e.file === file)!
     const network = at((c) => c.argv.join(' ') === 'network create ai-network', 'network create')
     // PostgreSQL: started alone, roles, then a missing database created, then each dump fed on stdin
     const pgUp = at((c) => composeSub(c) === 'up' && project(c) === 'stackyard-data' && c.argv.includes('--no-deps') && c.argv.at(-1) === 'postgres', 'postgres started alone')
-    const roles = at((c) => execOf('postgres', 'psql')(c) && fed(entry('data/data/postgres/globals.sql'))(c), 'roles')
+    const roles = at((c) => execOf('postgres', 'psql')(c) && fedSql(entry('data/data/postgres/globals.sql'))(c), 'roles')
     const create = at(execOf('postgres', '-c', 'CREATE DATABASE "extra" OWNER "n8n"'), 'CREATE DATABASE extra')
-    const n8n = at((c) => execOf('postgres', '--single-transaction', 'n8n')(c) && fed(entry('data/data/postgres/db-n8n.sql'))(c), 'n8n dump')
-    const extra = at((c) => execOf('postgres', 'extra')(c) && fed(entry('data/data/postgres/db-extra.sql'))(c), 'extra dump')
+    const n8n = at((c) => execOf('postgres', '--single-transaction', 'n8n')(c) && fedSql(entry('data/data/postgres/db-n8n.sql'))(c), 'n8n dump')
+    const extra = at((c) => execOf('postgres', 'extra')(c) && fedSql(entry('data/data/postgres/db-extra.sql'))(c), 'extra dump')
     assert.ok(network < pgUp && pgUp < roles && roles < create && create < extra && roles < n8n, 'order inside postgres')
     assert.ok(!calls.some(execOf('postgres', '-c', 'CREATE DATABASE "n8n" OWNER "n8n"')), 'existing databases are not created again')
     // volumes and snapshots: the container (and volume) created, then the helper fed the archive
@@ -275,6 +280,11 @@ test('a forged plain archive runs nothing: a shell command or a traversal in a m
     assert.equal(r.code, 0, r.stderr)
     const scripts = new Set(b.dockerCalls().filter((c) => c.argv[0] === 'run').map((c) => c.argv[c.argv.indexOf('-c') + 1]))
     assert.deepEqual([...scripts].sort(), ['find /volume -mindepth 1 -delete && tar -C /volume --numeric-owner -xpf -', 'tmp="/volume/.$1.stackyard-restore" && cat > "$tmp" && chown --reference=/volume "$tmp" && mv -f "$tmp" "/volume/$1"'])
+    // a dump with a psql shell escape: psql reads it with backslash commands restricted and refuses (exit 1, named)
+    const shell = await forge(dir, 'shell.tar.gz', (m, f) => f.set('data/data/postgres/db-n8n.sql', Buffer.from(N8N_DUMP + '\\! touch /var/lib/postgresql/INJECTED\n')))
+    const refused = await b.run('restore.ts', [shell, '--yes', '--stack', 'data'])
+    assert.equal(refused.code, 1, refused.stderr)
+    assert.match(refused.stderr, /data\/postgres: database n8n failed \(exit 3\): backslash commands are restricted/)
   } finally {
     rmSync(dir, { recursive: true, force: true })
     b.cleanup()
