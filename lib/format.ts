@@ -29,3 +29,11 @@ export function duration(ms: number): string {
   const m = Math.floor(s / 60)
   return `${m} min ${Math.round(s - m * 60)} s`
 }
+
+/**
+ * Text that came from outside (an API's message, a remote key name) made safe to print: control characters (terminal
+ * escapes, bell, newlines, NUL) are shown as \u escapes instead of being sent to the terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}

@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { FailureError } from './errors.ts'
 import { createTransport, HttpError, type HttpResponse, type Method, type Transport } from './http.ts'
+import { printable } from './format.ts'
 
 export interface InfisicalScope {
   projectId: string
@@ -310,9 +311,10 @@ export function createInfisicalClient(o: InfisicalClientOptions): InfisicalClien
   function classify(res: HttpResponse, label: string, scope?: Partial<InfisicalScope>): Classified {
     const where = describe(scope)
     const body = ErrorBody.safeParse(res.json)
-    const serverError = body.success ? body.data.error : undefined
+    // the server's words are shown to the user: never a terminal escape from them
+    const serverError = body.success && body.data.error !== undefined ? printable(body.data.error) : undefined
     const raw = body.success ? body.data.message : undefined
-    const serverMessage = typeof raw === 'string' ? raw : Array.isArray(raw) ? raw.map((i) => (i && typeof i === 'object' && 'message' in i ? String((i as { message: unknown }).message) : JSON.stringify(i))).join('; ') : ''
+    const serverMessage = printable(typeof raw === 'string' ? raw : Array.isArray(raw) ? raw.map((i) => (i && typeof i === 'object' && 'message' in i ? String((i as { message: unknown }).message) : JSON.stringify(i))).join('; ') : '')
     const make = (kind: InfisicalErrorKind, message: string, hint?: string): Classified => ({
       kind,
       serverError,
@@ -321,7 +323,7 @@ export function createInfisicalClient(o: InfisicalClientOptions): InfisicalClien
     })
     const said = serverMessage ? ` (server said: ${serverError ? `${serverError}: ` : ''}${serverMessage})` : serverError ? ` (server said: ${serverError})` : ''
     if (res.json === undefined)
-      return make('not-api', `Infisical at ${origin} answered ${label} with ${res.headers['content-type']?.split(';')[0] || 'a non-JSON body'} instead of JSON (HTTP ${res.status})`, 'INFISICAL_API_URL (or INFISICAL_SITE_URL) must point at the Infisical instance itself, e.g. http://localhost:8020, not a web page or a proxy login')
+      return make('not-api', `Infisical at ${origin} answered ${label} with ${printable(res.headers['content-type']?.split(';')[0] || 'a non-JSON body')} instead of JSON (HTTP ${res.status})`, 'INFISICAL_API_URL (or INFISICAL_SITE_URL) must point at the Infisical instance itself, e.g. http://localhost:8020, not a web page or a proxy login')
     const msg = serverMessage.toLowerCase()
     if (res.status === 422 || serverError === 'ValidationFailure' || (res.status === 400 && Array.isArray(raw)))
       return make('validation', `Infisical rejected the request ${label} as invalid${said}`, 'this is a bug in Stackyard (or an unsupported server version); run with --verbose and report it')

@@ -11,6 +11,7 @@ import { planMirror, planPullInto } from '../../../lib/infisical-plan.ts'
 import { INFISICAL_ENV_FILE, pulledSecrets, readRemote, renderRemote, writeExport } from '../../../lib/infisical-sync.ts'
 import { localEnv, localSide, saveSyncState, sessionFrom, syncState } from '../../../lib/infisical-context.ts'
 import { keptLines, renderPullPlan } from '../../../lib/infisical-report.ts'
+import { printable } from '../../../lib/format.ts'
 
 await task({
   summary: 'Pull secrets from Infisical into .env.infisical (or into .env)',
@@ -27,7 +28,7 @@ await task({
     const raw = intoEnv ? pulledSecrets((await readRemote(s.client, s.scope)).secrets, s.selection) : undefined
     const rendered = intoEnv ? undefined : await renderRemote(s.client, s.scope, s.selection, { expand: Boolean(ctx.flags.expand) })
     const remote = raw ? raw.secrets : Object.entries(rendered!.entries).map(([key, value]) => ({ key, value }))
-    for (const bad of [...(raw?.invalidNames ?? rendered!.invalidNames)]) ctx.log.warn(`skipped Infisical key "${bad}": not a variable name`)
+    for (const bad of [...(raw?.invalidNames ?? rendered!.invalidNames)]) ctx.log.warn(`skipped Infisical key "${printable(bad)}": not a variable name`)
     if (rendered?.unresolved.length) ctx.log.warn(`references expanded to an empty value: ${rendered.unresolved.join(', ')}`)
     const state = syncState(ctx, s)
     const plan = intoEnv ? planPullInto(localSide(localEnv(ctx), remote, s.selection), remote, { force: ctx.flags.force, base: state }) : { items: planMirror(readGenerated(join(ctx.root, INFISICAL_ENV_FILE)), remote), changes: {}, settled: [] }
