@@ -11,8 +11,8 @@
 //   last 16 bytes       GCM authentication tag
 // key = scrypt(passphrase as UTF-8, salt, 32 bytes, {N, r, p}). A wrong passphrase and a changed byte both fail the tag.
 import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt as scryptCb, type ScryptOptions } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises'
+import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs'
+import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join, posix } from 'node:path'
 import { Readable, Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -38,14 +38,6 @@ export interface EntrySource {
   name: string
   /** a file on disk, streamed, or bytes */
   source: string | Buffer
-}
-
-export interface ExtractedEntry {
-  name: string
-  /** where it was written */
-  path: string
-  size: number
-  sha256: string
 }
 
 function scrypt(passphrase: string, salt: Buffer, o: { log2N: number; r: number; p: number }): Promise<Buffer> {
@@ -132,74 +124,167 @@ async function* tarStream(entries: readonly EntrySource[]): AsyncGenerator<Buffe
   yield Buffer.alloc(1024)
 }
 
-/** Parses a tar stream, writing each regular file under `dir` (hashing it on the way). */
-async function untar(source: AsyncIterable<Buffer>, dir: string): Promise<ExtractedEntry[]> {
-  const out: ExtractedEntry[] = []
+export interface IndexedEntry {
+  size: number
+  sha256: string
+}
+
+/** The first entry of an archive lists every other one: the archive is checked against it while it streams. */
+export interface ArchiveIndex {
+  /** the first entry's name */
+  name: string
+  /** how it is called in messages, e.g. "the manifest" */
+  label: string
+  /** its largest accepted size */
+  maxBytes: number
+  /** its bytes → every other entry the archive must hold, with its size and sha256; throws ArchiveError */
+  read(bytes: Buffer): ReadonlyMap<string, IndexedEntry>
+}
+
+export interface ScanOptions {
+  index: ArchiveIndex
+  /** entries returned in memory (never written anywhere), at most KEEP_MAX bytes each */
+  keep?: (name: string) => boolean
+  /** entries written to a new file (mode 0600, created exclusively) at the returned path; undefined: hashed only */
+  extractTo?: (name: string) => string | undefined
+}
+
+export interface ScanResult {
+  index: Buffer
+  entries: ReadonlyMap<string, IndexedEntry>
+  kept: Map<string, Buffer>
+  extracted: Map<string, string>
+}
+
+/** the largest entry read into memory */
+export const KEEP_MAX = 4 * 1024 * 1024
+/** zero bytes accepted after the end-of-archive marker (tar writers pad to their record size) */
+const TRAILING_MAX = 1024 * 1024
+const padded = (n: number) => n + (n % 512 ? 512 - (n % 512) : 0)
+
+/**
+ * Reads a tar stream and checks it against its index while it streams: the index must come first (bounded), then
+ * only the entries it lists, each once, each with exactly its listed size (refused at its header, before a byte of
+ * it is read) and sha256 (at its end), then nothing but zero padding. The expanded size is bounded by what the index
+ * lists: nothing unlisted is ever read past its header, let alone written.
+ */
+async function scanTar(source: AsyncIterable<Buffer>, o: ScanOptions, where: string): Promise<ScanResult> {
+  const bad = (detail: string) =>
+    new ArchiveError(`${where} failed verification (refused at the first problem): ${detail}`, { hint: 'the archive is corrupt or was changed after it was written; nothing was changed. Use another backup' })
+  const foreign = (detail: string) => new ArchiveError(`${where}: ${detail}`, { hint: 'this is not an archive written by tasks/backup.ts; nothing was changed' })
+  let expected: ReadonlyMap<string, IndexedEntry> | undefined
+  let index: Buffer | undefined
+  const seen = new Set<string>()
+  const kept = new Map<string, Buffer>()
+  const extracted = new Map<string, string>()
   let buf: Buffer = Buffer.alloc(0)
-  let current: { entry: ExtractedEntry; remaining: number; pad: number; handle: Awaited<ReturnType<typeof open>>; hash: ReturnType<typeof createHash> } | undefined
+  let cur: { name: string; remaining: number; pad: number; hash: ReturnType<typeof createHash>; parts?: Buffer[]; handle?: FileHandle } | undefined
   let skip = 0
   let ended = false
+  let trailing = 0
+  let expanded = 0
+  let limit = Infinity
+  const endEntry = async () => {
+    const c = cur!
+    cur = undefined
+    skip = c.pad
+    if (c.handle) await c.handle.close()
+    if (!expected) {
+      index = Buffer.concat(c.parts!)
+      expected = o.index.read(index)
+      limit = padded(index.length) + 512 + 1024 + TRAILING_MAX
+      for (const e of expected.values()) limit += 512 + padded(e.size)
+      return
+    }
+    const digest = c.hash.digest('hex')
+    const want = expected.get(c.name)!
+    if (digest !== want.sha256) throw bad(`${c.name}: sha256 ${digest.slice(0, 12)}…, ${o.index.label} says ${want.sha256.slice(0, 12)}…`)
+    if (c.parts) kept.set(c.name, Buffer.concat(c.parts))
+  }
   const take = async (): Promise<void> => {
     for (;;) {
+      if (ended) {
+        if (buf.some((b) => b !== 0)) throw foreign('there is data after the end of the archive')
+        trailing += buf.length
+        buf = Buffer.alloc(0)
+        if (trailing > TRAILING_MAX) throw foreign('there is data after the end of the archive')
+        return
+      }
       if (skip) {
         const n = Math.min(skip, buf.length)
         buf = buf.subarray(n)
         skip -= n
         if (skip) return
       }
-      if (current) {
-        const n = Math.min(current.remaining, buf.length)
+      if (cur) {
+        const n = Math.min(cur.remaining, buf.length)
         if (n) {
           const part = buf.subarray(0, n)
-          current.hash.update(part)
-          await current.handle.write(part)
+          cur.hash.update(part)
+          if (cur.parts) cur.parts.push(Buffer.from(part))
+          if (cur.handle) await cur.handle.write(part)
           buf = buf.subarray(n)
-          current.remaining -= n
+          cur.remaining -= n
         }
-        if (current.remaining) return
-        await current.handle.close()
-        current.entry.sha256 = current.hash.digest('hex')
-        out.push(current.entry)
-        skip = current.pad
-        current = undefined
+        if (cur.remaining) return
+        await endEntry()
         continue
       }
-      if (ended) return
       if (buf.length < 512) return
       const h = buf.subarray(0, 512)
       buf = buf.subarray(512)
       if (h.every((b) => b === 0)) {
         ended = true
-        return
+        continue
       }
       const stored = parseInt(h.toString('ascii', 148, 156).replace(/[\0 ]/g, ''), 8)
       let sum = 0
       for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i]
-      if (stored !== sum) throw new ArchiveError('archive is corrupt: a tar header checksum does not match', { hint: 'the file was truncated or changed; use another backup' })
+      if (stored !== sum) throw new ArchiveError(`${where} is corrupt: a tar header checksum does not match`, { hint: 'the file was truncated or changed; nothing was changed. Use another backup' })
       const type = String.fromCharCode(h[156] || 48)
       const prefix = readString(h, 345, 155)
-      const name = (prefix ? `${prefix}/` : '') + readString(h, 0, 100)
+      const raw = (prefix ? `${prefix}/` : '') + readString(h, 0, 100)
       const size = readSize(h)
-      if (type === '5') continue
-      if (type !== '0') throw new ArchiveError(`archive entry "${name}" is not a regular file (tar type ${type})`, { hint: 'this is not an archive written by tasks/backup.ts' })
-      const rel = safeName(name)
-      const path = join(dir, ...rel.split('/'))
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-      const handle = await open(path, 'wx', 0o600)
-      current = { entry: { name: rel, path, size, sha256: '' }, remaining: size, pad: size % 512 ? 512 - (size % 512) : 0, handle, hash: createHash('sha256') }
+      if (type !== '0') throw foreign(`entry ${JSON.stringify(raw)} is not a regular file (tar type ${JSON.stringify(type)})`)
+      const name = safeName(raw)
+      if (!expected) {
+        if (name !== o.index.name) throw foreign(`it does not start with ${o.index.name}`)
+        if (size > o.index.maxBytes) throw foreign(`${o.index.name} is ${size} bytes, more than the ${o.index.maxBytes} it may have`)
+        cur = { name, remaining: size, pad: padded(size) - size, hash: createHash('sha256'), parts: [] }
+        if (!size) await endEntry()
+        continue
+      }
+      const want = expected.get(name)
+      if (!want) throw bad(`${name}: not in ${o.index.label}`)
+      if (seen.has(name)) throw bad(`${name}: twice in the archive`)
+      seen.add(name)
+      if (size !== want.size) throw bad(`${name}: ${size} bytes, ${o.index.label} says ${want.size}`)
+      const keepIt = o.keep?.(name) ?? false
+      if (keepIt && size > KEEP_MAX) throw bad(`${name}: ${size} bytes, more than the ${KEEP_MAX} such a file may have`)
+      const path = o.extractTo?.(name)
+      cur = { name, remaining: size, pad: padded(size) - size, hash: createHash('sha256'), ...(keepIt ? { parts: [] } : {}) }
+      if (path) {
+        cur.handle = await open(path, 'wx', 0o600)
+        extracted.set(name, path)
+      }
+      if (!size) await endEntry()
     }
   }
   try {
     for await (const chunk of source) {
+      expanded += chunk.length
+      if (expanded > limit) throw foreign(`it expands to more than the ${limit} bytes ${o.index.label} accounts for`)
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
       await take()
     }
     await take()
   } finally {
-    if (current) await current.handle.close().catch(() => undefined)
+    if (cur?.handle) await cur.handle.close().catch(() => undefined)
   }
-  if (current || !ended) throw new ArchiveError('archive is incomplete: the tar stream ends early', { hint: 'the file was truncated; use another backup' })
-  return out
+  if (cur || !ended || !expected) throw new ArchiveError(`${where} is incomplete: the tar stream ends early`, { hint: 'the file was truncated; nothing was changed. Use another backup' })
+  const missing = [...expected.keys()].filter((n) => !seen.has(n))
+  if (missing.length) throw bad(`${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}: listed in ${o.index.label}, missing from the archive`)
+  return { index: index!, entries: expected, kept, extracted }
 }
 
 // ------------------------------------------------------------------------------------------------------- encryption
@@ -227,22 +312,6 @@ function encryptor(key: Buffer, header: Buffer, iv: Buffer): Transform {
       cb()
     },
   })
-}
-
-/** Reads the encryption header of a file; undefined when the file is a plain .tar.gz. */
-export async function encryptionHeader(path: string): Promise<Buffer | undefined> {
-  const handle = await open(path, 'r')
-  try {
-    const head = Buffer.alloc(HEADER_SIZE)
-    const { bytesRead } = await handle.read(head, 0, HEADER_SIZE, 0)
-    if (bytesRead >= MAGIC.length && head.subarray(0, MAGIC.length).equals(MAGIC)) {
-      if (bytesRead < HEADER_SIZE) throw new ArchiveError(`${basename(path)} is truncated (no complete encryption header)`)
-      return head
-    }
-    return undefined
-  } finally {
-    await handle.close()
-  }
 }
 
 // -------------------------------------------------------------------------------------------------------- the API
@@ -295,59 +364,103 @@ export async function writeArchive(dest: string, entries: readonly EntrySource[]
   return { size, sha256: hash.digest('hex') }
 }
 
-export interface ReadArchiveOptions {
+export interface OpenArchiveOptions {
   /** asked only when the archive is encrypted */
   passphrase?: () => Promise<string>
 }
 
+/** An archive file held open: each scan is one streaming pass over the same file (decrypted, gunzipped, checked). */
+export interface OpenedArchive {
+  path: string
+  encrypted: boolean
+  /** size of the archive file */
+  size: number
+  scan(o: ScanOptions): Promise<ScanResult>
+  close(): Promise<void>
+}
+
+function kindOf(info: Stats): string {
+  return info.isDirectory() ? 'a directory' : info.isFIFO() ? 'a FIFO' : info.isSocket() ? 'a socket' : info.isCharacterDevice() || info.isBlockDevice() ? 'a device' : 'not a regular file'
+}
+
 /**
- * Extracts every file of the archive into `dir` (which must be empty and private), authenticating an encrypted one
- * completely before returning. Nothing is trusted until this returns: a failure leaves only `dir` to delete.
+ * Opens an archive for reading: a regular file only (opened without blocking, so a FIFO cannot hang it, and checked
+ * on the open descriptor, so it cannot be swapped afterwards); an encrypted one's key is derived once, here. Nothing is
+ * trusted until a scan returns: a scan checks every entry against the index while it streams, and authenticates an
+ * encrypted archive completely before it resolves.
  */
-export async function readArchive(path: string, dir: string, o: ReadArchiveOptions = {}): Promise<{ entries: ExtractedEntry[]; encrypted: boolean }> {
-  let info
+export async function openArchive(path: string, o: OpenArchiveOptions = {}): Promise<OpenedArchive> {
+  const where = basename(path)
+  const hint = 'give the path of a backup archive (backups/stackyard-backup-….tar.gz[.enc]); nothing was changed'
+  let handle: FileHandle
   try {
-    info = await stat(path)
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (err) {
-    throw new ArchiveError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'give the path of a backup archive (backups/stackyard-backup-….tar.gz[.enc])' })
+    throw new ArchiveError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint })
   }
-  const header = await encryptionHeader(path)
-  // the first failure of the decrypt/gunzip pipeline, if it failed before the tar reader did: the better explanation
-  let failure: ArchiveError | undefined
-  const gunzip = createGunzip()
-  const fail = (err: Error) => {
-    failure ??= /authenticate|bad decrypt/i.test(err.message)
-      ? new ArchiveError(`${basename(path)} cannot be decrypted: the passphrase is wrong or the archive was changed`, { hint: 'nothing was changed; try the passphrase again, or another backup' })
-      : new ArchiveError(`${basename(path)} is not a valid gzip-compressed backup archive (${err.message})`, { hint: 'nothing was changed; use another backup' })
-    gunzip.destroy()
-  }
-  let done: Promise<void>
-  if (header) {
-    if (!o.passphrase) throw new ArchiveError(`${basename(path)} is encrypted and no passphrase was given`, { hint: 'set STACKYARD_BACKUP_PASSPHRASE or run in a terminal to be asked' })
-    if (info.size < HEADER_SIZE + TAG_SIZE) throw new ArchiveError(`${basename(path)} is truncated`)
-    const [log2N, r, p] = [header[8], header[9], header[10]]
-    if (log2N < 10 || log2N > 22 || r < 1 || r > 32 || p < 1 || p > 16) throw new ArchiveError(`${basename(path)}: unsupported encryption parameters`, { hint: 'this is not an archive written by tasks/backup.ts' })
-    const key = await scrypt(await o.passphrase(), header.subarray(11, 27), { log2N, r, p })
-    const tag = Buffer.alloc(TAG_SIZE)
-    const fh = await open(path, 'r')
-    await fh.read(tag, 0, TAG_SIZE, info.size - TAG_SIZE)
-    await fh.close()
-    const decipher = createDecipheriv('aes-256-gcm', key, header.subarray(27, 39))
-    decipher.setAAD(header)
-    decipher.setAuthTag(tag)
-    done = pipeline(createReadStream(path, { start: HEADER_SIZE, end: info.size - TAG_SIZE - 1 }), decipher, gunzip).catch(fail)
-  } else done = pipeline(createReadStream(path), gunzip).catch(fail)
-  let entries: ExtractedEntry[]
   try {
-    entries = await untar(gunzip, dir)
+    const info = await handle.stat()
+    if (!info.isFile()) throw new ArchiveError(`${path} is ${kindOf(info)}, not an archive file`, { hint })
+    const head = Buffer.alloc(HEADER_SIZE)
+    const { bytesRead } = await handle.read(head, 0, HEADER_SIZE, 0)
+    const encrypted = bytesRead >= MAGIC.length && head.subarray(0, MAGIC.length).equals(MAGIC)
+    let key: Buffer | undefined
+    let tag: Buffer | undefined
+    if (encrypted) {
+      if (bytesRead < HEADER_SIZE || info.size < HEADER_SIZE + TAG_SIZE) throw new ArchiveError(`${where} is truncated (no complete encryption header)`, { hint: 'nothing was changed; use another backup' })
+      if (!o.passphrase) throw new ArchiveError(`${where} is encrypted and no passphrase was given`, { hint: 'set STACKYARD_BACKUP_PASSPHRASE or run in a terminal to be asked' })
+      const [log2N, r, p] = [head[8], head[9], head[10]]
+      if (log2N < 10 || log2N > 22 || r < 1 || r > 32 || p < 1 || p > 16) throw new ArchiveError(`${where}: unsupported encryption parameters`, { hint: 'this is not an archive written by tasks/backup.ts' })
+      key = await scrypt(await o.passphrase(), head.subarray(11, 27), { log2N, r, p })
+      tag = Buffer.alloc(TAG_SIZE)
+      await handle.read(tag, 0, TAG_SIZE, info.size - TAG_SIZE)
+    }
+    const classify = (err: Error): ArchiveError =>
+      /authenticate|bad decrypt/i.test(err.message)
+        ? new ArchiveError(`${where} cannot be decrypted: the passphrase is wrong or the archive was changed`, { hint: 'nothing was changed; try the passphrase again, or another backup' })
+        : new ArchiveError(`${where} is not a valid gzip-compressed backup archive (${err.message})`, { hint: 'nothing was changed; use another backup' })
+    return {
+      path,
+      encrypted,
+      size: info.size,
+      async scan(s) {
+        // the first failure of the read/decrypt/gunzip pipeline, if it failed before the tar reader did: the better explanation
+        let failure: ArchiveError | undefined
+        let stopping = false
+        const input = handle.createReadStream(encrypted ? { start: HEADER_SIZE, end: info.size - TAG_SIZE - 1, autoClose: false } : { start: 0, autoClose: false })
+        const gunzip = createGunzip()
+        const stages: NodeJS.ReadWriteStream[] = []
+        if (encrypted) {
+          const decipher = createDecipheriv('aes-256-gcm', key!, head.subarray(27, 39))
+          decipher.setAAD(head)
+          decipher.setAuthTag(tag!)
+          stages.push(decipher)
+        }
+        const done = pipeline([input, ...stages, gunzip]).catch((err: Error) => {
+          if (!stopping) failure ??= classify(err)
+        })
+        let result: ScanResult | undefined
+        let tarError: unknown
+        try {
+          result = await scanTar(gunzip, s, where)
+        } catch (err) {
+          tarError = err
+          if (!(err instanceof ArchiveError)) failure ??= classify(err as Error)
+          stopping = true
+          input.destroy()
+          gunzip.destroy()
+        }
+        await done
+        if (failure) throw failure
+        if (tarError !== undefined) throw tarError
+        return result!
+      },
+      close: () => handle.close(),
+    }
   } catch (err) {
-    if (failure) throw failure
-    if (err instanceof ArchiveError) throw err
-    throw new ArchiveError(`${basename(path)} is not a valid archive: ${(err as Error).message}`, { hint: 'nothing was changed; use another backup' })
+    await handle.close()
+    throw err
   }
-  await done
-  if (failure) throw failure
-  return { entries, encrypted: Boolean(header) }
 }
 
 /** sha256 and size of a file, streamed. */

@@ -72,7 +72,23 @@ export const snapshot = {
   magic: Buffer.from('REDIS'),
 }
 
-/** The helper commands, run with `docker run --rm [-i] --network none -v VOLUME:/volume[:ro] IMAGE …`. */
+/**
+ * A name pg_dump/psql take as a database (`-d NAME`) and this backup can have written: 1 to 63 bytes, no control
+ * characters, and nothing psql would read as a connection string instead (an `=`, a postgres:// URI).
+ */
+export function isDatabaseName(name: string): boolean {
+  const bytes = Buffer.byteLength(name)
+  return bytes >= 1 && bytes <= 63 && !/[\u0000-\u001f\u007f=]/.test(name) && !/^postgres(ql)?:\/\//i.test(name)
+}
+
+/** A file name inside a volume: one path segment, as x-backup.file declares it. */
+const FILE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]+$/
+
+/**
+ * The helper commands, run with `docker run --rm [-i] --network none -v VOLUME:/volume[:ro] IMAGE …`. Their scripts
+ * are constants: a name reaches them only as a positional parameter (`sh -c SCRIPT sh NAME`, used as "$1"), never in
+ * the script's text.
+ */
 export const volume = {
   runArgs: (volumeName: string, image: string, o: { readOnly: boolean; stdin: boolean }) => [
     'run', '--rm', ...(o.stdin ? ['-i'] : []), '--network', 'none', '-v', `${volumeName}:${MOUNT}${o.readOnly ? ':ro' : ''}`, image,
@@ -81,7 +97,10 @@ export const volume = {
   /** replaces the volume's content with the archive on stdin */
   extract: () => ['sh', '-c', `find ${MOUNT} -mindepth 1 -delete && tar -C ${MOUNT} --numeric-owner -xpf -`],
   /** writes stdin as one file, owned like the folder it lands in, replaced atomically */
-  putFile: (file: string) => ['sh', '-c', `cat > ${MOUNT}/.${file}.stackyard-restore && chown --reference=${MOUNT} ${MOUNT}/.${file}.stackyard-restore && mv -f ${MOUNT}/.${file}.stackyard-restore ${MOUNT}/${file}`],
+  putFile: (file: string) => {
+    if (!FILE_NAME.test(file)) throw new Error(`not a plain file name: ${JSON.stringify(file)}`)
+    return ['sh', '-c', `tmp="${MOUNT}/.$1.stackyard-restore" && cat > "$tmp" && chown --reference=${MOUNT} "$tmp" && mv -f "$tmp" "${MOUNT}/$1"`, 'sh', file]
+  },
 }
 
 /** File names inside the archive: data/<stack>/<service>/… */

@@ -1,6 +1,7 @@
 // Backup and restore building blocks: the restore order (stacks by their `after`, data stores before the services
 // that depend on them, roles before databases), what a restore stops, archive names and retention, the roles rewrite,
-// manifest verification, x-backup validation, and the --context runner wrapper.
+// the manifest index, every manifest name checked against the registry, the secret files checked before they are
+// written, x-backup validation, and the --context runner wrapper.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs'
@@ -8,10 +9,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadRegistry } from './registry.ts'
 import { repoRoot } from './paths.ts'
-import { planRestore } from './restore.ts'
+import { checkSecretFiles, dependencyOrder, planRestore } from './restore.ts'
 import { archiveName, retention } from './backup-retention.ts'
-import { parseDatabaseList, pg, quoteIdent, tolerantRoles } from './backup-methods.ts'
-import { verifyEntries, type Manifest, type ManifestEntry } from './backup-manifest.ts'
+import { archivePath, isDatabaseName, parseDatabaseList, pg, quoteIdent, tolerantRoles, volume } from './backup-methods.ts'
+import { manifestIndex, type Manifest, type ManifestEntry } from './backup-manifest.ts'
 import { configuredContexts, hostProfiles, hostStacks, hostStacksVariable, withDockerContext } from './docker-context.ts'
 import type { Runner } from './exec.ts'
 
@@ -19,7 +20,8 @@ const registry = loadRegistry(repoRoot)
 const sha = 'a'.repeat(64)
 const entry = (stack: string, service: string, kind: ManifestEntry['kind'], extra: Partial<ManifestEntry> = {}): ManifestEntry => ({
   stack, service, project: registry.stack(stack).project, method: kind === 'globals' || kind === 'database' ? 'pg_dump' : kind, kind,
-  file: `data/${stack}/${service}/${kind}-${extra.database ?? extra.volume ?? 'x'}`, size: 1, sha256: sha, image: 'img:1', ...extra,
+  file: kind === 'globals' ? archivePath.globals(stack, service) : kind === 'database' ? archivePath.database(stack, service, extra.database ?? 'x') : kind === 'snapshot' ? archivePath.snapshot(stack, service, extra.target ?? 'dump.rdb') : archivePath.volume(stack, service, extra.volume ?? 'x'),
+  size: 1, sha256: sha, image: 'img:1', ...extra,
 })
 const manifest = (entries: ManifestEntry[], stacks = ['infrastructure', 'data', 'compute', 'apps', 'ops']): Manifest => ({
   format: 'stackyard-backup', version: 1, createdAt: '2026-01-01T00:00:00.000Z', stackyard: { version: '0.1.0', commit: null }, context: null,
@@ -38,6 +40,7 @@ test('restore order: stacks in dependency order, inside a stack what others depe
     entry('infrastructure', 'infisical-redis', 'snapshot', { volume: 'infisical-redis-data', target: 'dump.rdb' }),
   ])
   const plan = planRestore(registry, m, [], { secrets: true })
+  assert.deepEqual(plan.services.filter((s) => s.user).map((s) => `${s.service}:${s.user}`), ['infisical-db:infisical', 'postgres:postgres'], 'the superuser comes from the registry')
   assert.deepEqual(plan.stacks.map((s) => s.name), ['infrastructure', 'data', 'compute', 'apps', 'ops'])
   assert.deepEqual(plan.services.map((s) => `${s.stack.name}/${s.service}`), ['infrastructure/caddy', 'infrastructure/infisical-db', 'infrastructure/infisical-redis', 'data/postgres', 'apps/n8n'])
   assert.deepEqual(plan.services.find((s) => s.service === 'postgres')!.entries.map((e) => e.kind + (e.database ? `:${e.database}` : '')), ['globals', 'database:flowise', 'database:n8n'])
@@ -52,12 +55,57 @@ test('restore order: stacks in dependency order, inside a stack what others depe
 })
 
 test('a service that depends on another is restored after it (depends_on), within one stack', () => {
-  const m = manifest([
-    entry('infrastructure', 'infisical-backend', 'volume', { volume: 'x' }),
-    entry('infrastructure', 'infisical-redis', 'snapshot', { volume: 'infisical-redis-data' }),
-    entry('infrastructure', 'infisical-db', 'globals'),
-  ], ['infrastructure'])
-  assert.deepEqual(planRestore(registry, m, [], { secrets: false }).services.map((s) => s.service), ['infisical-db', 'infisical-redis', 'infisical-backend'])
+  assert.deepEqual(dependencyOrder(registry.stack('infrastructure'), ['infisical-backend', 'infisical-redis', 'infisical-db']), ['infisical-db', 'infisical-redis', 'infisical-backend'])
+  // infisical-backend declares no x-backup: a manifest entry for it is refused, not restored
+  const m = manifest([entry('infrastructure', 'infisical-backend', 'volume', { volume: 'x' }), entry('infrastructure', 'infisical-redis', 'snapshot', { volume: 'infisical-redis-data', target: 'dump.rdb' }), entry('infrastructure', 'infisical-db', 'globals')], ['infrastructure'])
+  assert.throws(() => planRestore(registry, m, [], { secrets: false }), /infrastructure\/infisical-backend: a volume backup, but the service declares no x-backup/)
+})
+
+test('restore: every manifest name is checked against the registry before use (no value from a forged manifest reaches a command)', () => {
+  const good = () => ({ ...entry('infrastructure', 'valkey', 'snapshot', { volume: 'valkey-data', target: 'dump.rdb' }) })
+  assert.doesNotThrow(() => planRestore(registry, manifest([good()], ['infrastructure']), [], { secrets: false }))
+  const refused: Array<[string, Partial<ManifestEntry>, RegExp]> = [
+    ['a shell command in the target', { target: 'dump.rdb;touch${IFS}/volume/INJECTED;#' }, /valkey: target "dump\.rdb;touch\$\{IFS\}\/volume\/INJECTED;#" should be "dump\.rdb" \(x-backup\.file\)/],
+    ['a traversal in the target', { target: '../../etc/passwd' }, /target "\.\.\/\.\.\/etc\/passwd" should be "dump\.rdb"/],
+    ['another volume', { volume: 'caddy-data' }, /volume "caddy-data" should be "valkey-data"/],
+    ['another file in the archive', { file: 'data/infrastructure/valkey/../caddy/x' }, /file "data\/infrastructure\/valkey\/\.\.\/caddy\/x" should be "data\/infrastructure\/valkey\/dump\.rdb"/],
+    ['another method', { method: 'volume', kind: 'volume', volume: 'valkey-data' }, /a volume backup, but its x-backup method is snapshot/],
+  ]
+  for (const [what, change, why] of refused) assert.throws(() => planRestore(registry, manifest([{ ...good(), ...change }], ['infrastructure']), [], { secrets: false }), (e: Error) => e.name === 'ArchiveError' && why.test(e.message), what)
+  const db = (database: string) => manifest([entry('data', 'postgres', 'database', { database })], ['data'])
+  assert.doesNotThrow(() => planRestore(registry, db('my db'), [], { secrets: false }))
+  for (const name of ['host=evil.example user=postgres', 'postgresql://evil.example/db', 'x'.repeat(64)])
+    assert.throws(() => planRestore(registry, db(name), [], { secrets: false }), /is not a database name this backup can have written/, name)
+  assert.throws(() => planRestore(registry, manifest([entry('apps', 'n8n', 'volume', { volume: 'caddy-data' })], ['apps']), [], { secrets: false }), /apps\/n8n: volume "caddy-data" is not one it backs up \(n8n-data\)/)
+  assert.throws(() => planRestore(registry, { ...manifest([], ['data']), secrets: [{ name: '.env', file: 'data/x', size: 1, sha256: sha }] }, [], { secrets: true }), /secret file \.env: file "data\/x" should be "secrets\/\.env"/)
+  for (const bad of ['', 'a=b', 'postgres://x', '\u0000']) assert.equal(isDatabaseName(bad), false, JSON.stringify(bad))
+  // the helper's script is a constant; the file name is an argument ("$1"), and only a plain name
+  assert.deepEqual(volume.putFile('dump.rdb').slice(0, 2).concat(volume.putFile('dump.rdb').slice(3)), ['sh', '-c', 'sh', 'dump.rdb'])
+  assert.equal(volume.putFile('dump.rdb')[2], volume.putFile('other.rdb')[2])
+  assert.throws(() => volume.putFile('a;b'))
+  assert.throws(() => volume.putFile('..'))
+})
+
+test('restore: the archive\'s secret files are checked as Compose would read them before anything is written', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stackyard-secrets-'))
+  try {
+    const m = manifest([], ['data'])
+    const plan = planRestore(registry, m, [], { secrets: true })
+    const check = (text: string | Buffer, shell: Record<string, string> = {}) => checkSecretFiles(dir, plan, { path: '/x/backup.tar.gz', secrets: new Map([['secrets/.env', Buffer.from(text)]]) }, shell)
+    assert.doesNotThrow(() => check('A=1\nB="two words"\n'))
+    assert.throws(() => check('A="never closed\n'), (e: Error) => e.name === 'ArchiveError' && /backup\.tar\.gz: the archive's \.env:1: .*Compose could not read it after the restore/.test(e.message))
+    assert.throws(() => check('A=${MISSING:?set it}\n'), /the archive's \.env:1/)
+    assert.doesNotThrow(() => check('A=${MISSING:?set it}\n', { MISSING: 'from the shell' }))
+    assert.throws(() => check('STACKYARD_ENVIRONMENT=staging\n'), /with its secret files, .*"staging" is not private or public/)
+    assert.throws(() => check(Buffer.from([0x41, 0x3d, 0xff, 0x0a])), /its \.env is not UTF-8 text/)
+    // with the files that stay: an .env.infisical here that needs a key the archive's .env no longer has
+    writeFileSync(join(dir, '.env.infisical'), 'X=${NEEDED:?}\n')
+    assert.throws(() => check('A=1\n'), /\.env\.infisical:1/)
+    assert.doesNotThrow(() => check('NEEDED=1\n'))
+    assert.doesNotThrow(() => checkSecretFiles(dir, planRestore(registry, m, [], { secrets: false }), { path: '/x/backup.tar.gz', secrets: new Map() }, {}))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('archive names: the context and a --stack selection are part of the name; retention keeps the newest N of exactly that kind', () => {
@@ -82,17 +130,15 @@ test('roles dump: every CREATE ROLE tolerates an existing role, nothing else cha
   assert.deepEqual(parseDatabaseList('n8n\tn8n\npostgres\tpostgres\n\n'), [{ name: 'n8n', owner: 'n8n' }, { name: 'postgres', owner: 'postgres' }])
 })
 
-test('manifest verification: missing, resized, changed, unlisted and twice-listed files are each named', () => {
-  const m = manifest([entry('data', 'postgres', 'globals', { file: 'a', size: 3, sha256: 'b'.repeat(64) }), entry('data', 'postgres', 'database', { file: 'b', size: 3, sha256: 'c'.repeat(64) })])
-  const ok = new Map([['manifest.json', { size: 9, sha256: sha }], ['a', { size: 3, sha256: 'b'.repeat(64) }], ['b', { size: 3, sha256: 'c'.repeat(64) }], ['secrets/.env', { size: 1, sha256: sha }]])
-  assert.deepEqual(verifyEntries(m, ok), [])
-  const bad = new Map(ok)
-  bad.set('a', { size: 4, sha256: 'b'.repeat(64) })
-  bad.set('b', { size: 3, sha256: 'd'.repeat(64) })
-  bad.delete('secrets/.env')
-  bad.set('evil.sh', { size: 1, sha256: sha })
-  assert.deepEqual(verifyEntries(m, bad), ['a: 4 bytes, the manifest says 3', 'b: sha256 dddddddddddd…, the manifest says cccccccccccc…', 'secrets/.env: missing', 'evil.sh: not in the manifest'])
-  assert.deepEqual(verifyEntries({ ...m, entries: [...m.entries, m.entries[0]] }, ok), ['a: listed twice'])
+test('manifest index: every listed file with its size and sha256; a file listed twice, or the manifest itself, refused', () => {
+  const m = manifest([entry('data', 'postgres', 'globals', { size: 3, sha256: 'b'.repeat(64) }), entry('data', 'postgres', 'database', { database: 'n8n', size: 3, sha256: 'c'.repeat(64) })])
+  const listed = manifestIndex('x.tar.gz').read(Buffer.from(JSON.stringify(m)))
+  assert.deepEqual([...listed], [['data/data/postgres/globals.sql', { size: 3, sha256: 'b'.repeat(64) }], ['data/data/postgres/db-n8n.sql', { size: 3, sha256: 'c'.repeat(64) }], ['secrets/.env', { size: 1, sha256: sha }]])
+  assert.throws(() => manifestIndex('x.tar.gz').read(Buffer.from(JSON.stringify({ ...m, entries: [...m.entries, m.entries[0]] }))), /lists data\/data\/postgres\/globals\.sql twice/)
+  assert.throws(() => manifestIndex('x.tar.gz').read(Buffer.from(JSON.stringify({ ...m, entries: [{ ...m.entries[0], file: 'manifest.json' }] }))), /lists manifest\.json twice/)
+  // control characters (terminal escapes, newlines) are refused in every text of the manifest
+  assert.throws(() => manifestIndex('x.tar.gz').read(Buffer.from(JSON.stringify({ ...m, entries: [{ ...m.entries[0], image: 'img\u001b]0;owned\u0007' }] }))), /entries\.0\.image: holds control characters/)
+  assert.throws(() => manifestIndex('x.tar.gz').read(Buffer.from(JSON.stringify({ ...m, secrets: [{ ...m.secrets[0], size: 2 * 1024 * 1024 }] }))), /secrets\.0\.size/)
 })
 
 test('x-backup in the registry: methods and options validated; volumes must be ones the service mounts; unknown fields refused', () => {

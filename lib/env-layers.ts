@@ -53,6 +53,8 @@ export interface LoadEnvLayersOptions {
   shell?: Record<string, string | undefined>
   /** Values Stackyard computes itself (e.g. service URLs): the lowest layer, visible to interpolation in the files. */
   derived?: Record<string, string>
+  /** Contents to use instead of reading a file (a restore checks an archive's .env in its place before writing it). */
+  contents?: ReadonlyMap<string, string>
 }
 
 const HINTS: Record<EnvSyntaxCode, (err: EnvSyntaxError) => string> = {
@@ -119,7 +121,7 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
   for (const file of files) {
     // the default chain applies the secret-layer rule with what is loaded so far (the layers below it, and the shell)
     if (!opts.files && file === SECRET_LAYER_FILE && !infisicalConfigured((n) => fromShell(n) ?? merged.get(n))) continue
-    const text = readOptional(opts.root, file)
+    const text = opts.contents?.get(file) ?? readOptional(opts.root, file)
     if (text === undefined) continue
     loadedFiles.push(file)
     let statements

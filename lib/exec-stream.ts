@@ -1,14 +1,17 @@
-// Child processes with a streamed side: stdout into a Writable (a dump into a backup file) or stdin from a Readable
-// (a dump into a restore), never buffered whole in memory and never through argv. Used by lib/exec.ts's runner when
-// ExecOptions.stdout or .stdin is given; stderr is captured (its tail) for errors. No task knowledge.
+// Child processes, started directly from an argv array (never through a shell: no value is ever parsed as shell
+// syntax), with streamed sides when asked: stdout into a Writable (a dump into a backup file) or stdin from a Readable
+// (a dump into a restore), never buffered whole in memory and never through argv. lib/exec.ts's runner starts every
+// command here; stderr is captured (its tail) for errors. No task knowledge.
 import { spawn } from 'node:child_process'
 import { pipeline } from 'node:stream/promises'
-import type { Readable, Writable } from 'node:stream'
+import { Readable, type Writable } from 'node:stream'
 
 export interface StreamOptions {
   cwd?: string
   env?: Record<string, string | undefined>
   stdin?: Readable
+  /** stdin content (small; secrets reach a child this way) */
+  input?: string
   stdout?: Writable
   timeoutMs?: number
 }
@@ -18,24 +21,26 @@ const STDERR_KEEP = 64 * 1024
 /** Runs the program; resolves with its exit code, captured stdout (when not streamed) and the stderr tail. */
 export function runStreaming(cmd: string, args: readonly string[], o: StreamOptions): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, [...args], { cwd: o.cwd, env: o.env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(cmd, [...args], { cwd: o.cwd, env: o.env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'], shell: false })
     let stderr = ''
     let stdout = ''
     let failed: Error | undefined
     const timer = o.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), o.timeoutMs) : undefined
-    child.stderr.setEncoding('utf8')
-    child.stderr.on('data', (d: string) => {
+    child.stderr?.setEncoding('utf8')
+    child.stderr?.on('data', (d: string) => {
       stderr = (stderr + d).slice(-STDERR_KEEP)
     })
-    const out = o.stdout ? pipeline(child.stdout, o.stdout) : new Promise<void>((ok) => {
-      child.stdout.setEncoding('utf8')
-      child.stdout.on('data', (d: string) => (stdout += d))
-      child.stdout.on('end', ok)
+    const out = !child.stdout ? Promise.resolve() : o.stdout ? pipeline(child.stdout, o.stdout) : new Promise<void>((ok) => {
+      child.stdout!.setEncoding('utf8')
+      child.stdout!.on('data', (d: string) => (stdout += d))
+      child.stdout!.on('end', ok)
     })
     // a child that exits without reading all of stdin closes the pipe: EPIPE is its answer, not ours to report
-    const input = o.stdin ? pipeline(o.stdin, child.stdin).catch((err: NodeJS.ErrnoException) => {
+    const quietPipe = (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') failed = err
-    }) : (child.stdin.end(), Promise.resolve())
+    }
+    const stdin = child.stdin!
+    const input = o.stdin ? pipeline(o.stdin, stdin).catch(quietPipe) : o.input !== undefined ? pipeline(Readable.from([Buffer.from(o.input)]), stdin).catch(quietPipe) : (stdin.end(), Promise.resolve())
     child.on('error', (err) => {
       if (timer) clearTimeout(timer)
       reject(err)
@@ -57,7 +62,7 @@ export function runStreaming(cmd: string, args: readonly string[], o: StreamOpti
  */
 export function runFiltered(cmd: string, args: readonly string[], o: Omit<StreamOptions, 'stdin' | 'stdout'> & { filter: (text: string) => string; out?: Writable; err?: Writable }): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, [...args], { cwd: o.cwd, env: o.env as NodeJS.ProcessEnv, stdio: ['inherit', 'pipe', 'pipe'] })
+    const child = spawn(cmd, [...args], { cwd: o.cwd, env: o.env as NodeJS.ProcessEnv, stdio: ['inherit', 'pipe', 'pipe'], shell: false })
     const timer = o.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), o.timeoutMs) : undefined
     const pipes = [lineCopy(child.stdout, o.out ?? process.stdout, o.filter), lineCopy(child.stderr, o.err ?? process.stderr, o.filter)]
     child.on('error', (err) => {

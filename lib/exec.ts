@@ -1,8 +1,10 @@
 // Child processes: one runner for reads and one for changes (the dry-run hook); no task knowledge.
-// Commands are argv arrays quoted by zx, never built strings; secrets never go into argv (pass them
+// Commands are argv arrays started directly (lib/exec-stream.ts), never a string and never through a shell, so no
+// value from a file, an archive or an API is ever parsed as shell syntax; secrets never go into argv (pass them
 // through `input` or a file). Every command is logged redacted, with --verbose.
+import { accessSync, constants } from 'node:fs'
+import { delimiter, join } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
-import { $ } from 'zx'
 import { CommandError } from './errors.ts'
 import { runFiltered, runStreaming } from './exec-stream.ts'
 import { log } from './log.ts'
@@ -48,7 +50,7 @@ export function formatCommand(cmd: string, args: readonly string[]): string {
   return [cmd, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')
 }
 
-/** Runs commands for real. */
+/** Runs commands for real: spawned from the argv array, no shell in between. */
 export const run: Runner = async (cmd, args, opts = {}) => {
   const shown = redact(formatCommand(cmd, args))
   log.debug(`$ ${shown}${opts.cwd ? `   (in ${opts.cwd})` : ''}`)
@@ -58,44 +60,24 @@ export const run: Runner = async (cmd, args, opts = {}) => {
     try {
       exitCode = await runFiltered(cmd, args, { cwd: opts.cwd, env: childEnv(opts.env), timeoutMs: opts.timeoutMs, filter: opts.passthrough })
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && opts.nothrow) return { exitCode: 127, stdout: '', stderr: `${cmd}: command not found` }
       throw new CommandError(shown, null, String((err as Error).message ?? err))
     }
     log.debug(`  exit ${exitCode} after ${Date.now() - started} ms`)
     if (exitCode !== 0 && !opts.nothrow) throw new CommandError(shown, exitCode, '')
     return { exitCode, stdout: '', stderr: '' }
   }
-  if (opts.stdout || opts.stdin) {
-    let r
-    try {
-      r = await runStreaming(cmd, args, { cwd: opts.cwd, env: childEnv(opts.env), stdin: opts.stdin, stdout: opts.stdout, timeoutMs: opts.timeoutMs })
-    } catch (err) {
-      throw new CommandError(shown, null, String((err as Error).message ?? err))
-    }
-    log.debug(`  exit ${r.exitCode} after ${Date.now() - started} ms`)
-    if (r.exitCode !== 0 && !opts.nothrow) throw new CommandError(shown, r.exitCode, redact(r.stderr))
-    return r
-  }
-  const p = $({
-    cwd: opts.cwd,
-    env: childEnv(opts.env) as NodeJS.ProcessEnv,
-    input: opts.input,
-    nothrow: true,
-    quiet: true,
-    verbose: false,
-    timeout: opts.timeoutMs ? `${opts.timeoutMs}ms` : undefined,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })`${cmd} ${args}`
-  let output
+  let r: ExecResult
   try {
-    output = await p
+    r = await runStreaming(cmd, args, { cwd: opts.cwd, env: childEnv(opts.env), stdin: opts.stdin, input: opts.input, stdout: opts.stdout, timeoutMs: opts.timeoutMs })
   } catch (err) {
-    // spawn failures (ENOENT for a missing binary) surface here
+    // a missing program answers as a shell would have (127), for callers that check exit codes
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && opts.nothrow) return { exitCode: 127, stdout: '', stderr: `${cmd}: command not found` }
     throw new CommandError(shown, null, String((err as Error).message ?? err))
   }
-  const result: ExecResult = { exitCode: output.exitCode ?? 1, stdout: output.stdout, stderr: output.stderr }
-  log.debug(`  exit ${result.exitCode} after ${Date.now() - started} ms`)
-  if (result.exitCode !== 0 && !opts.nothrow) throw new CommandError(shown, output.exitCode, redact(output.stderr))
-  return result
+  log.debug(`  exit ${r.exitCode} after ${Date.now() - started} ms`)
+  if (r.exitCode !== 0 && !opts.nothrow) throw new CommandError(shown, r.exitCode, redact(r.stderr))
+  return r
 }
 
 /**
@@ -110,8 +92,17 @@ export function changeRunner(dryRun: boolean, report: (line: string) => void, re
   }
 }
 
-/** Is this program on PATH? */
-export async function which(cmd: string): Promise<boolean> {
-  const r = await run('sh', ['-c', `command -v "$0" >/dev/null 2>&1`, cmd], { nothrow: true })
-  return r.exitCode === 0
+/** Is this program on PATH? (looked up here, as spawn does: no shell) */
+export async function which(cmd: string, path = process.env.PATH ?? ''): Promise<boolean> {
+  if (cmd.includes('/')) return executable(cmd)
+  return path.split(delimiter).some((dir) => dir && executable(join(dir, cmd)))
+}
+
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
 }

@@ -34,3 +34,11 @@ export function duration(ms: number): string {
 export function stripTerminalCodes(text: string): string {
   return text.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g, '').replace(/\r(?!\n)/g, '')
 }
+
+/**
+ * Text that came from outside (an API's message, a remote key name) made safe to print: control characters (terminal
+ * escapes, bell, newlines, NUL) are shown as \u escapes instead of being sent to the terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}

@@ -21,6 +21,10 @@ export interface HttpResponse {
 
 export interface RequestOptions {
   headers?: Record<string, string>
+  /** headers computed before every attempt (a bearer token that may need renewing after a wait) */
+  authorize?: () => Promise<Record<string, string>>
+  /** retryable statuses handed back at once instead of retried (the caller knows better, e.g. a rejected token) */
+  noRetry?: readonly number[]
   query?: Record<string, string | number | boolean | undefined>
   /** a JSON body; content-type is set only when there is one */
   body?: unknown
@@ -91,11 +95,11 @@ export function createTransport(t: TransportOptions = {}): Transport {
       t.dryRun.skipped(`${method} ${target.origin}${target.pathname}${opts.body === undefined ? '' : ` ${summarize(opts.body)}`}`)
       return { status: 0, headers: {}, json: undefined, text: '', skipped: true }
     }
-    const headers: Record<string, string> = { accept: 'application/json', ...opts.headers }
+    const baseHeaders: Record<string, string> = { accept: 'application/json', ...opts.headers }
     let payload: string | undefined
     if (opts.body !== undefined) {
       payload = JSON.stringify(opts.body)
-      headers['content-type'] = 'application/json'
+      baseHeaders['content-type'] = 'application/json'
     }
     for (let attempt = 0; ; attempt++) {
       const wait = (pausedUntil.get(target.origin) ?? 0) - Date.now()
@@ -103,6 +107,8 @@ export function createTransport(t: TransportOptions = {}): Transport {
         log.debug(`${target.origin}: rate-limit window exhausted, waiting ${Math.ceil(wait / 1000)} s`)
         await sleep(wait)
       }
+      // after a wait the credentials may be due for renewal: asked for again before every attempt
+      const headers = opts.authorize ? { ...baseHeaders, ...(await opts.authorize()) } : baseHeaders
       // undici is loaded on the first request: tasks that never call an API do not pay for it
       const { request: undiciRequest } = await import('undici')
       const started = Date.now()
@@ -130,7 +136,7 @@ export function createTransport(t: TransportOptions = {}): Transport {
       const resHeaders = flatHeaders(res.headers)
       log.debug(`${method} ${redact(target.origin + target.pathname)} → ${res.statusCode} (${Date.now() - started} ms)`)
       noteRateLimit(target.origin, resHeaders, pausedUntil, maxWaitMs)
-      const retryable = RETRYABLE.has(res.statusCode) && (IDEMPOTENT.has(method) || (res.statusCode === 429 && opts.retry429Always))
+      const retryable = RETRYABLE.has(res.statusCode) && !opts.noRetry?.includes(res.statusCode) && (IDEMPOTENT.has(method) || (res.statusCode === 429 && opts.retry429Always))
       if (retryable && attempt < maxRetries) {
         const after = retryAfterMs(resHeaders)
         if (res.statusCode === 429 && after !== undefined && after > maxWaitMs)

@@ -1,7 +1,9 @@
 // Bootstrap of a fresh Infisical: on servers with POST /api/v1/admin/bootstrap it creates the admin, organization,
 // project (with the configured environment), a machine identity with universal auth, its client secret and project
-// membership; on servers without it (2024 builds) it lists the web-UI steps and continues from the identity's
-// credentials. It returns the credentials to store; the caller writes .env. Inputs come in; nothing reads process.env.
+// membership, each step recorded as it succeeds (lib/infisical-bootstrap-state.ts) so that a later run continues from
+// the step that failed; on servers without it (2024 builds) it lists the web-UI steps and continues from the
+// identity's credentials. It returns the credentials to store; the caller writes .env (storeBootstrap). Inputs come
+// in; nothing reads process.env.
 import { FailureError, UsageError } from './errors.ts'
 import type { Transport } from './http.ts'
 import type { Logger } from './log.ts'
@@ -9,6 +11,7 @@ import type { Ask } from './prompt.ts'
 import { registerSecret } from './redact.ts'
 import { createInfisicalClient, InfisicalApiError, type InfisicalScope } from './infisical.ts'
 import type { InfisicalConfig } from './infisical-config.ts'
+import type { BootstrapProgress, ProgressStore } from './infisical-bootstrap-state.ts'
 
 export interface BootstrapInput {
   config: InfisicalConfig
@@ -29,6 +32,10 @@ export interface BootstrapInput {
   log: Logger
   dryRun?: { skipped(what: string): void }
   transport?: Transport
+  /** where the progress of an unfinished bootstrap is kept (none: nothing is resumable) */
+  progress?: ProgressStore
+  /** where the configured credentials come from, for messages (default ".env") */
+  credentialsFrom?: string
 }
 
 export interface BootstrapResult {
@@ -64,12 +71,17 @@ export async function bootstrapInfisical(input: BootstrapInput): Promise<Bootstr
 
   if (!input.clientId && !input.projectId && config.clientId && config.clientSecret && config.projectId) {
     await verify(config.clientId, config.clientSecret, config.projectId)
-    log.success(`Infisical is already set up: the machine identity in .env can read ${config.environment} of project ${config.projectId}`)
+    log.success(`Infisical is already set up: the machine identity in ${input.credentialsFrom ?? '.env'} can read ${config.environment} of project ${config.projectId}`)
     return { mode: 'already-configured', clientId: config.clientId, clientSecret: config.clientSecret, projectId: config.projectId, created: [] }
   }
 
+  // an earlier run that stopped half-way: continue from the step that failed (it needs no password: the token is kept)
+  const saved = input.clientId || input.projectId ? undefined : input.progress?.load()
+  if (saved?.adminToken) return automatic(saved)
   const { initialized } = await anon.adminConfig()
-  if (!initialized && (await anon.hasBootstrap())) return automatic()
+  if (!initialized && (await anon.hasBootstrap())) return automatic({})
+  if (initialized && saved?.sent)
+    throw lostReply(saved.email ?? 'the admin', undefined)
   return manual(initialized)
 
   async function verify(clientId: string, clientSecret: string, projectId: string): Promise<void> {
@@ -77,50 +89,114 @@ export async function bootstrapInfisical(input: BootstrapInput): Promise<Bootstr
     await c.listSecrets(scopeFor(projectId))
   }
 
-  async function automatic(): Promise<BootstrapResult> {
-    const missing: string[] = []
-    if (!input.email && !input.interactive) missing.push('--email')
-    if (!input.password && !input.interactive) missing.push('the admin password (--password-stdin, or INFISICAL_ADMIN_PASSWORD in the environment)')
-    if (missing.length) throw new UsageError(`bootstrap needs ${missing.join(' and ')} (no terminal to ask)`, { hint: 'printf %s "$PASSWORD" | npx zx tasks/00-infrastructure/infisical/bootstrap.ts --email admin@example.com --password-stdin' })
-    const email = input.email ?? (await input.ask.text({ message: 'Admin email for Infisical', validate: (v) => (/.+@.+\..+/.test(v) ? undefined : 'an email address') }))
-    const organization = input.organization ?? (input.interactive ? await input.ask.text({ message: 'Organization name', defaultValue: 'Stackyard', placeholder: 'Stackyard' }) : 'Stackyard')
-    const password = input.password ?? (await input.ask.password({ message: 'Admin password (14+ characters)', validate: (v) => (v.length >= 14 ? undefined : 'at least 14 characters') }))
-    registerSecret(password)
-    log.step(`bootstrapping ${anon.origin}: admin ${email}, organization "${organization}"`)
-    const admin = await anon.bootstrap({ email, password, organization })
-    registerSecret(admin.token)
-    const created: string[] = ['admin user', `organization "${organization}"`]
-    const ac = createInfisicalClient({ baseUrl: config.url!, accessToken: admin.token || 'dry-run', transport: input.transport, dryRun: input.dryRun })
+  function lostReply(email: string, cause: InfisicalApiError | undefined): FailureError {
+    return new FailureError(`Infisical at ${anon.origin} was initialised by this bootstrap (admin ${email}), but the reply carrying its admin token was lost${cause ? ` (${cause.message})` : ''}; Infisical hands that token out only once, so the rest cannot be done through the API`, {
+      hint: `finish in the web UI (${input.siteUrl}, log in as ${email}): ${manualSteps(input.siteUrl, input.projectName, input.identityName, config.environment, true).join(' ')} Then run bootstrap again with --client-id, --project-id and --client-secret-stdin.`,
+    })
+  }
+
+  async function automatic(p: BootstrapProgress): Promise<BootstrapResult> {
+    const save = async () => input.progress?.save(p)
+    const created: string[] = []
+    if (!p.adminToken) {
+      const missing: string[] = []
+      if (!input.email && !input.interactive) missing.push('--email')
+      if (!input.password && !input.interactive) missing.push('the admin password (--password-stdin, or INFISICAL_ADMIN_PASSWORD in the environment)')
+      if (missing.length) throw new UsageError(`bootstrap needs ${missing.join(' and ')} (no terminal to ask)`, { hint: 'printf %s "$PASSWORD" | npx zx tasks/00-infrastructure/infisical/bootstrap.ts --email admin@example.com --password-stdin' })
+      const email = input.email ?? (await input.ask.text({ message: 'Admin email for Infisical', validate: (v) => (/.+@.+\..+/.test(v) ? undefined : 'an email address') }))
+      const organization = input.organization ?? (input.interactive ? await input.ask.text({ message: 'Organization name', defaultValue: 'Stackyard', placeholder: 'Stackyard' }) : 'Stackyard')
+      const password = input.password ?? (await input.ask.password({ message: 'Admin password (14+ characters)', validate: (v) => (v.length >= 14 ? undefined : 'at least 14 characters') }))
+      registerSecret(password)
+      log.step(`bootstrapping ${anon.origin}: admin ${email}, organization "${organization}"`)
+      // recorded before it is sent: a lost reply is then told apart from an instance someone else set up
+      Object.assign(p, { sent: true, email, organization })
+      await save()
+      let admin
+      try {
+        admin = await anon.bootstrap({ email, password, organization })
+      } catch (err) {
+        if (!(err instanceof InfisicalApiError) || (err.kind !== 'unreachable' && err.kind !== 'server')) throw err
+        // no answer, or a server error: did the request take effect? Only if it did not may it be sent again
+        const now = await anon.adminConfig().catch(() => undefined)
+        if (!now || now.initialized) throw lostReply(email, err)
+        log.warn(`the bootstrap request failed before it took effect (${err.message}); sending it again`)
+        admin = await anon.bootstrap({ email, password, organization })
+      }
+      registerSecret(admin.token)
+      Object.assign(p, { adminToken: admin.token, organizationId: admin.organizationId })
+      await save()
+      created.push('admin user', `organization "${organization}"`)
+    } else log.step(`continuing the bootstrap of ${anon.origin} (admin ${p.email ?? '?'}) from where it stopped`)
+    const email = p.email ?? 'the admin'
+    const ac = createInfisicalClient({ baseUrl: config.url!, accessToken: p.adminToken || 'dry-run', transport: input.transport, dryRun: input.dryRun })
     let step = 'create the project'
     try {
-      const project = await ac.createProject(input.projectName)
-      created.push(`project "${input.projectName}"`)
-      if (!project.environments.includes(config.environment)) {
-        step = `create the environment "${config.environment}"`
-        await ac.createEnvironment(project.id, config.environment, config.environment)
-        created.push(`environment "${config.environment}"`)
+      if (!p.projectId) {
+        const project = await ac.createProject(input.projectName)
+        Object.assign(p, { projectId: project.id, environmentReady: project.environments.includes(config.environment) })
+        await save()
+        created.push(`project "${input.projectName}"`)
       }
-      step = 'create the machine identity'
-      const identity = await ac.createIdentity(admin.organizationId, input.identityName, 'member')
-      created.push(`machine identity "${input.identityName}"`)
-      step = 'add universal auth to the identity'
-      const { clientId } = await ac.attachUniversalAuth(identity.id)
-      step = 'create a client secret'
-      const { clientSecret } = await ac.createClientSecret(identity.id, 'stackyard sync (created by bootstrap)')
-      registerSecret(clientSecret)
-      created.push('universal auth and a client secret')
-      step = 'add the identity to the project'
-      await ac.addIdentityToProject(project.id, identity.id, 'member')
-      created.push('project membership (role member)')
+      if (!p.environmentReady) {
+        step = `create the environment "${config.environment}"`
+        try {
+          await ac.createEnvironment(p.projectId!, config.environment, config.environment)
+          created.push(`environment "${config.environment}"`)
+        } catch (err) {
+          // created by an earlier attempt whose reply was lost
+          if (!(err instanceof InfisicalApiError && /already exist/i.test(err.message))) throw err
+        }
+        p.environmentReady = true
+        await save()
+      }
+      if (!p.identityId) {
+        step = 'create the machine identity'
+        p.identityId = (await ac.createIdentity(p.organizationId!, input.identityName, 'member')).id
+        await save()
+        created.push(`machine identity "${input.identityName}"`)
+      }
+      if (!p.clientId) {
+        step = 'add universal auth to the identity'
+        try {
+          p.clientId = (await ac.attachUniversalAuth(p.identityId)).clientId
+        } catch (err) {
+          // attached by an earlier attempt whose reply was lost: read its client ID
+          if (!(err instanceof InfisicalApiError && err.status === 400)) throw err
+          p.clientId = (await ac.getUniversalAuth(p.identityId)).clientId
+        }
+        await save()
+      }
+      if (!p.clientSecret) {
+        step = 'create a client secret'
+        const { clientSecret } = await ac.createClientSecret(p.identityId, 'stackyard sync (created by bootstrap)')
+        registerSecret(clientSecret)
+        p.clientSecret = clientSecret
+        await save()
+        created.push('universal auth and a client secret')
+      }
+      if (!p.member) {
+        step = 'add the identity to the project'
+        try {
+          await ac.addIdentityToProject(p.projectId!, p.identityId, 'member')
+        } catch (err) {
+          if (!(err instanceof InfisicalApiError && err.kind === 'exists')) throw err
+        }
+        p.member = true
+        await save()
+        created.push('project membership (role member)')
+      }
       if (!input.dryRun) {
         step = 'log in as the new identity'
-        await verify(clientId, clientSecret, project.id)
+        await verify(p.clientId, p.clientSecret, p.projectId!)
       }
-      return { mode: 'bootstrapped', clientId, clientSecret, projectId: project.id, created }
+      return { mode: 'bootstrapped', clientId: p.clientId, clientSecret: p.clientSecret, projectId: p.projectId!, created }
     } catch (err) {
       if (!(err instanceof InfisicalApiError)) throw err
+      const resumable = input.progress && !input.dryRun
       throw new FailureError(`the instance is bootstrapped (admin ${email}), but the step "${step}" failed: ${err.message}`, {
-        hint: `finish in the web UI (${input.siteUrl}, log in as ${email}): ${manualSteps(input.siteUrl, input.projectName, input.identityName, config.environment, true).join(' ')} Then run bootstrap again with --client-id, --project-id and --client-secret-stdin.`,
+        hint: resumable
+          ? `run bootstrap again once the cause is fixed: it continues from this step (the progress, with the admin token, is kept in ${input.progress!.file}, mode 0600, until the credentials are in .env)`
+          : `finish in the web UI (${input.siteUrl}, log in as ${email}): ${manualSteps(input.siteUrl, input.projectName, input.identityName, config.environment, true).join(' ')} Then run bootstrap again with --client-id, --project-id and --client-secret-stdin.`,
       })
     }
   }

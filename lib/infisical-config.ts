@@ -46,6 +46,15 @@ export function configValues(env: { values: Record<string, string>; lookup(name:
   return out
 }
 
+/** Where the machine identity's credentials and project come from, for messages: ".env", "the shell environment"… */
+export function credentialsWhere(env: { sources: Record<string, { kind: string; file?: string }> }): string {
+  const where = ['INFISICAL_CLIENT_ID', 'INFISICAL_CLIENT_SECRET', 'INFISICAL_PROJECT_ID'].map((k) => {
+    const src = Object.hasOwn(env.sources, k) ? env.sources[k] : undefined
+    return !src || src.kind === 'shell' ? 'the shell environment' : src.kind === 'file' && src.file ? src.file : 'the derived values'
+  })
+  return [...new Set(where)].join(' and ')
+}
+
 /** Reads and validates the settings; a bad value is a ConfigError naming the variable. */
 export function readInfisicalConfig(values: Record<string, string | undefined>): InfisicalConfig {
   const environment = (values.INFISICAL_ENVIRONMENT ?? '').trim() || 'dev'

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import type { EnvLayers } from './env-layers.ts'
 import type { Logger } from './log.ts'
 import type { Registry } from './registry.ts'
-import type { RemoteSecret } from './infisical.ts'
+import { MAX_BODY_BYTES, type RemoteSecret } from './infisical.ts'
 import { configValues, type Selection } from './infisical-config.ts'
 import { applyPush, openSession, readLocalEnv, readRemote, type ApplyResult, type Session } from './infisical-sync.ts'
 import { planPush, serverNormalize, type PushPlan } from './infisical-plan.ts'
@@ -43,7 +43,7 @@ export function localEnv(ctx: InfisicalTaskContext): Record<string, string> {
 }
 
 export function syncState(ctx: InfisicalTaskContext, session: Session): SyncState {
-  return loadSyncState(ctx.root, session.client.origin, session.scope)
+  return loadSyncState(ctx.root, session.scope)
 }
 
 /** Writes the sync state (0600) when it changed; nothing under --dry-run. */
@@ -87,6 +87,11 @@ export async function pushSecrets(ctx: InfisicalTaskContext, o: PushOptions = {}
   if (plan.trimmed.length && !o.allowTrim)
     throw new ConfigError(`.env: ${plan.trimmed.join(', ')} ${plan.trimmed.length === 1 ? 'has' : 'have'} leading or trailing whitespace, which Infisical would drop; nothing was pushed`, {
       hint: 'remove the whitespace in .env, or push with npx zx tasks/00-infrastructure/infisical/push.ts --allow-trim to store the trimmed values',
+    })
+  const oversized = session.client.oversized(session.scope, [...plan.creates, ...plan.updates])
+  if (oversized.length)
+    throw new ConfigError(`.env: ${oversized.join(', ')} ${oversized.length === 1 ? 'is' : 'are'} too large to push: Infisical refuses request bodies over ${MAX_BODY_BYTES} bytes (1 MiB), and one value alone makes a batch that big; nothing was pushed`, {
+      hint: 'keep such a value out of the sync (INFISICAL_SYNC_EXCLUDE=KEY in .env) or put it in a file',
     })
   const result = await applyPush(session.client, session.scope, plan, remote, o.progress)
   if (!ctx.dryRun && !result.pending) state.settle(Object.fromEntries(plan.settled.map((k) => [k, serverNormalize(local[k])])))

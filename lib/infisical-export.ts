@@ -1,6 +1,7 @@
 // The export `up` runs before starting stacks: Infisical → .env.infisical with a visible fallback when Infisical
 // cannot be used (keep the last good export, or .env alone). Takes values, registry and root; never prompts,
 // never throws for an Infisical failure (the note says what happened), never silent.
+import { printable } from './format.ts'
 import type { Transport } from './http.ts'
 import { InfisicalApiError } from './infisical.ts'
 import { isConfigured, readInfisicalConfig } from './infisical-config.ts'
@@ -43,7 +44,7 @@ export async function exportSecretLayer(input: ExportInput): Promise<ExportOutco
   try {
     const session = openSession({ values: input.values, registry: input.registry, transport: input.transport })
     const r = await renderRemote(session.client, session.scope, session.selection, { expand: true })
-    if (r.invalidNames.length) warnings.push(`skipped ${r.invalidNames.length} Infisical key(s) that are not variable names: ${r.invalidNames.join(', ')}`)
+    if (r.invalidNames.length) warnings.push(`skipped ${r.invalidNames.length} Infisical key(s) that are not variable names: ${r.invalidNames.map(printable).join(', ')}`)
     if (r.excluded.length) warnings.push(`left out ${r.excluded.length} key(s) that stay local or are excluded: ${r.excluded.join(', ')}`)
     if (r.unresolved.length) warnings.push(`secret references expanded to an empty value (unresolved?): ${r.unresolved.join(', ')}`)
     const keys = Object.keys(r.entries)

@@ -40,9 +40,11 @@ test('planPush with prune deletes keys only in Infisical', () => {
   assert.equal(p.items.find((i) => i.key === 'B')?.action, 'delete')
 })
 
-test('planPush flags values the server would alter and compares them as stored', () => {
-  const p = planPush({ PADDED: '  x  ', NL: 'y\n', MULTI: 'a\nb' }, remote({ PADDED: 'x', NL: 'y\n' }))
-  assert.deepEqual(p.trimmed, ['PADDED'])
+test('planPush flags values the server would alter and compares them as stored; only a written one is refused (issue 14 #19)', () => {
+  const p = planPush({ PADDED: '  x  ', NL: 'y\n', MULTI: 'a\nb', NEW_PADDED: ' n', CHANGED_PADDED: ' c2 ' }, remote({ PADDED: 'x', NL: 'y\n', CHANGED_PADDED: 'c1' }))
+  // stored trimmed already: a note, not a write, so nothing the server would alter
+  assert.ok(p.items.find((i) => i.key === 'PADDED')?.trimmed)
+  assert.deepEqual(p.trimmed, ['CHANGED_PADDED', 'NEW_PADDED'])
   assert.equal(p.items.find((i) => i.key === 'PADDED')?.action, 'unchanged')
   assert.equal(p.items.find((i) => i.key === 'NL')?.action, 'unchanged')
   assert.equal(p.items.find((i) => i.key === 'MULTI')?.action, 'create')

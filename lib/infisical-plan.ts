@@ -53,7 +53,7 @@ export interface PushPlan {
   creates: SecretWrite[]
   updates: SecretWrite[]
   deletes: string[]
-  /** keys whose value the server would alter: flagged before anything is written */
+  /** keys this plan writes with a value the server would alter (trim): refused before anything is written */
   trimmed: string[]
   references: string[]
   /** keys now equal on both sides once the plan is applied (for the sync state) */
@@ -76,10 +76,7 @@ export function planPush(local: Record<string, string>, remote: readonly RemoteS
     const value = local[key]
     const stored = serverNormalize(value)
     const item: PushItem = { key, action: 'unchanged' }
-    if (stored !== value) {
-      item.trimmed = true
-      plan.trimmed.push(key)
-    }
+    if (stored !== value) item.trimmed = true
     if (looksLikeReference(value)) {
       item.reference = true
       plan.references.push(key)
@@ -100,6 +97,8 @@ export function planPush(local: Record<string, string>, remote: readonly RemoteS
         plan.settled.push(key)
       }
     }
+    // only a value that is written can be altered by the server: one stored trimmed already is unchanged
+    if (item.trimmed && (item.action === 'create' || item.action === 'update')) plan.trimmed.push(key)
     plan.items.push(item)
   }
   for (const r of [...remote].sort((a, b) => a.key.localeCompare(b.key))) {

@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { FailureError } from './errors.ts'
 import { createTransport, HttpError, type HttpResponse, type Method, type Transport } from './http.ts'
+import { printable } from './format.ts'
 
 export interface InfisicalScope {
   projectId: string
@@ -50,6 +51,7 @@ export type InfisicalErrorKind =
   | 'unreachable'
   | 'not-api' // an HTML page or other non-JSON body: the URL is not the API
   | 'rate-limited'
+  | 'too-large' // a request body over the server's limit (1 MiB)
   | 'server'
   | 'bad-response'
 
@@ -80,11 +82,47 @@ export interface InfisicalClientOptions {
   transport?: Transport
   /** under --dry-run, writes are described here instead of sent (logins and reads still happen) */
   dryRun?: { skipped(what: string): void }
-  /** items per batch request (default 100) */
+  /** items per batch request (default 100); a batch is also cut so that its JSON body stays within MAX_BODY_BYTES */
   batchSize?: number
   now?: () => number
   /** words used in messages, e.g. { project: 'INFISICAL_PROJECT_ID' } */
   names?: { project?: string; environment?: string; path?: string; credentials?: string }
+}
+
+/** Infisical (Fastify's default bodyLimit) refuses request bodies over 1 MiB with 413. */
+export const MAX_BODY_BYTES = 1024 * 1024
+/** a 2024 server's per-route budgets per minute and IP (reference §10): list and each batch verb, folders, login */
+export const RATE_BUDGET = 'a 2024 server allows 40 requests a minute per route (the secret list and each batch verb), 60 for folders and 200 for logins, per IP'
+
+/**
+ * The batch body as the client sends it, cut into parts of at most `batchSize` items whose JSON bodies stay within
+ * `maxBytes`. An item too big to fit in any body is returned in `oversized` (nothing should be sent then).
+ */
+export function planBatches<T>(envelope: Record<string, unknown>, items: readonly T[], o: { batchSize?: number; maxBytes?: number } = {}): { parts: T[][]; oversized: T[] } {
+  const batchSize = o.batchSize ?? 100
+  const maxBytes = o.maxBytes ?? MAX_BODY_BYTES
+  const base = Buffer.byteLength(JSON.stringify({ ...envelope, secrets: [] }))
+  const parts: T[][] = []
+  const oversized: T[] = []
+  let part: T[] = []
+  let bytes = base
+  for (const item of items) {
+    const size = Buffer.byteLength(JSON.stringify(item))
+    if (base + size > maxBytes) {
+      oversized.push(item)
+      continue
+    }
+    const added = size + (part.length ? 1 : 0)
+    if (part.length >= batchSize || bytes + added > maxBytes) {
+      parts.push(part)
+      part = []
+      bytes = base
+    }
+    bytes += size + (part.length ? 1 : 0)
+    part.push(item)
+  }
+  if (part.length) parts.push(part)
+  return { parts, oversized }
 }
 
 // ---- response shapes (zod at the edge; unknown fields pass) ----------------------------------------------------
@@ -135,7 +173,9 @@ export interface InfisicalClient {
   login(): Promise<void>
   /** GET /api/v3/secrets/raw (§4): shared secrets of one folder; imports left out */
   listSecrets(scope: InfisicalScope, opts?: { expand?: boolean }): Promise<RemoteSecret[]>
-  /** POST /api/v3/secrets/batch/raw (§5), chunked */
+  /** keys whose value alone makes a batch body larger than the server accepts (MAX_BODY_BYTES): they cannot be sent */
+  oversized(scope: InfisicalScope, items: SecretWrite[]): string[]
+  /** POST /api/v3/secrets/batch/raw (§5), chunked by count and encoded size */
   createSecrets(scope: InfisicalScope, items: SecretWrite[]): Promise<WriteOutcome>
   /** PATCH /api/v3/secrets/batch/raw (§5), chunked; every key must exist */
   updateSecrets(scope: InfisicalScope, items: SecretWrite[]): Promise<WriteOutcome>
@@ -155,6 +195,8 @@ export interface InfisicalClient {
   createIdentity(organizationId: string, name: string, role?: string): Promise<{ id: string }>
   /** POST /api/v1/auth/universal-auth/identities/{id}: universal auth on the identity; returns its client ID */
   attachUniversalAuth(identityId: string): Promise<{ clientId: string }>
+  /** GET /api/v1/auth/universal-auth/identities/{id}: the client ID of universal auth already on the identity */
+  getUniversalAuth(identityId: string): Promise<{ clientId: string }>
   /** POST /api/v1/auth/universal-auth/identities/{id}/client-secrets */
   createClientSecret(identityId: string, description: string): Promise<{ clientSecret: string }>
   /** POST /api/v2/workspace/{projectId}/identity-memberships/{identityId} */
@@ -187,10 +229,16 @@ export function createInfisicalClient(o: InfisicalClientOptions): InfisicalClien
     scope ? [scope.projectId && `project ${scope.projectId}`, scope.environment && `environment "${scope.environment}"`, scope.secretPath && `path ${scope.secretPath}`].filter(Boolean).join(', ') : ''
 
   async function send(method: Method, path: string, opts: { query?: Record<string, string | boolean | undefined>; body?: unknown; auth?: boolean; label: string }): Promise<HttpResponse> {
-    const headers: Record<string, string> = {}
-    if (opts.auth) headers.authorization = `Bearer ${await accessToken()}`
+    // the token is checked before every attempt (a 429 wait may outlast it), and a 500 to a request carrying one is
+    // handed back at once: a 2024 server's answer to an expired or malformed JWT, which call() answers by logging in
     try {
-      return await transport.send(method, origin + path, { headers, query: opts.query, body: opts.body, retry429Always: true, label: opts.label })
+      return await transport.send(method, origin + path, {
+        query: opts.query,
+        body: opts.body,
+        retry429Always: true,
+        label: opts.label,
+        ...(opts.auth ? { authorize: async () => ({ authorization: `Bearer ${await accessToken()}` }), noRetry: [500] } : {}),
+      })
     } catch (err) {
       throw fromTransport(err, opts.label)
     }
@@ -199,7 +247,7 @@ export function createInfisicalClient(o: InfisicalClientOptions): InfisicalClien
   function fromTransport(err: unknown, label: string): Error {
     if (!(err instanceof HttpError)) return err as Error
     if (err.kind === 'rate-limited')
-      return new InfisicalApiError('rate-limited', label, `Infisical at ${origin} keeps rate-limiting ${label} (429)`, { status: 429, hint: 'a 2024 server allows 40 secret requests per minute per IP: wait a minute and run the task again' })
+      return new InfisicalApiError('rate-limited', label, `Infisical at ${origin} keeps rate-limiting ${label} (429)`, { status: 429, hint: `${RATE_BUDGET}: wait a minute and run the task again` })
     if (err.kind === 'timeout') return new InfisicalApiError('unreachable', label, `Infisical at ${origin} did not answer ${label} in time`, { hint: 'the server may be starting or overloaded; check `docker compose ps` and try again' })
     return new InfisicalApiError('unreachable', label, `Infisical is unreachable at ${origin} (${err.message.replace(/^cannot reach [^:]+: /, '')})`, {
       hint: 'check that it is running (STACKYARD_PROFILES=infisical, then up) and that INFISICAL_API_URL / INFISICAL_SITE_URL point at it',
@@ -263,9 +311,10 @@ export function createInfisicalClient(o: InfisicalClientOptions): InfisicalClien
   function classify(res: HttpResponse, label: string, scope?: Partial<InfisicalScope>): Classified {
     const where = describe(scope)
     const body = ErrorBody.safeParse(res.json)
-    const serverError = body.success ? body.data.error : undefined
+    // the server's words are shown to the user: never a terminal escape from them
+    const serverError = body.success && body.data.error !== undefined ? printable(body.data.error) : undefined
     const raw = body.success ? body.data.message : undefined
-    const serverMessage = typeof raw === 'string' ? raw : Array.isArray(raw) ? raw.map((i) => (i && typeof i === 'object' && 'message' in i ? String((i as { message: unknown }).message) : JSON.stringify(i))).join('; ') : ''
+    const serverMessage = printable(typeof raw === 'string' ? raw : Array.isArray(raw) ? raw.map((i) => (i && typeof i === 'object' && 'message' in i ? String((i as { message: unknown }).message) : JSON.stringify(i))).join('; ') : '')
     const make = (kind: InfisicalErrorKind, message: string, hint?: string): Classified => ({
       kind,
       serverError,
@@ -274,7 +323,7 @@ export function createInfisicalClient(o: InfisicalClientOptions): InfisicalClien
     })
     const said = serverMessage ? ` (server said: ${serverError ? `${serverError}: ` : ''}${serverMessage})` : serverError ? ` (server said: ${serverError})` : ''
     if (res.json === undefined)
-      return make('not-api', `Infisical at ${origin} answered ${label} with ${res.headers['content-type']?.split(';')[0] || 'a non-JSON body'} instead of JSON (HTTP ${res.status})`, 'INFISICAL_API_URL (or INFISICAL_SITE_URL) must point at the Infisical instance itself, e.g. http://localhost:8020, not a web page or a proxy login')
+      return make('not-api', `Infisical at ${origin} answered ${label} with ${printable(res.headers['content-type']?.split(';')[0] || 'a non-JSON body')} instead of JSON (HTTP ${res.status})`, 'INFISICAL_API_URL (or INFISICAL_SITE_URL) must point at the Infisical instance itself, e.g. http://localhost:8020, not a web page or a proxy login')
     const msg = serverMessage.toLowerCase()
     if (res.status === 422 || serverError === 'ValidationFailure' || (res.status === 400 && Array.isArray(raw)))
       return make('validation', `Infisical rejected the request ${label} as invalid${said}`, 'this is a bug in Stackyard (or an unsupported server version); run with --verbose and report it')
@@ -299,6 +348,8 @@ export function createInfisicalClient(o: InfisicalClientOptions): InfisicalClien
         return make('not-found', `some secrets no longer exist in ${where}${said}`, 'someone changed Infisical meanwhile: run the task again (it plans from the current state)')
       if (res.status === 404) return make('not-api', `Infisical at ${origin} has no ${label} (HTTP 404)${said}`, 'the server may be too old for this call, or INFISICAL_API_URL points at something else')
     }
+    if (res.status === 413)
+      return make('too-large', `Infisical refused ${label} as too large (HTTP 413): it accepts request bodies of at most ${MAX_BODY_BYTES} bytes (1 MiB)${said}`, 'a single value this big cannot be stored through the API: keep it out of the sync (INFISICAL_SYNC_EXCLUDE) or in a file')
     if (res.status >= 500) return make('server', `Infisical failed on ${label} (HTTP ${res.status})${said}`, 'see the server logs (docker compose logs infisical-backend); nothing was applied by this request')
     return make('server', `Infisical answered ${label} with HTTP ${res.status}${said}`, 'run with --verbose for details')
   }
@@ -312,28 +363,30 @@ export function createInfisicalClient(o: InfisicalClientOptions): InfisicalClien
   }
 
   const scopeBody = (s: InfisicalScope) => ({ workspaceId: s.projectId, environment: s.environment, secretPath: s.secretPath })
-  const chunks = <T>(items: T[]): T[][] => {
-    const out: T[][] = []
-    for (let i = 0; i < items.length; i += batchSize) out.push(items.slice(i, i + batchSize))
-    return out
-  }
 
   async function batch(method: 'POST' | 'PATCH' | 'DELETE', scope: InfisicalScope, secrets: Array<Record<string, unknown>>, verb: string): Promise<WriteOutcome> {
     const outcome: WriteOutcome = { count: secrets.length, requests: 0, pending: false, skipped: false }
     if (secrets.length === 0) return outcome
     const label = `${method} /api/v3/secrets/batch/raw`
+    const { parts, oversized } = planBatches(scopeBody(scope), secrets, { batchSize })
+    if (oversized.length) throw tooLarge(label, oversized.map((s) => String(s.secretKey)))
     if (o.dryRun) {
-      for (const part of chunks(secrets)) o.dryRun.skipped(`${label} (${verb} ${part.length}: ${part.map((s) => s.secretKey).join(', ')})`)
+      for (const part of parts) o.dryRun.skipped(`${label} (${verb} ${part.length}: ${part.map((s) => s.secretKey).join(', ')})`)
       outcome.skipped = true
       return outcome
     }
-    for (const part of chunks(secrets)) {
+    for (const part of parts) {
       const r = await call(method, '/api/v3/secrets/batch/raw', BatchResult, { body: { ...scopeBody(scope), secrets: part }, scope, label })
       outcome.requests++
       if ('approval' in r) outcome.pending = true
     }
     return outcome
   }
+
+  const tooLarge = (label: string, keys: string[]) =>
+    new InfisicalApiError('too-large', label, `${keys.join(', ')}: ${keys.length === 1 ? 'its value is' : 'their values are'} too large for one request: Infisical accepts request bodies of at most ${MAX_BODY_BYTES} bytes (1 MiB); nothing was sent`, {
+      hint: 'keep such a value out of the sync (INFISICAL_SYNC_EXCLUDE) or in a file',
+    })
 
   const client: InfisicalClient = {
     origin,
@@ -388,6 +441,7 @@ export function createInfisicalClient(o: InfisicalClientOptions): InfisicalClien
       if (r.secrets.length === 0) await client.listFolders(scope, '/')
       return r.secrets.filter((s) => (s.type ?? 'shared') === 'shared').map((s) => ({ key: s.secretKey, value: s.secretValue, version: s.version, updatedAt: s.updatedAt }))
     },
+    oversized: (scope, items) => planBatches(scopeBody(scope), items.map((i) => ({ secretKey: i.key, secretValue: i.value })), { batchSize }).oversized.map((s) => s.secretKey),
     createSecrets: (scope, items) => batch('POST', scope, items.map((i) => ({ secretKey: i.key, secretValue: i.value })), 'create'),
     updateSecrets: (scope, items) => batch('PATCH', scope, items.map((i) => ({ secretKey: i.key, secretValue: i.value })), 'update'),
     deleteSecrets: (scope, keys) => batch('DELETE', scope, keys.map((k) => ({ secretKey: k, type: 'shared' })), 'delete'),
@@ -448,6 +502,10 @@ export function createInfisicalClient(o: InfisicalClientOptions): InfisicalClien
         return { clientId: '(dry-run)' }
       }
       const r = await call('POST', `/api/v1/auth/universal-auth/identities/${encodeURIComponent(identityId)}`, UniversalAuthResult, { body: {}, label: 'POST /api/v1/auth/universal-auth/identities/{id}' })
+      return { clientId: r.identityUniversalAuth.clientId }
+    },
+    async getUniversalAuth(identityId) {
+      const r = await call('GET', `/api/v1/auth/universal-auth/identities/${encodeURIComponent(identityId)}`, UniversalAuthResult, { label: 'GET /api/v1/auth/universal-auth/identities/{id}' })
       return { clientId: r.identityUniversalAuth.clientId }
     },
     async createClientSecret(identityId, description) {

@@ -1,26 +1,32 @@
-// `restore`: open a backup archive (decrypt, extract into a private folder, verify every checksum against the
-// manifest before anything is touched), plan what it replaces, then: secret files, stop the affected stacks and
-// their dependants, restore each stack in dependency order (data stores started alone for their dumps, volumes and
-// snapshots written through a throwaway container), and start everything with `up`, which waits for health.
-// Docker through the context's runners (dry-run aware); files through ctx.writeFile.
+// `restore`: open a backup archive (decrypt and verify every entry against the manifest while it streams, writing
+// nothing), check every name in the manifest against what the registry declares and every secret file it would write,
+// plan what it replaces; then unpack only the planned files into a private folder (verified again), write the secret
+// files, stop the affected stacks and their dependants, restore each stack in dependency order (data stores started
+// alone for their dumps, volumes and snapshots written through a throwaway container), and start everything with `up`.
+// Docker through the context's runners (dry-run aware); files through ctx.writeFile. No manifest value reaches a shell,
+// and no line of a dump does either (psql reads it with backslash commands restricted: lib/psql-restrict.ts).
 import { createHash } from 'node:crypto'
 import { createReadStream, existsSync, readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { chmod, mkdir, mkdtemp, rm, statfs } from 'node:fs/promises'
+import { basename, join } from 'node:path'
 import { ConfigError, FailureError } from './errors.ts'
-import { ArchiveError, readArchive, type ExtractedEntry } from './archive.ts'
-import { MANIFEST_FILE, parseManifest, verifyEntries, type Manifest, type ManifestEntry } from './backup-manifest.ts'
-import { parseDatabaseList, pg, volume } from './backup-methods.ts'
+import { ArchiveError, openArchive, type OpenedArchive } from './archive.ts'
+import { manifestIndex, type Manifest, type ManifestEntry } from './backup-manifest.ts'
+import { archivePath, isDatabaseName, parseDatabaseList, pg, pgUser, volume, type PgSpec } from './backup-methods.ts'
+import { namedVolumeKeys } from './compose-volumes.ts'
 import { execCommand, upCommand } from './compose.ts'
+import { EnvFileError, loadEnvLayers } from './env-layers.ts'
 import { findVolumes } from './infisical-reset.ts'
 import { ensureNetworks, checkDocker } from './preflight.ts'
 import { externalNetworks } from './stack-plan.ts'
 import { loadPlatform, type StackCtx } from './platform.ts'
-import type { Registry, Stack } from './registry.ts'
+import type { Registry, Service, Stack } from './registry.ts'
 import { stackRows } from './status.ts'
 import { selectedStacks } from './routes.ts'
+import { readSettings } from './settings.ts'
 import { STATE_DIR } from './paths.ts'
 import { plural, table } from './format.ts'
+import { restrictedPsqlInput } from './psql-restrict.ts'
 import { up, type UpReport } from './up.ts'
 import { loadPlatformEnv } from './task.ts'
 import type { Readable } from 'node:stream'
@@ -28,33 +34,34 @@ import type { Runner } from './exec.ts'
 
 export interface OpenedBackup {
   path: string
-  dir: string
+  archive: OpenedArchive
   manifest: Manifest
-  files: Map<string, ExtractedEntry>
   encrypted: boolean
+  /** files verified (the manifest included) */
+  verified: number
+  /** the manifest's bytes as verified (a later pass must read the same) */
+  index: Buffer
+  /** the secret files' bytes by archive name: kept in memory, never in a temp file */
+  secrets: Map<string, Buffer>
+  /** the files unpacked for the restore (stageBackup), by archive name */
+  staged: Map<string, string>
+  /** the private folder they are in */
+  dir?: string
 }
 
 /**
- * Extracts and verifies an archive into a private folder under .stackyard/: every listed file present with its size
- * and sha256, nothing unlisted. Any problem is an ArchiveError (exit 2) and leaves nothing behind.
+ * Opens and verifies an archive in one streaming pass that writes nothing: manifest.json first, then every file it
+ * lists with exactly its size and sha256, nothing unlisted, safe paths, the encryption tag; the secret files are kept
+ * in memory. Any problem is an ArchiveError (exit 2), raised before anything is written anywhere.
  */
-export async function openBackup(root: string, path: string, passphrase?: () => Promise<string>): Promise<OpenedBackup> {
-  await mkdir(join(root, STATE_DIR), { recursive: true })
-  const dir = await mkdtemp(join(root, STATE_DIR, 'restore-'))
+export async function openBackup(path: string, passphrase?: () => Promise<string>): Promise<OpenedBackup> {
+  const archive = await openArchive(path, { passphrase })
   try {
-    const { entries, encrypted } = await readArchive(path, dir, { passphrase })
-    const files = new Map(entries.map((e) => [e.name, e]))
-    const m = files.get(MANIFEST_FILE)
-    if (!m) throw new ArchiveError(`${path} has no ${MANIFEST_FILE}`, { hint: 'this is not an archive written by tasks/backup.ts' })
-    const manifest = parseManifest(readFileSync(m.path, 'utf8'), path)
-    const problems = verifyEntries(manifest, files)
-    if (problems.length)
-      throw new ArchiveError(`${path} failed verification (${plural(problems.length, 'problem')}): ${problems.slice(0, 6).join('; ')}${problems.length > 6 ? '; …' : ''}`, {
-        hint: 'the archive is corrupt or was changed after it was written; nothing was changed here. Use another backup',
-      })
-    return { path, dir, manifest, files, encrypted }
+    const index = manifestIndex(basename(path))
+    const r = await archive.scan({ index, keep: (name) => index.manifest().secrets.some((s) => s.file === name) })
+    return { path, archive, manifest: index.manifest(), encrypted: archive.encrypted, verified: r.entries.size + 1, index: r.index, secrets: r.kept, staged: new Map() }
   } catch (err) {
-    await rm(dir, { recursive: true, force: true })
+    await archive.close()
     throw err
   }
 }
@@ -63,6 +70,8 @@ export interface ServiceRestore {
   stack: Stack
   service: string
   entries: ManifestEntry[]
+  /** pg_dump: the superuser to load the dumps as, from the registry (never from the manifest) */
+  user?: string
 }
 
 export interface RestorePlan {
@@ -87,7 +96,7 @@ function dependants(registry: Registry, stacks: readonly Stack[]): Stack[] {
 }
 
 /** Orders a stack's services so that what others depend on (depends_on) comes first. */
-function dependencyOrder(stack: Stack, names: readonly string[]): string[] {
+export function dependencyOrder(stack: Stack, names: readonly string[]): string[] {
   const deps = (name: string): string[] => {
     const d = stack.services.find((s) => s.name === name)?.raw.depends_on
     return Array.isArray(d) ? d.map(String) : d && typeof d === 'object' ? Object.keys(d) : []
@@ -104,8 +113,48 @@ function dependencyOrder(stack: Stack, names: readonly string[]): string[] {
   return out
 }
 
+/**
+ * What one manifest entry may be, given what the service declares: its method and kind, its volume, file and
+ * database names, and the exact file name in the archive all follow from the registry. Returns the problems.
+ */
+function entryProblems(stack: Stack, service: Service, e: ManifestEntry): string[] {
+  const where = `${stack.name}/${service.name}`
+  const spec = service.backup
+  const q = (v: unknown) => JSON.stringify(v)
+  if (!spec || spec.method === 'none') return [`${where}: a ${e.method} backup, but the service declares ${spec ? 'x-backup none' : 'no x-backup'}`]
+  if (e.method !== spec.method) return [`${where}: a ${e.method} backup, but its x-backup method is ${spec.method}`]
+  const kinds = { pg_dump: ['globals', 'database'], snapshot: ['snapshot'], volume: ['volume'] }[spec.method]
+  if (!kinds.includes(e.kind)) return [`${where}: kind ${q(e.kind)} is not one of ${kinds.join(', ')} (${spec.method})`]
+  const problems: string[] = []
+  const file = (want: string) => e.file !== want && problems.push(`${where}: file ${q(e.file)} should be ${q(want)}`)
+  if (e.kind === 'globals') {
+    if (!(spec as PgSpec).globals) problems.push(`${where}: a roles dump, but its x-backup says globals: false`)
+    file(archivePath.globals(stack.name, service.name))
+  } else if (e.kind === 'database') {
+    const dbs = (spec as PgSpec).databases
+    if (e.database === undefined || !isDatabaseName(e.database)) problems.push(`${where}: database ${q(e.database)} is not a database name this backup can have written`)
+    else if (dbs && !dbs.includes(e.database)) problems.push(`${where}: database ${q(e.database)} is not in its x-backup.databases (${dbs.join(', ')})`)
+    else file(archivePath.database(stack.name, service.name, e.database))
+    if (e.owner !== undefined && !isDatabaseName(e.owner)) problems.push(`${where}: owner ${q(e.owner)} is not a role name`)
+  } else if (spec.method === 'snapshot') {
+    if (e.volume !== spec.volume) problems.push(`${where}: volume ${q(e.volume)} should be ${q(spec.volume)} (x-backup.volume)`)
+    if (e.target !== spec.file) problems.push(`${where}: target ${q(e.target)} should be ${q(spec.file)} (x-backup.file)`)
+    file(archivePath.snapshot(stack.name, service.name, spec.file))
+  } else if (spec.method === 'volume') {
+    const keys = spec.volumes ?? namedVolumeKeys(service.raw.volumes)
+    if (e.volume === undefined || !keys.includes(e.volume)) problems.push(`${where}: volume ${q(e.volume)} is not one it backs up (${keys.join(', ')})`)
+    else file(archivePath.volume(stack.name, service.name, e.volume))
+  }
+  return problems
+}
+
+/**
+ * The restore plan: which stacks and services, in which order. Every name in the manifest is checked against what
+ * the registry declares before it is used (stacks, services, methods, volumes, files, databases); the manifest's own
+ * user is ignored (the registry names the superuser). A mismatch is exit 2 with nothing touched.
+ */
 export function planRestore(registry: Registry, manifest: Manifest, only: readonly string[], o: { secrets: boolean }): RestorePlan {
-  const wanted = only.length ? only.map((n) => registry.stack(n).name) : manifest.stacks
+  const wanted = only.length ? only.map((n) => registry.stack(n).name) : [...new Set(manifest.stacks)]
   const notInArchive = wanted.filter((n) => !manifest.stacks.includes(n))
   if (notInArchive.length) throw new ConfigError(`the archive holds no backup of ${notInArchive.join(', ')}`, { hint: `it holds: ${manifest.stacks.join(', ')}` })
   const unknown = [...new Set(manifest.entries.filter((e) => wanted.includes(e.stack)).filter((e) => !registry.services.some((s) => s.stack === e.stack && s.name === e.service)).map((e) => `${e.stack}/${e.service}`))]
@@ -113,13 +162,61 @@ export function planRestore(registry: Registry, manifest: Manifest, only: readon
   if (unknownStacks.length || unknown.length)
     throw new ConfigError(`the archive has ${[...unknownStacks, ...unknown].join(', ')}, which this repository does not declare`, { hint: 'restore with the Stackyard version that wrote it, or leave those stacks out with --stack' })
   const stacks = registry.stacks.filter((s) => wanted.includes(s.name))
+  const problems: string[] = []
   const services: ServiceRestore[] = []
   for (const stack of stacks) {
     const entries = manifest.entries.filter((e) => e.stack === stack.name)
-    for (const name of dependencyOrder(stack, [...new Set(entries.map((e) => e.service))]))
-      services.push({ stack, service: name, entries: order(entries.filter((e) => e.service === name)) })
+    for (const name of dependencyOrder(stack, [...new Set(entries.map((e) => e.service))])) {
+      const service = stack.services.find((s) => s.name === name)!
+      const mine = entries.filter((e) => e.service === name)
+      for (const e of mine) problems.push(...entryProblems(stack, service, e))
+      const spec = service.backup
+      services.push({ stack, service: name, entries: order(mine), ...(spec?.method === 'pg_dump' ? { user: pgUser(service, spec) } : {}) })
+    }
   }
+  for (const f of manifest.secrets) if (f.file !== archivePath.secret(f.name)) problems.push(`secret file ${f.name}: file ${JSON.stringify(f.file)} should be ${JSON.stringify(archivePath.secret(f.name))}`)
+  if (new Set(manifest.secrets.map((f) => f.name)).size !== manifest.secrets.length) problems.push('a secret file is listed twice')
+  if (problems.length)
+    throw new ArchiveError(`the archive's manifest does not match what this repository declares (${plural(problems.length, 'problem')}): ${problems.slice(0, 4).join('; ')}${problems.length > 4 ? '; …' : ''}`, {
+      hint: 'nothing was changed; restore with the Stackyard version that wrote the archive (its commit is in the manifest), or leave those stacks out with --stack',
+    })
   return { stacks, services, secrets: o.secrets ? manifest.secrets : [], affected: dependants(registry, stacks) }
+}
+
+/**
+ * The secret files a restore would write, checked before anything is written: UTF-8 text that Compose parses in its
+ * place among the env layers (the archive's .env / .env.infisical with the other files as they are here, the shell
+ * over them), with settings the platform accepts. A bad one is an ArchiveError (exit 2): nothing is touched.
+ */
+export function checkSecretFiles(root: string, plan: RestorePlan, opened: Pick<OpenedBackup, 'path' | 'secrets'>, shell: Record<string, string | undefined> = process.env): void {
+  if (!plan.secrets.length) return
+  const where = basename(opened.path)
+  const bad = (message: string, hint: string) => new ArchiveError(`${where}: ${message}`, { hint: `nothing was changed; ${hint}` })
+  const texts = new Map<string, string>()
+  for (const f of plan.secrets) {
+    try {
+      texts.set(f.name, new TextDecoder('utf-8', { fatal: true }).decode(opened.secrets.get(f.file)!))
+    } catch {
+      throw bad(`its ${f.name} is not UTF-8 text`, `restore without the secret files (--no-secrets), or use another backup`)
+    }
+  }
+  let values: Record<string, string>
+  try {
+    // the archive's files in their place, the others as they are here, the shell over them: the one loader (and its
+    // secret-layer rule) that every task uses
+    values = loadEnvLayers({ root, shell, contents: texts }).values
+  } catch (err) {
+    if (!(err instanceof EnvFileError)) throw err
+    const ours = texts.has(err.file)
+    const message = ours ? err.message.replace(err.file, `the archive's ${err.file}`) : err.message
+    throw bad(`${message}: Compose could not read it after the restore`, ours ? `${err.hint}; or restore without the secret files (--no-secrets)` : err.hint)
+  }
+  try {
+    readSettings(values)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    throw bad(`with its secret files, ${err.message}`, 'restore without the secret files (--no-secrets), or use another backup')
+  }
 }
 
 /** roles before databases; databases by name */
@@ -161,12 +258,41 @@ export interface RestoreReport {
   up: UpReport
 }
 
+/**
+ * Unpacks the files the plan restores into a private folder under .stackyard/ (0700; each file 0600, created
+ * exclusively), reading and verifying the archive a second time: it must be the archive that was verified (same
+ * manifest, every checksum again). The free space is checked first. Secret files stay in memory. A failure removes
+ * the folder and leaves nothing else behind.
+ */
+export async function stageBackup(root: string, opened: OpenedBackup, plan: RestorePlan): Promise<void> {
+  const entries = plan.services.flatMap((s) => s.entries)
+  if (!entries.length) return
+  const names = new Map(entries.map((e, i) => [e.file, `entry-${i}`]))
+  const need = entries.reduce((n, e) => n + e.size, 0)
+  const base = join(root, STATE_DIR)
+  await mkdir(base, { recursive: true })
+  const fs = await statfs(base)
+  const free = fs.bavail * fs.bsize
+  if (need > free)
+    throw new FailureError(`not enough free space to unpack the backup: it needs ${kb(need)} under ${STATE_DIR}/, ${kb(free)} are free`, { hint: 'free some space, or restore fewer stacks at once with --stack; nothing was changed' })
+  const dir = await mkdtemp(join(base, 'restore-'))
+  opened.dir = dir
+  await chmod(dir, 0o700)
+  const index = manifestIndex(basename(opened.path))
+  const r = await opened.archive.scan({ index, extractTo: (name) => (names.has(name) ? join(dir, names.get(name)!) : undefined) })
+  if (!r.index.equals(opened.index))
+    throw new ArchiveError(`${basename(opened.path)} changed while it was being restored (its manifest is not the one verified)`, { hint: 'nothing was changed; make sure nothing writes the archive, and run the restore again' })
+  for (const [name, path] of r.extracted) opened.staged.set(name, path)
+}
+
 /** Carries out a plan. `ctx.env` is reloaded after secret files are written (the env Compose gets changed). */
 export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: RestorePlan, o: RestoreOptions): Promise<RestoreReport> {
+  // everything the restore feeds is unpacked and verified before the first write
+  if (!ctx.dryRun) await stageBackup(ctx.root, opened, plan)
   const secrets: string[] = []
   for (const f of plan.secrets) {
     const existed = existsSync(join(ctx.root, f.name))
-    const r = await ctx.writeFile(f.name, readFileSync(opened.files.get(f.file)!.path, 'utf8'), { mode: 0o600, backup: true, secret: true })
+    const r = await ctx.writeFile(f.name, opened.secrets.get(f.file)!.toString('utf8'), { mode: 0o600, backup: true, secret: true })
     if (!r.changed) continue
     secrets.push(f.name)
     if (!ctx.dryRun) ctx.log.success(`restored ${f.name} (mode 0600${existed ? `; the previous one is ${f.name}.bak` : ''})`)
@@ -194,7 +320,15 @@ export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: Rest
   await ensureNetworks([...new Set(plan.stacks.flatMap((s) => externalNetworks(ctx.root, s)))], fresh)
 
   const restored: RestoreReport['restored'] = []
-  const stream = (e: ManifestEntry) => (fresh.dryRun ? undefined : createReadStream(opened.files.get(e.file)!.path))
+  const stream = (e: ManifestEntry) => (fresh.dryRun ? undefined : createReadStream(opened.staged.get(e.file)!))
+  // a dump goes to psql with backslash commands restricted: no line of it reaches a shell (\!) in the container
+  const sqlStream = (e: ManifestEntry): Readable | undefined => {
+    const file = stream(e)
+    if (!file) return undefined
+    const guard = restrictedPsqlInput()
+    file.on('error', (err) => guard.destroy(err))
+    return file.pipe(guard)
+  }
   const must = (r: { exitCode: number; stderr: string }, what: string) => {
     if (r.exitCode !== 0) throw new FailureError(`${what} failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-4).join(' ') || 'no error output'}`, { hint: 'the restore stopped here: services restored before this one have their backed-up data; run the restore again once the cause is fixed' })
   }
@@ -203,17 +337,17 @@ export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: Rest
     if (s.entries.some((e) => e.method === 'pg_dump')) {
       ctx.log.step(`${where}: starting it alone to load its dump`)
       must(await p.run(fresh.change, s.stack, upCommand({ timeout: o.timeout, services: [s.service] })), `${where}: start`)
-      const user = s.entries.find((e) => e.user)?.user ?? 'postgres'
+      const user = s.user ?? 'postgres'
       const exec = (runner: Runner, cmd: string[], stdin?: Readable) => p.run(runner, s.stack, execCommand(s.service, cmd), { stdin })
       // a dry run runs nothing inside containers: it shows the loads (missing databases are created first)
       const listed = fresh.dryRun ? undefined : await exec(fresh.exec, pg.list(user))
       if (listed && listed.exitCode !== 0) throw new FailureError(`${where}: cannot list its databases: ${listed.stderr.trim().split('\n').pop()}`, { hint: 'is it healthy? npx zx tasks/logs.ts' })
       const existing = new Set(listed ? parseDatabaseList(listed.stdout).map((d) => d.name) : s.entries.map((e) => e.database ?? ''))
       for (const e of s.entries) {
-        if (e.kind === 'globals') must(await exec(fresh.change, pg.restoreGlobals(user), stream(e)), `${where}: roles`)
+        if (e.kind === 'globals') must(await exec(fresh.change, pg.restoreGlobals(user), sqlStream(e)), `${where}: roles`)
         if (e.kind !== 'database') continue
         if (!existing.has(e.database!)) must(await exec(fresh.change, pg.createDatabase(user, e.database!, e.owner || user)), `${where}: CREATE DATABASE ${e.database}`)
-        must(await exec(fresh.change, pg.restoreDatabase(user, e.database!), stream(e)), `${where}: database ${e.database}`)
+        must(await exec(fresh.change, pg.restoreDatabase(user, e.database!), sqlStream(e)), `${where}: database ${e.database}`)
         restored.push({ stack: s.stack.name, service: s.service, file: e.file })
       }
       if (s.entries.some((e) => e.kind === 'globals')) restored.push({ stack: s.stack.name, service: s.service, file: s.entries.find((e) => e.kind === 'globals')!.file })
@@ -246,6 +380,9 @@ export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: Rest
   return { restored, secrets, stopped, up: report }
 }
 
+/** Removes the unpacked files, forgets the secret files' bytes, closes the archive. */
 export async function closeBackup(opened: OpenedBackup): Promise<void> {
-  await rm(opened.dir, { recursive: true, force: true })
+  for (const b of opened.secrets.values()) b.fill(0)
+  if (opened.dir) await rm(opened.dir, { recursive: true, force: true })
+  await opened.archive.close()
 }

@@ -1,5 +1,6 @@
-// Restore a backup archive: verify every checksum first (a changed or corrupt archive is refused, exit 2, nothing
-// touched), show what will be replaced, ask (or --yes), write the secret files it holds, stop the affected stacks,
+// Restore a backup archive: verify every checksum and every name first (a changed, corrupt or foreign archive, or a
+// secret file that would not parse, is refused, exit 2, nothing touched), show what will be replaced, ask (or --yes),
+// unpack what is restored, write the secret files it holds, stop the affected stacks,
 // restore them in dependency order (data stores before their consumers), start them and wait for health (up).
 // Changes: .env/.env.infisical (previous kept as .bak), containers, volumes and databases of the restored stacks.
 // Usage: npx zx tasks/restore.ts ARCHIVE [--stack NAME]… [--no-secrets] [--yes] [--context NAME] [--dry-run] [--json]
@@ -7,7 +8,7 @@ import { resolve } from 'node:path'
 import { task } from '../lib/task.ts'
 import { HELPER_IMAGE } from '../lib/backup-methods.ts'
 import { backupPassphrase } from '../lib/backup-inputs.ts'
-import { closeBackup, openBackup, planRestore, renderPlan, runRestore } from '../lib/restore.ts'
+import { checkSecretFiles, closeBackup, openBackup, planRestore, renderPlan, runRestore } from '../lib/restore.ts'
 import { upFailure } from '../lib/up.ts'
 import { plural } from '../lib/format.ts'
 
@@ -27,10 +28,11 @@ await task({
   examples: ['npx zx tasks/restore.ts backups/stackyard-backup-20260101T030000Z.tar.gz --dry-run', 'npx zx tasks/restore.ts backups/….tar.gz.enc --stack data --yes'],
   async run(ctx) {
     const archive = resolve(String(ctx.args.archive))
-    const opened = await openBackup(ctx.root, archive, () => backupPassphrase(ctx, { confirm: false }))
+    const opened = await openBackup(archive, () => backupPassphrase(ctx, { confirm: false }))
     try {
-      ctx.log.success(`${ctx.rel(archive)}: ${opened.files.size} files verified (sha256)${opened.encrypted ? ', decrypted and authenticated' : ''}`)
+      ctx.log.success(`${ctx.rel(archive)}: ${opened.verified} files verified (sha256)${opened.encrypted ? ', decrypted and authenticated' : ''}`)
       const plan = planRestore(ctx.registry, opened.manifest, ctx.flags.stack.includes('all') ? [] : ctx.flags.stack, { secrets: ctx.flags.secrets })
+      checkSecretFiles(ctx.root, plan, opened)
       ctx.log.info(renderPlan(plan, opened.manifest, ctx.root))
       if (!ctx.dryRun) await ctx.confirm(`Replace the data listed above with the backup of ${opened.manifest.createdAt}?`, { typed: 'restore' })
       const report = await runRestore(ctx, opened, plan, { timeout: ctx.flags.timeout, skipInfisical: ctx.flags.skipInfisical ?? false, helperImage: ctx.env.values.STACKYARD_BACKUP_IMAGE || HELPER_IMAGE })

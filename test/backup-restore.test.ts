@@ -153,14 +153,19 @@ test('restore into a fresh clone: .env back (0600), every dump and volume reload
     }
     const execOf = (svc: string, ...words: string[]) => (c: DockerCall) => composeSub(c) === 'exec' && c.argv[c.argv.indexOf('-T') + 1] === svc && words.every((w) => c.argv.includes(w))
     const fed = (e: Manifest['entries'][number]) => (c: DockerCall) => (c as DockerCall & { stdinSha256?: string }).stdinSha256 === e.sha256 && c.stdinBytes === e.size
+    // a dump reaches psql behind a \restrict line of our own (backslash commands refused), then byte for byte
+    const fedSql = (e: Manifest['entries'][number]) => (c: DockerCall) => {
+      const x = c as DockerCall & { stdinHead?: string; stdinRestSha256?: string }
+      return /^\\restrict [0-9a-f]{64}$/.test(x.stdinHead ?? '') && x.stdinRestSha256 === e.sha256
+    }
     const entry = (file: string) => m.entries.find((e) => e.file === file)!
     const network = at((c) => c.argv.join(' ') === 'network create ai-network', 'network create')
     // PostgreSQL: started alone, roles, then a missing database created, then each dump fed on stdin
     const pgUp = at((c) => composeSub(c) === 'up' && project(c) === 'stackyard-data' && c.argv.includes('--no-deps') && c.argv.at(-1) === 'postgres', 'postgres started alone')
-    const roles = at((c) => execOf('postgres', 'psql')(c) && fed(entry('data/data/postgres/globals.sql'))(c), 'roles')
+    const roles = at((c) => execOf('postgres', 'psql')(c) && fedSql(entry('data/data/postgres/globals.sql'))(c), 'roles')
     const create = at(execOf('postgres', '-c', 'CREATE DATABASE "extra" OWNER "n8n"'), 'CREATE DATABASE extra')
-    const n8n = at((c) => execOf('postgres', '--single-transaction', 'n8n')(c) && fed(entry('data/data/postgres/db-n8n.sql'))(c), 'n8n dump')
-    const extra = at((c) => execOf('postgres', 'extra')(c) && fed(entry('data/data/postgres/db-extra.sql'))(c), 'extra dump')
+    const n8n = at((c) => execOf('postgres', '--single-transaction', 'n8n')(c) && fedSql(entry('data/data/postgres/db-n8n.sql'))(c), 'n8n dump')
+    const extra = at((c) => execOf('postgres', 'extra')(c) && fedSql(entry('data/data/postgres/db-extra.sql'))(c), 'extra dump')
     assert.ok(network < pgUp && pgUp < roles && roles < create && create < extra && roles < n8n, 'order inside postgres')
     assert.ok(!calls.some(execOf('postgres', '-c', 'CREATE DATABASE "n8n" OWNER "n8n"')), 'existing databases are not created again')
     // volumes and snapshots: the container (and volume) created, then the helper fed the archive
@@ -169,7 +174,8 @@ test('restore into a fresh clone: .env back (0600), every dump and volume reload
     assert.deepEqual(calls[caddy].argv.slice(-3), ['sh', '-c', 'find /volume -mindepth 1 -delete && tar -C /volume --numeric-owner -xpf -'])
     assert.ok(calls[caddy].argv.includes('-i') && !calls[caddy].argv.join(' ').includes(':ro'))
     const valkey = at((c) => c.argv[0] === 'run' && c.argv.includes('stackyard-valkey-data:/volume') && fed(entry('data/infrastructure/valkey/dump.rdb'))(c), 'valkey dump.rdb')
-    assert.match(calls[valkey].argv.at(-1)!, /mv -f \/volume\/\.dump\.rdb\.stackyard-restore \/volume\/dump\.rdb$/)
+    // the file name reaches the helper as an argument ("$1"), never inside the script
+    assert.deepEqual(calls[valkey].argv.slice(-5), ['sh', '-c', 'tmp="/volume/.$1.stackyard-restore" && cat > "$tmp" && chown --reference=/volume "$tmp" && mv -f "$tmp" "/volume/$1"', 'sh', 'dump.rdb'])
     const infisicalDb = at((c) => execOf('infisical-db', 'infisical', '--single-transaction')(c), 'infisical database')
     const flowise = at((c) => c.argv[0] === 'run' && c.argv.includes('stackyard-flowise-data:/volume'), 'flowise-data')
     // data stores before their consumers: infrastructure, then data, then apps; every stack started afterwards
@@ -199,7 +205,8 @@ test('a changed, foreign or corrupt archive is refused (exit 2) before anything 
     // one database dump changed, its manifest entry not
     writeFileSync(join(dir, 'data/data/postgres/db-n8n.sql'), N8N_DUMP.replace('nightly', 'hourly!'))
     await writeArchive(join(dir, 'changed.tar.gz'), files.map((f) => ({ name: f, source: join(dir, f) })))
-    // an extra file the manifest does not list
+    // an extra file the manifest does not list (and nothing else wrong: the archive is refused at its first problem)
+    writeFileSync(join(dir, 'data/data/postgres/db-n8n.sql'), N8N_DUMP)
     writeFileSync(join(dir, 'extra.sh'), 'echo hi\n')
     await writeArchive(join(dir, 'extra.tar.gz'), [...files, 'extra.sh'].map((f) => ({ name: f, source: join(dir, f) })))
     // flipped bytes in the middle of the compressed stream
@@ -221,7 +228,118 @@ test('a changed, foreign or corrupt archive is refused (exit 2) before anything 
     }
     assert.deepEqual(b.dockerCalls(), [], 'not one docker call')
     assert.ok(!b.exists('.env'), 'no secret file written')
-    assert.deepEqual(readdirSync(join(b.root, '.stackyard')), [], 'the extraction folders are gone')
+    assert.ok(!b.exists('.stackyard'), 'nothing unpacked anywhere: the archive is verified while it streams')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    b.cleanup()
+  }
+})
+
+/** `withSecrets` unpacked, changed, and packed again with consistent checksums: what someone who can write a plain archive can make. */
+async function forge(dir: string, name: string, change: (m: Manifest, files: Map<string, Buffer>) => void, lie?: (m: Manifest) => void): Promise<string> {
+  const from = mkdtempSync(join(tmpdir(), 'stackyard-forge-'))
+  try {
+    execFileSync('tar', ['-xzf', withSecrets, '-C', from])
+    const m = manifestOf(withSecrets)
+    const files = new Map([...m.entries, ...m.secrets].map((e) => [e.file, readFileSync(join(from, e.file))]))
+    change(m, files)
+    for (const e of [...m.entries, ...m.secrets]) {
+      const bytes = files.get(e.file)
+      if (bytes) Object.assign(e, { size: bytes.length, sha256: sha(bytes) })
+    }
+    lie?.(m)
+    const out = join(dir, name)
+    await writeArchive(out, [{ name: 'manifest.json', source: Buffer.from(JSON.stringify(m, null, 2)) }, ...[...m.entries, ...m.secrets].map((e) => ({ name: e.file, source: files.get(e.file)! }))])
+    return out
+  } finally {
+    rmSync(from, { recursive: true, force: true })
+  }
+}
+
+test('a forged plain archive runs nothing: a shell command or a traversal in a manifest name is refused (exit 2) before any docker call; a good one uses constant helper scripts', async () => {
+  const b = tempRepo()
+  const dir = mkdtempSync(join(tmpdir(), 'stackyard-t-'))
+  try {
+    const valkey = (m: Manifest) => m.entries.find((e) => e.service === 'valkey')!
+    const cases: Array<[string, (m: Manifest, f: Map<string, Buffer>) => void, RegExp]> = [
+      ['target.tar.gz', (m) => (valkey(m).target = 'dump.rdb;touch${IFS}/volume/INJECTED;#'), /valkey: target "dump\.rdb;touch\$\{IFS\}\/volume\/INJECTED;#" should be "dump\.rdb"/],
+      ['traversal.tar.gz', (m) => (valkey(m).target = '../../../etc/cron.d/x'), /target "\.\.\/\.\.\/\.\.\/etc\/cron\.d\/x" should be "dump\.rdb"/],
+      ['volume.tar.gz', (m) => (m.entries.find((e) => e.service === 'caddy')!.volume = 'stackyard-data_postgres-data'), /caddy: volume "stackyard-data_postgres-data" is not one it backs up/],
+      ['database.tar.gz', (m) => (m.entries.find((e) => e.database === 'n8n')!.database = 'host=evil.example dbname=n8n'), /database "host=evil\.example dbname=n8n" is not a database name/],
+    ]
+    for (const [name, change, why] of cases) {
+      const r = await b.run('restore.ts', [await forge(dir, name, change), '--yes'])
+      assert.equal(r.code, 2, `${name}: ${r.stderr}`)
+      assert.match(r.stderr, why, name)
+      assert.match(r.stderr, /nothing was changed/, name)
+    }
+    assert.deepEqual(b.dockerCalls(), [], 'not one docker call')
+    assert.ok(!b.exists('.env') && !b.exists('.stackyard'), 'nothing written')
+    // every helper script a real restore runs is one of the constant scripts: no manifest value inside any of them
+    const r = await b.run('restore.ts', [withSecrets, '--yes', '--stack', 'infrastructure'])
+    assert.equal(r.code, 0, r.stderr)
+    const scripts = new Set(b.dockerCalls().filter((c) => c.argv[0] === 'run').map((c) => c.argv[c.argv.indexOf('-c') + 1]))
+    assert.deepEqual([...scripts].sort(), ['find /volume -mindepth 1 -delete && tar -C /volume --numeric-owner -xpf -', 'tmp="/volume/.$1.stackyard-restore" && cat > "$tmp" && chown --reference=/volume "$tmp" && mv -f "$tmp" "/volume/$1"'])
+    // a dump with a psql shell escape: psql reads it with backslash commands restricted and refuses (exit 1, named)
+    const shell = await forge(dir, 'shell.tar.gz', (m, f) => f.set('data/data/postgres/db-n8n.sql', Buffer.from(N8N_DUMP + '\\! touch /var/lib/postgresql/INJECTED\n')))
+    const refused = await b.run('restore.ts', [shell, '--yes', '--stack', 'data'])
+    assert.equal(refused.code, 1, refused.stderr)
+    assert.match(refused.stderr, /data\/postgres: database n8n failed \(exit 3\): backslash commands are restricted/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    b.cleanup()
+  }
+})
+
+test('an archive whose .env would not parse, or holds settings the platform refuses, is refused (exit 2) before anything is written', async () => {
+  const b = tempRepo()
+  const dir = mkdtempSync(join(tmpdir(), 'stackyard-t-'))
+  try {
+    b.write('.env', 'KEEP=me\n', 0o600)
+    const cases: Array<[string, string, RegExp]> = [
+      ['quote.tar.gz', 'A="never closed\nB=2\n', /the archive's \.env:1: .*Compose could not read it after the restore/],
+      ['required.tar.gz', 'A=${NOT_SET_ANYWHERE:?must be set}\n', /the archive's \.env:1: .*NOT_SET_ANYWHERE/],
+      ['settings.tar.gz', 'STACKYARD_ENVIRONMENT=staging\n', /with its secret files, .*"staging" is not private or public/],
+    ]
+    for (const [name, env, why] of cases) {
+      const r = await b.run('restore.ts', [await forge(dir, name, (_m, f) => f.set('secrets/.env', Buffer.from(env))), '--yes'])
+      assert.equal(r.code, 2, `${name}: ${r.stderr}`)
+      assert.match(r.stderr, why, name)
+      assert.equal(b.read('.env'), 'KEEP=me\n', `${name}: .env untouched`)
+      assert.ok(!b.exists('.env.bak'), `${name}: no backup made either`)
+    }
+    // --no-secrets restores the data and leaves .env as it is
+    const r = await b.run('restore.ts', [join(dir, 'quote.tar.gz'), '--yes', '--no-secrets', '--dry-run'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(b.dockerCalls().filter(isMutating), [])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    b.cleanup()
+  }
+})
+
+test('an expanding archive is refused while it streams: no file grows past 8 MiB during the run (RLIMIT_FSIZE), exit 2; a directory or a FIFO as ARCHIVE: exit 2 at once', async () => {
+  const b = tempRepo()
+  const dir = mkdtempSync(join(tmpdir(), 'stackyard-t-'))
+  try {
+    // 195 MB of zeros listed as the caddy volume with a wrong sha256: the archive is ~200 kB
+    const big = 195 * 1024 * 1024
+    const zeros = Buffer.alloc(big)
+    const caddy = (m: Manifest) => m.entries.find((e) => e.service === 'caddy')!
+    const lying = await forge(dir, 'lying.tar.gz', (m, f) => f.set(caddy(m).file, zeros), (m) => (caddy(m).sha256 = 'f'.repeat(64)))
+    assert.ok(statSync(lying).size < 1024 * 1024, `a small archive (${statSync(lying).size} bytes)`)
+    const r = await b.run('restore.ts', [lying, '--yes'], { maxFileBytes: 8 * 1024 * 1024 })
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /failed verification .*volume-caddy-data\.tar: sha256/)
+    assert.deepEqual(b.dockerCalls(), [])
+    assert.ok(!b.exists('.env') && !b.exists('.stackyard'), 'nothing written')
+    // not a file: refused without reading (a FIFO with no writer would hang a plain open)
+    execFileSync('mkfifo', [join(dir, 'fifo.tar.gz')])
+    for (const [arg, why] of [[dir, /is a directory, not an archive file/], [join(dir, 'fifo.tar.gz'), /is a FIFO, not an archive file/]] as const) {
+      const x = await b.run('restore.ts', [arg, '--yes'], { timeoutMs: 20_000 })
+      assert.equal(x.code, 2, x.stderr)
+      assert.match(x.stderr, why)
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true })
     b.cleanup()

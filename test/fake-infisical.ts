@@ -1,7 +1,8 @@
 // Test helper: a loopback fake Infisical that follows shared/reference/infisical-api.md: v3 raw and v3 batch raw
 // secrets, folders, universal-auth login, admin config and bootstrap, the calls that set up a machine identity; the
 // server's value trimming, batch all-or-nothing with the 2024 messages, secret-reference expansion, the two
-// status-code conventions (§9), a per-minute limit with the rate-limit headers (§10), token expiry, approval mode.
+// status-code conventions (§9), a per-minute limit per route with the rate-limit headers (§10), token expiry (a JWT
+// past its exp: 500 on a 2024 build), approval mode, and Fastify's 1 MiB body limit (413).
 // Built on test/helpers/http-server.ts (fault injection: fake.server.inject). Never used by product code.
 import { randomBytes } from 'node:crypto'
 import { startFakeServer, type FakeServer, type RecordedRequest, type Reply, type Route } from './helpers/http-server.ts'
@@ -17,8 +18,11 @@ export interface FakeInfisicalOptions {
   initialized?: boolean
   /** create the default project and machine identity (default true) */
   seedIdentity?: boolean
-  /** requests per window on the secrets and folder routes (default: unlimited; a 2024 build: 40) */
+  /** requests per window on each secrets route: the list and each batch verb count separately (default: unlimited;
+   *  a 2024 build: 40) */
   rateLimit?: number
+  /** requests per window on each folder route (default: rateLimit; a 2024 build: 60) */
+  folderRateLimit?: number
   /** window length (default 60 s) */
   windowMs?: number
   /** token TTL in seconds (default 30 days) */
@@ -61,7 +65,7 @@ interface Identity {
 export interface FakeInfisical {
   url: string
   server: FakeServer
-  options: Required<Omit<FakeInfisicalOptions, 'rateLimit'>> & { rateLimit?: number }
+  options: Required<Omit<FakeInfisicalOptions, 'rateLimit' | 'folderRateLimit'>> & { rateLimit?: number; folderRateLimit?: number }
   /** the default project, environment and machine identity */
   projectId: string
   clientId: string
@@ -99,6 +103,7 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
     initialized: opts.initialized ?? opts.seedIdentity !== false,
     seedIdentity: opts.seedIdentity ?? true,
     rateLimit: opts.rateLimit,
+    folderRateLimit: opts.folderRateLimit ?? opts.rateLimit,
     windowMs: opts.windowMs ?? 60_000,
     tokenTtl: opts.tokenTtl ?? 2_592_000,
     approval: opts.approval ?? false,
@@ -112,7 +117,7 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
   const identities = new Map<string, Identity>()
   const clients = new Map<string, string>()
   const tokens = new Map<string, { identityId: string; expiresAt: number }>()
-  let window = { start: 0, used: 0 }
+  const windows = new Map<string, { start: number; used: number }>()
 
   const newProject = (name: string, orgId: string, projectId = id('proj')): Project => {
     const p: Project = { id: projectId, name, slug: name.toLowerCase().replace(/[^a-z0-9]+/g, '-'), orgId, envs: new Map([['dev', 'Development'], ['staging', 'Staging'], ['prod', 'Production']]), folders: new Set(), secrets: new Map(), members: new Map() }
@@ -139,7 +144,8 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
     if (!token.startsWith('fake.')) return convention === '2024' ? { status: 500, body: { statusCode: 500, error: 'Internal Server Error', message: 'jwt malformed' } } : body(403, 'TokenError', 'Invalid token')
     const t = tokens.get(token)
     if (!t) return unauthorized('Failed to authorize: token revoked')
-    if (t.expiresAt <= Date.now()) return unauthorized('Failed to authenticate: access token expired')
+    // the token's TTL is also its JWT's exp (accessTokenMaxTTL = expiresIn): the JWT check fails first (§9)
+    if (t.expiresAt <= Date.now()) return convention === '2024' ? { status: 500, body: { statusCode: 500, error: 'Internal Server Error', message: 'jwt expired' } } : body(403, 'TokenError', 'Token expired')
     return identities.get(t.identityId)!
   }
   const isReply = (x: unknown): x is Reply => typeof x === 'object' && x !== null && 'status' in x
@@ -149,12 +155,13 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
     return token
   }
 
-  // ---- rate limit on secrets and folder routes (§10) ----
-  const limited = (handler: Route['handler']): Route['handler'] => async (req, params) => {
-    const limit = options.rateLimit
+  // ---- rate limit per route on secrets and folder routes (§10): each route has its own window ----
+  const limited = (route: string, handler: Route['handler'], kind: 'secrets' | 'folders' = 'secrets'): Route['handler'] => async (req, params) => {
+    const limit = kind === 'folders' ? options.folderRateLimit : options.rateLimit
     if (limit === undefined) return handler(req, params)
     const t = Date.now()
-    if (t - window.start >= options.windowMs) window = { start: t, used: 0 }
+    let window = windows.get(route)
+    if (!window || t - window.start >= options.windowMs) windows.set(route, (window = { start: t, used: 0 }))
     const reset = Math.max(1, Math.ceil((window.start + options.windowMs - t) / 1000))
     if (window.used >= limit)
       return {
@@ -245,7 +252,7 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
   const batchRoute = (method: 'POST' | 'PATCH' | 'DELETE'): Route => ({
     method,
     path: '/api/v3/secrets/batch/raw',
-    handler: limited((req) => {
+    handler: limited(`${method} batch`, (req) => {
       const who = authed(req)
       if (isReply(who)) return who
       const b = (req.body ?? {}) as Body
@@ -282,7 +289,7 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
   const single = (method: 'POST' | 'PATCH' | 'DELETE'): Route => ({
     method,
     path: '/api/v3/secrets/raw/:name',
-    handler: limited((req, params) => {
+    handler: limited(`${method} single`, (req, params) => {
       const who = authed(req)
       if (isReply(who)) return who
       const b = (req.body ?? {}) as Body
@@ -368,7 +375,7 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
     {
       method: 'GET',
       path: '/api/v3/secrets/raw',
-      handler: limited((req) => {
+      handler: limited('GET list', (req) => {
         const who = authed(req)
         if (isReply(who)) return who
         const q = req.query
@@ -392,7 +399,7 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
     {
       method: 'GET',
       path: '/api/v1/folders',
-      handler: limited((req) => {
+      handler: limited('GET folders', (req) => {
         const who = authed(req)
         if (isReply(who)) return who
         const q = req.query
@@ -409,12 +416,12 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
           .filter((rest) => rest && !rest.includes('/'))
           .map((name) => ({ id: id('folder'), name, version: 1 }))
         return { status: 200, body: { folders } }
-      }),
+      }, 'folders'),
     },
     {
       method: 'POST',
       path: '/api/v1/folders',
-      handler: limited((req) => {
+      handler: limited('POST folders', (req) => {
         const who = authed(req)
         if (isReply(who)) return who
         const b = (req.body ?? {}) as Body
@@ -429,7 +436,7 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
         if (project.folders.has(`${b.environment}:${full}`)) return badRequest(`Folder with name '${b.name}' already exists`)
         project.folders.add(`${b.environment}:${full}`)
         return { status: 200, body: { folder: { id: id('folder'), name: b.name, version: 1 } } }
-      }),
+      }, 'folders'),
     },
     {
       method: 'POST',
@@ -488,6 +495,17 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
       },
     },
     {
+      method: 'GET',
+      path: '/api/v1/auth/universal-auth/identities/:identityId',
+      handler: (req, params) => {
+        const who = needAdmin(req)
+        if (isReply(who)) return who
+        const ident = identities.get(params.identityId)
+        if (!ident?.clientId) return notFound(`Failed to find universal auth for identity ${params.identityId}`)
+        return { status: 200, body: { identityUniversalAuth: { id: id('ua'), clientId: ident.clientId, identityId: ident.id, accessTokenTTL: 2592000, accessTokenMaxTTL: 2592000 } } }
+      },
+    },
+    {
       method: 'POST',
       path: '/api/v1/auth/universal-auth/identities/:identityId/client-secrets',
       handler: (req, params) => {
@@ -520,7 +538,8 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
     notFoundRoute('DELETE'),
   ]
 
-  const server = await startFakeServer(routes)
+  // Fastify's default bodyLimit, which Infisical keeps: a larger body is refused before any route sees it
+  const server = await startFakeServer(routes, { bodyLimit: 1024 * 1024 })
 
   let projectId = ''
   let clientId = ''

@@ -238,3 +238,66 @@ test('dry-run: writes are described, not sent; logins and reads still happen', a
   assert.match(skipped[0], /POST \/api\/v3\/secrets\/batch\/raw \(create 1: A\)/)
   assert.ok(!skipped[0].includes('super-secret-value'))
 })
+
+test('a token that lapses during a 429 wait is renewed before the retry: no request is sent with it (issue 14 #22)', async (t) => {
+  const fake = await startFakeInfisical({ tokenTtl: 70 })
+  t.after(() => fake.close())
+  let clock = 1_000_000
+  const transport = createTransport({ sleep: async (ms) => {
+    clock += ms
+    if (ms >= 60_000) fake.expireTokens()
+  }, backoffMs: 1 })
+  const c = createInfisicalClient({ baseUrl: fake.url, clientId: fake.clientId, clientSecret: fake.clientSecret, transport, now: () => clock })
+  await c.listSecrets(scopeOf(fake))
+  const list = (r: { path: string }) => r.path === '/api/v3/secrets/raw'
+  const before = fake.count(list)
+  fake.server.inject(list, { status: 429, headers: { 'retry-after': '60' }, body: { statusCode: 429, error: 'Too Many Requests', message: 'Rate limit exceeded, retry in 1 minute' } })
+  await c.listSecrets(scopeOf(fake))
+  assert.equal(fake.count(list) - before, 2, 'the 429, then one request with a fresh token')
+  assert.equal(fake.count((r) => r.path.endsWith('/login')), 2)
+})
+
+test('2024: an expired JWT answers 500; a read is not retried with it (once to the re-login, not four times)', async (t) => {
+  const fake = await startFakeInfisical({ convention: '2024' })
+  t.after(() => fake.close())
+  const c = clientFor(fake)
+  await c.listSecrets(scopeOf(fake))
+  const list = (r: { path: string }) => r.path === '/api/v3/secrets/raw'
+  const before = fake.count(list)
+  fake.expireTokens()
+  await c.listSecrets(scopeOf(fake))
+  assert.equal(fake.count(list) - before, 2, 'the 500, then the retry after logging in')
+  assert.equal(fake.count((r) => r.path.endsWith('/login')), 2)
+})
+
+test('batches are cut by encoded size too: twenty 64 KiB values stay under the 1 MiB body limit (issue 14 #18)', async (t) => {
+  const fake = await startFakeInfisical()
+  t.after(() => fake.close())
+  const c = clientFor(fake)
+  const items = Array.from({ length: 20 }, (_, i) => ({ key: `BIG_${i}`, value: String.fromCharCode(97 + i).repeat(64 * 1024) }))
+  const r = await c.createSecrets(scopeOf(fake), items)
+  assert.equal(r.requests, 2)
+  const bodies = fake.server.requests.filter((q) => q.method === 'POST' && q.path === '/api/v3/secrets/batch/raw').map((q) => Buffer.byteLength(q.rawBody))
+  assert.ok(bodies.every((n) => n <= 1024 * 1024), `bodies: ${bodies.join(', ')}`)
+  assert.equal(Object.keys(fake.secrets()).length, 20)
+  // one value too big for any body: named with the limit, nothing sent
+  const sent = fake.writes().length
+  await rejects(c.updateSecrets(scopeOf(fake), [{ key: 'BIG_0', value: 'x' }, { key: 'HUGE', value: 'y'.repeat(1024 * 1024) }]), 'too-large', /HUGE: its value is too large for one request: Infisical accepts request bodies of at most 1048576 bytes \(1 MiB\); nothing was sent/)
+  assert.equal(fake.writes().length, sent)
+  assert.deepEqual(c.oversized(scopeOf(fake), [{ key: 'A', value: 'a' }, { key: 'HUGE', value: 'y'.repeat(1024 * 1024) }]), ['HUGE'])
+  // the server's own 413 (a body over its limit) names the limit too
+  const raw = await createTransport().send('POST', `${fake.url}/api/v3/secrets/batch/raw`, { body: { secrets: [{ secretKey: 'X', secretValue: 'z'.repeat(1024 * 1024) }] } })
+  assert.equal(raw.status, 413, 'the fake refuses bodies over 1 MiB as the server does')
+})
+
+test('the fake limits each route separately, as a 2024 build does: the list and each batch verb have their own 40', async (t) => {
+  const fake = await startFakeInfisical({ rateLimit: 2, windowMs: 60_000 })
+  t.after(() => fake.close())
+  const c = clientFor(fake)
+  await c.listSecrets(scopeOf(fake))
+  await c.createSecrets(scopeOf(fake), [{ key: 'A', value: '1' }])
+  await c.updateSecrets(scopeOf(fake), [{ key: 'A', value: '2' }])
+  await c.listSecrets(scopeOf(fake))
+  assert.deepEqual(fake.secrets(), { A: '2' })
+  assert.equal(fake.server.requests.filter((r) => r.path.startsWith('/api/v3')).length, 4, 'no 429: four requests on three routes stay within 2 per route')
+})

@@ -113,6 +113,75 @@ test('bootstrap on a 2024 build: prints the web-UI steps, then continues from th
   assert.deepEqual([env.INFISICAL_CLIENT_ID, env.INFISICAL_CLIENT_SECRET, env.INFISICAL_PROJECT_ID], [r.fake.clientId, r.fake.clientSecret, r.fake.projectId])
 })
 
+const PASSWORD = 'a-very-long-admin-password'
+const isBootstrap = (r: { method: string; path: string; body: unknown }) => r.method === 'POST' && r.path === '/api/v1/admin/bootstrap' && typeof (r.body as { email?: unknown })?.email === 'string'
+
+test('bootstrap resumes after a failed step: a 5xx on the client secret, then a run without the password finishes (issue 14 #21)', async (t) => {
+  const r = await infisicalRepo({ convention: 'upstream', seedIdentity: false, initialized: false, credentials: false })
+  t.after(() => r.cleanup())
+  r.fake.server.inject((q) => q.method === 'POST' && q.path.endsWith('/client-secrets'), { status: 500, body: { statusCode: 500, error: 'Internal Server Error', message: 'database timeout' } })
+  const first = await r.run('bootstrap', ['--email', 'admin@example.com', '--password-stdin'], { input: `${PASSWORD}\n` })
+  assert.equal(first.code, 1, first.stderr)
+  assert.match(first.stderr, /✖ the instance is bootstrapped \(admin admin@example\.com\), but the step "create a client secret" failed/)
+  assert.match(first.stderr, /run bootstrap again once the cause is fixed: it continues from this step/)
+  assert.equal(r.mode('.stackyard/infisical-bootstrap.json'), 0o600)
+  const adminToken = JSON.parse(r.repo.read('.stackyard/infisical-bootstrap.json')).adminToken as string
+  assert.ok(!(first.stdout + first.stderr).includes(adminToken) && !(first.stdout + first.stderr).includes(PASSWORD), 'no token, no password printed')
+  // the next run needs neither the email nor the password: it continues with the recorded admin token
+  const second = await r.run('bootstrap', ['--json'])
+  assert.equal(second.code, 0, second.stderr)
+  const j = JSON.parse(second.stdout)
+  assert.equal(j.mode, 'bootstrapped')
+  assert.deepEqual(j.created, ['universal auth and a client secret', 'project membership (role member)'])
+  assert.ok(!r.repo.exists('.stackyard/infisical-bootstrap.json'), 'the progress (and its admin token) is gone once .env holds the credentials')
+  const env = parseDotenv(r.repo.read('.env'))
+  const identities = r.fake.identities()
+  assert.equal(identities.length, 1, 'one identity, not a second one')
+  assert.deepEqual([identities[0].clientId, identities[0].projects], [env.INFISICAL_CLIENT_ID, [env.INFISICAL_PROJECT_ID]])
+  assert.equal((await r.run('bootstrap')).code, 0, 'and converged: already configured')
+})
+
+test('bootstrap: a lost reply to universal auth is resumed (its client ID read back); a lost or failed bootstrap request is sent again only when it did not take effect, else said as it is, never "unreachable" (issue 14 #21)', async (t) => {
+  const r = await infisicalRepo({ convention: 'upstream', seedIdentity: false, initialized: false, credentials: false })
+  t.after(() => r.cleanup())
+  // a 502 from a proxy before the backend saw the request: nothing happened, so it is sent again
+  r.fake.server.inject(isBootstrap, { status: 502, body: { statusCode: 502, error: 'Bad Gateway', message: 'upstream not ready' } })
+  // the universal-auth call is applied, then the connection drops
+  r.fake.server.inject((q) => q.method === 'POST' && /^\/api\/v1\/auth\/universal-auth\/identities\/[^/]+$/.test(q.path), { afterHandler: true, drop: true })
+  const first = await r.run('bootstrap', ['--email', 'admin@example.com', '--password-stdin'], { input: `${PASSWORD}\n` })
+  assert.equal(first.code, 1, first.stderr)
+  assert.match(first.stderr, /failed before it took effect .*sending it again/)
+  assert.match(first.stderr, /the step "add universal auth to the identity" failed/)
+  const second = await r.run('bootstrap', ['--json'])
+  assert.equal(second.code, 0, second.stderr)
+  assert.equal(parseDotenv(r.repo.read('.env')).INFISICAL_CLIENT_ID, r.fake.identities()[0].clientId)
+
+  // a bootstrap that took effect but whose reply was lost: the one thing the API cannot give again is the admin token
+  const lost = await infisicalRepo({ convention: 'upstream', seedIdentity: false, initialized: false, credentials: false })
+  t.after(() => lost.cleanup())
+  lost.fake.server.inject(isBootstrap, { afterHandler: true, drop: true })
+  const once = await lost.run('bootstrap', ['--email', 'admin@example.com', '--password-stdin'], { input: `${PASSWORD}\n` })
+  assert.equal(once.code, 1, once.stderr)
+  const line = once.stderr.split('\n').find((l) => l.startsWith('✖')) ?? ''
+  assert.match(line, /was initialised by this bootstrap \(admin admin@example\.com\), but the reply carrying its admin token was lost/)
+  assert.doesNotMatch(line, /^✖ Infisical is unreachable/)
+  const later = await lost.run('bootstrap')
+  assert.equal(later.code, 1)
+  assert.match(later.stderr, /was initialised by this bootstrap .* reply carrying its admin token was lost/, 'a later run says the same, not a generic "already has an admin"')
+  assert.match(later.stderr, /--client-id, --project-id and --client-secret-stdin/)
+})
+
+test('bootstrap with working credentials from the shell says so, not "in .env" (issue 14 #22)', async (t) => {
+  const r = await infisicalRepo({ credentials: false })
+  t.after(() => r.cleanup())
+  const ok = await r.run('bootstrap', [], { env: { INFISICAL_CLIENT_ID: r.fake.clientId, INFISICAL_CLIENT_SECRET: r.fake.clientSecret, INFISICAL_PROJECT_ID: r.fake.projectId } })
+  assert.equal(ok.code, 0, ok.stderr)
+  assert.match(ok.stderr, /the machine identity in the shell environment can read dev of project/)
+  const inEnv = await infisicalRepo()
+  t.after(() => inEnv.cleanup())
+  assert.match((await inEnv.run('bootstrap')).stderr, /the machine identity in \.env can read dev/)
+})
+
 test('reset --infra: containers and exactly their volumes by compose labels, pg_dump first, typed confirmation or --yes', async (t) => {
   const r = await infisicalRepo({ credentials: false })
   t.after(() => r.cleanup())

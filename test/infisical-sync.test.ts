@@ -1,6 +1,7 @@
 // End to end through the task files (push, pull, status) in a temporary repository against the fake Infisical.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { createHmac } from 'node:crypto'
 import { parseDotenv, serializeEntry } from '../lib/env.ts'
 import { infisicalRepo } from './infisical-helpers.ts'
 
@@ -152,4 +153,71 @@ test('--dry-run sends no write and writes no file', async (t) => {
   const p = await r.run('pull', ['--dry-run'])
   assert.equal(p.code, 0, p.stderr)
   assert.ok(!r.repo.exists('.env.infisical'))
+})
+
+test('--allow-trim does not stick: once stored trimmed, a later push without it has nothing to write and exits 0 (issue 14 #19)', async (t) => {
+  const r = await infisicalRepo({ envLines: ['CLOUDFLARE_API_TOKEN="  padded  "'] })
+  t.after(() => r.cleanup())
+  assert.equal((await r.run('push', ['--allow-trim'])).code, 0)
+  const again = await r.run('push')
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stderr, /Infisical already matches \.env/)
+  assert.equal((await r.run('status')).code, 0)
+  // a changed value with whitespace is a write again: refused again without the flag
+  r.repo.write('.env', r.repo.read('.env').replace('  padded  ', '  padded-2  '))
+  const refused = await r.run('push')
+  assert.equal(refused.code, 2)
+  assert.match(refused.stderr, /CLOUDFLARE_API_TOKEN has leading or trailing whitespace/)
+  assert.equal(r.fake.secrets().CLOUDFLARE_API_TOKEN, 'padded')
+})
+
+test('the "changed in Infisical" memory follows the data, not the URL: another address of the same server still keeps a remote change; a version 1 state file is migrated (issue 14 #20)', async (t) => {
+  const r = await infisicalRepo({ envLines: ['CLOUDFLARE_API_TOKEN=v1'] })
+  t.after(() => r.cleanup())
+  const other = r.fake.url.replace('127.0.0.1', 'localhost')
+  assert.equal((await r.run('push')).code, 0)
+  r.fake.seed({ CLOUDFLARE_API_TOKEN: 'rotated-in-the-ui' })
+  const push = await r.run('push', [], { env: { INFISICAL_API_URL: other } })
+  assert.equal(push.code, 1, push.stderr)
+  assert.match(push.stderr, /kept CLOUDFLARE_API_TOKEN: changed in Infisical since the last sync/)
+  assert.equal(r.fake.secrets().CLOUDFLARE_API_TOKEN, 'rotated-in-the-ui')
+  // a state file written by the previous version, keyed by the first URL, read through the second one
+  const salt = 'ab'.repeat(32)
+  const fp = (v: string) => createHmac('sha256', Buffer.from(salt, 'hex')).update(v, 'utf8').digest('hex').slice(0, 32)
+  r.repo.write('.stackyard/infisical-sync.json', JSON.stringify({ version: 1, salt, scopes: { [`${r.fake.url}|${r.fake.projectId}|dev|/`]: { CLOUDFLARE_API_TOKEN: fp('v1') } } }), 0o600)
+  const migrated = await r.run('push', [], { env: { INFISICAL_API_URL: other } })
+  assert.equal(migrated.code, 1, migrated.stderr)
+  assert.equal(r.fake.secrets().CLOUDFLARE_API_TOKEN, 'rotated-in-the-ui', 'not overwritten')
+})
+
+test('a key changed on both sides is reported as such by push and pull, not as changed on one side (issue 14 #22)', async (t) => {
+  const r = await infisicalRepo({ envLines: ['CLOUDFLARE_API_TOKEN=v1'] })
+  t.after(() => r.cleanup())
+  assert.equal((await r.run('push')).code, 0)
+  r.fake.seed({ CLOUDFLARE_API_TOKEN: 'rotated-in-the-ui' })
+  r.repo.write('.env', r.repo.read('.env').replace('=v1', '=edited-locally'))
+  const push = await r.run('push')
+  assert.equal(push.code, 1)
+  assert.match(push.stderr, /kept CLOUDFLARE_API_TOKEN: changed on both sides since the last sync/)
+  assert.doesNotMatch(push.stderr, /changed in Infisical/)
+  const pull = await r.run('pull', ['--into', '.env'])
+  assert.equal(pull.code, 1)
+  assert.match(pull.stderr, /kept CLOUDFLARE_API_TOKEN in \.env: changed on both sides since the last sync/)
+  assert.doesNotMatch(pull.stderr, /changed locally/)
+})
+
+test('push of values over 1 MiB in total is cut into bodies the server accepts; one value over the limit is refused naming it (issue 14 #18)', async (t) => {
+  const keys = Array.from({ length: 20 }, (_, i) => `BIG_${i}`)
+  const r = await infisicalRepo({ envLines: [`INFISICAL_SYNC_INCLUDE=${keys.join(',')},HUGE`, ...keys.map((k, i) => `${k}=${String.fromCharCode(97 + i).repeat(64 * 1024)}`)] })
+  t.after(() => r.cleanup())
+  const push = await r.run('push')
+  assert.equal(push.code, 0, push.stderr.slice(-2000))
+  assert.match(push.stderr, /pushed: 20 created, 0 updated, 0 deleted in 2 request\(s\)/)
+  assert.equal(Object.keys(r.fake.secrets()).length, 20)
+  r.repo.write('.env', r.repo.read('.env') + `HUGE=${'z'.repeat(1024 * 1024)}\n`, 0o600)
+  const writes = r.fake.writes().length
+  const huge = await r.run('push')
+  assert.equal(huge.code, 2)
+  assert.match(huge.stderr, /✖ \.env: HUGE is too large to push: Infisical refuses request bodies over 1048576 bytes \(1 MiB\)/)
+  assert.equal(r.fake.writes().length, writes, 'nothing was sent')
 })

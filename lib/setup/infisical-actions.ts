@@ -2,8 +2,10 @@
 // identity already in .env), push the .env secrets. The same libraries and order as the Infisical tasks
 // (tasks/00-infrastructure/infisical/bootstrap.ts and push.ts); nothing is asked here that the steps did not ask.
 import { bootstrapInfisical } from '../infisical-bootstrap.ts'
-import { configValues, readInfisicalConfig } from '../infisical-config.ts'
+import { configValues, credentialsWhere, readInfisicalConfig } from '../infisical-config.ts'
+import { progressStore, storeBootstrap } from '../infisical-bootstrap-state.ts'
 import { pushSecrets } from '../infisical-context.ts'
+import { keptLines } from '../infisical-report.ts'
 import type { Action } from './context.ts'
 import { startStacks } from './start.ts'
 
@@ -29,6 +31,7 @@ export function bootstrapAction(o: { email?: string; password?: string; existing
       const t = a.task()
       const values = configValues(t.env)
       const config = readInfisicalConfig(values)
+      const progress = progressStore(t)
       const r = await bootstrapInfisical({
         config,
         siteUrl: values.INFISICAL_SITE_URL || config.url || '',
@@ -40,9 +43,11 @@ export function bootstrapAction(o: { email?: string; password?: string; existing
         interactive: a.interactive,
         ask: a.ask,
         log: t.log,
+        progress,
+        credentialsFrom: credentialsWhere(t.env),
       })
+      await storeBootstrap(t, progress, r)
       if (r.mode === 'already-configured') return
-      await t.editEnv('.env', { INFISICAL_CLIENT_ID: r.clientId, INFISICAL_CLIENT_SECRET: r.clientSecret, INFISICAL_PROJECT_ID: r.projectId })
       t.log.success(`Infisical ${r.mode === 'bootstrapped' ? `bootstrapped (${r.created.join(', ')})` : 'connected'}; INFISICAL_CLIENT_ID, INFISICAL_CLIENT_SECRET, INFISICAL_PROJECT_ID stored in .env`)
     },
   }
@@ -58,10 +63,10 @@ export function pushAction(o: { bundled: boolean }): Action {
     resume: ['npx zx tasks/00-infrastructure/infisical/push.ts'],
     async run(a) {
       const t = a.task()
-      const { result, kept } = await pushSecrets(t, { progress: (what) => t.log.step(`Infisical: ${what}`) })
+      const { result, plan } = await pushSecrets(t, { progress: (what) => t.log.step(`Infisical: ${what}`) })
       if (result.pending) a.problems.push('Infisical: the pushed changes wait for approval in Infisical')
       else t.log.success(result.created + result.updated ? `Infisical: ${result.created} created, ${result.updated} updated` : 'Infisical already matches .env')
-      if (kept.length) a.problems.push(`Infisical: kept ${kept.join(', ')}, changed there since the last sync (npx zx tasks/00-infrastructure/infisical/pull.ts --into .env takes them; push --force overwrites them)`)
+      a.problems.push(...keptLines('push', plan.items, 'Infisical: '))
     },
   }
 }

@@ -21,6 +21,15 @@ export interface Reply {
   drop?: boolean
   /** wait before answering */
   delayMs?: number
+  /** (an injected reply) let the route handle the request first, then apply this reply's drop/delay: a lost reply */
+  afterHandler?: boolean
+}
+
+export interface FakeServerOptions {
+  /** bodies larger than this are refused before any route sees them (as Fastify's bodyLimit does) */
+  bodyLimit?: number
+  /** the refusal (default: Fastify's 413 body) */
+  tooLarge?: Reply
 }
 
 export type Handler = (req: RecordedRequest, params: Record<string, string>) => Reply | Promise<Reply>
@@ -40,7 +49,7 @@ export interface FakeServer {
   close(): Promise<void>
 }
 
-export async function startFakeServer(routes: Route[]): Promise<FakeServer> {
+export async function startFakeServer(routes: Route[], opts: FakeServerOptions = {}): Promise<FakeServer> {
   const requests: RecordedRequest[] = []
   const injections: Array<{ match: (r: RecordedRequest) => boolean; reply: Reply; left: number }> = []
   const compiled = routes.map((r) => {
@@ -64,20 +73,23 @@ export async function startFakeServer(routes: Route[]): Promise<FakeServer> {
     const rec: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body, rawBody }
     requests.push(rec)
     let reply: Reply | undefined
-    const inj = injections.find((i) => i.left > 0 && i.match(rec))
-    if (inj) {
-      inj.left--
-      reply = inj.reply
-    } else {
+    const route = async (): Promise<Reply | undefined> => {
       for (const r of compiled) {
         if (r.method !== rec.method) continue
         const m = r.re.exec(rec.path)
         if (!m) continue
         const params = Object.fromEntries(r.names.map((n, i) => [n, decodeURIComponent(m[i + 1])]))
-        reply = await r.handler(rec, params)
-        break
+        return r.handler(rec, params)
       }
+      return undefined
     }
+    const inj = injections.find((i) => i.left > 0 && i.match(rec))
+    if (opts.bodyLimit !== undefined && Buffer.byteLength(rawBody) > opts.bodyLimit)
+      reply = opts.tooLarge ?? { status: 413, body: { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE', error: 'Payload Too Large', message: 'Request body is too large' } }
+    else if (inj) {
+      inj.left--
+      reply = inj.reply.afterHandler ? { ...(await route()), drop: inj.reply.drop, delayMs: inj.reply.delayMs } : inj.reply
+    } else reply = await route()
     reply ??= { status: 404, body: { error: 'not found', path: rec.path } }
     if (reply.delayMs) await new Promise((r) => setTimeout(r, reply!.delayMs))
     if (reply.drop) {

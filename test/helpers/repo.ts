@@ -32,8 +32,9 @@ export interface TempRepo {
   dockerCalls(): DockerCall[]
   dockerState(): Record<string, unknown>
   resetDocker(): void
-  /** run `node --import tsx tasks/<task>` in the copy, with the fake docker first on PATH */
-  run(task: string, args?: string[], opts?: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number }): Promise<RunResult>
+  /** run `node --import tsx tasks/<task>` in the copy, with the fake docker first on PATH (maxFileBytes: no file the
+   *  task writes may grow past this, RLIMIT_FSIZE through prlimit) */
+  run(task: string, args?: string[], opts?: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number; maxFileBytes?: number }): Promise<RunResult>
   cleanup(): void
 }
 
@@ -94,7 +95,9 @@ export function tempRepo(opts: TempRepoOptions = {}): TempRepo {
       delete env.NODE_OPTIONS
       for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k]
       return new Promise((resolvePromise, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'tasks', task), ...args], { cwd: root, env: env as NodeJS.ProcessEnv })
+        const argv = [process.execPath, '--import', 'tsx', join(root, 'tasks', task), ...args]
+        const limited = o.maxFileBytes === undefined ? argv : ['prlimit', `--fsize=${o.maxFileBytes}`, '--', ...argv]
+        const child = spawn(limited[0], limited.slice(1), { cwd: root, env: env as NodeJS.ProcessEnv })
         let stdout = ''
         let stderr = ''
         child.stdout.on('data', (d) => (stdout += d))

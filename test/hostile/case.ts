@@ -13,6 +13,8 @@ export interface HostileCase {
   files?: Record<string, string | Buffer>
   /** anything else to prepare (a FIFO, a symlink, a fake server); may return env for the run */
   setup?: (repo: TempRepo) => void | Record<string, string> | Promise<void | Record<string, string>>
+  /** undoes what setup started (a fake server), after the run, pass or fail */
+  teardown?: () => void | Promise<void>
   env?: Record<string, string>
   input?: string
   timeoutMs?: number

@@ -43,6 +43,7 @@ for (const { file, c } of cases) {
       for (const s of c.secrets ?? []) assert.ok(!out.includes(s), `a secret was printed: ${s.slice(0, 4)}…\n${out}`)
       assert.deepEqual(snapshot(repo.root, watched), before, 'a file changed')
     } finally {
+      await c.teardown?.()
       repo.cleanup()
     }
   })

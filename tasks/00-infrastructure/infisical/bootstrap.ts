@@ -2,15 +2,17 @@
 // Newer servers: creates the admin, organization, project (+ environment), machine identity with universal auth,
 // client secret and project membership through POST /api/v1/admin/bootstrap and the admin token. 2024 builds (no
 // bootstrap API): prints the web-UI steps, then continues from the identity's credentials. Re-running when .env
-// already works changes nothing. Secrets never go through argv: the admin password and a client secret come from
-// stdin (--password-stdin, --client-secret-stdin), the environment (INFISICAL_ADMIN_PASSWORD), or a masked prompt.
+// already works changes nothing; a run after a failure continues from the failed step (progress in
+// .stackyard/infisical-bootstrap.json, 0600). Secrets never go through argv: the admin password and a client secret
+// come from stdin (--password-stdin, --client-secret-stdin), the environment (INFISICAL_ADMIN_PASSWORD), or a masked prompt.
 // Usage: npx zx tasks/00-infrastructure/infisical/bootstrap.ts [--email E] [--organization O] [--password-stdin] [--dry-run]
 //        npx zx tasks/00-infrastructure/infisical/bootstrap.ts --client-id ID --project-id ID --client-secret-stdin
 import { readFileSync } from 'node:fs'
 import { task } from '../../../lib/task.ts'
 import { UsageError } from '../../../lib/errors.ts'
-import { configValues, readInfisicalConfig } from '../../../lib/infisical-config.ts'
+import { configValues, credentialsWhere, readInfisicalConfig } from '../../../lib/infisical-config.ts'
 import { bootstrapInfisical } from '../../../lib/infisical-bootstrap.ts'
+import { progressStore, storeBootstrap } from '../../../lib/infisical-bootstrap-state.ts'
 
 await task({
   summary: 'Bootstrap Infisical (admin, project, machine identity) and store its credentials in .env',
@@ -31,6 +33,7 @@ await task({
     const stdin = ctx.flags.passwordStdin || ctx.flags.clientSecretStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined
     const values = configValues(ctx.env)
     const config = readInfisicalConfig(values)
+    const progress = progressStore(ctx)
     const r = await bootstrapInfisical({
       config,
       siteUrl: values.INFISICAL_SITE_URL || config.url || '',
@@ -46,8 +49,10 @@ await task({
       ask: ctx.ask,
       log: ctx.log,
       dryRun: ctx.dryRun ? { skipped: ctx.skipped } : undefined,
+      progress,
+      credentialsFrom: credentialsWhere(ctx.env),
     })
-    const stored = r.mode === 'already-configured' ? { changed: [], added: [] } : await ctx.editEnv('.env', { INFISICAL_CLIENT_ID: r.clientId, INFISICAL_CLIENT_SECRET: r.clientSecret, INFISICAL_PROJECT_ID: r.projectId })
+    const stored = await storeBootstrap(ctx, progress, r)
     if (ctx.json) ctx.out({ mode: r.mode, projectId: r.projectId, clientId: r.clientId, created: r.created, stored: [...stored.added, ...stored.changed], dryRun: ctx.dryRun })
     if (r.created.length) ctx.log.success(`created: ${r.created.join(', ')}`)
     if (r.mode !== 'already-configured' && !ctx.dryRun) ctx.log.success('.env: INFISICAL_CLIENT_ID, INFISICAL_CLIENT_SECRET and INFISICAL_PROJECT_ID stored (mode 0600, previous file in .env.bak); next: npx zx tasks/00-infrastructure/infisical/push.ts')

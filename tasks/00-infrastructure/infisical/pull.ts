@@ -10,8 +10,8 @@ import { parseDotenv } from '../../../lib/env.ts'
 import { planMirror, planPullInto } from '../../../lib/infisical-plan.ts'
 import { INFISICAL_ENV_FILE, pulledSecrets, readRemote, renderRemote, writeExport } from '../../../lib/infisical-sync.ts'
 import { localEnv, localSide, saveSyncState, sessionFrom, syncState } from '../../../lib/infisical-context.ts'
-import { renderPullPlan } from '../../../lib/infisical-report.ts'
-import { plural } from '../../../lib/format.ts'
+import { keptLines, renderPullPlan } from '../../../lib/infisical-report.ts'
+import { plural, printable } from '../../../lib/format.ts'
 
 await task({
   summary: 'Pull secrets from Infisical into .env.infisical (or into .env)',
@@ -28,7 +28,7 @@ await task({
     const raw = intoEnv ? pulledSecrets((await readRemote(s.client, s.scope)).secrets, s.selection) : undefined
     const rendered = intoEnv ? undefined : await renderRemote(s.client, s.scope, s.selection, { expand: Boolean(ctx.flags.expand) })
     const remote = raw ? raw.secrets : Object.entries(rendered!.entries).map(([key, value]) => ({ key, value }))
-    for (const bad of [...(raw?.invalidNames ?? rendered!.invalidNames)]) ctx.log.warn(`skipped Infisical key "${bad}": not a variable name`)
+    for (const bad of [...(raw?.invalidNames ?? rendered!.invalidNames)]) ctx.log.warn(`skipped Infisical key "${printable(bad)}": not a variable name`)
     if (rendered?.unresolved.length) ctx.log.warn(`references expanded to an empty value: ${rendered.unresolved.join(', ')}`)
     const state = syncState(ctx, s)
     const plan = intoEnv ? planPullInto(localSide(localEnv(ctx), remote, s.selection), remote, { force: ctx.flags.force, base: state }) : { items: planMirror(readGenerated(join(ctx.root, INFISICAL_ENV_FILE)), remote), changes: {}, settled: [] }
@@ -47,7 +47,7 @@ await task({
     const kept = plan.items.filter((i) => i.action === 'local-newer' || i.action === 'conflict').map((i) => i.key)
     if (ctx.json) ctx.out({ scope: s.scope, into: ctx.flags.into, plan: plan.items, kept, dryRun: ctx.dryRun })
     if (kept.length) {
-      ctx.log.warn(`kept ${kept.join(', ')} in .env: changed locally since the last sync (push sends them; pull --force overwrites them)`)
+      for (const line of keptLines('pull', plan.items)) ctx.log.warn(line)
       return 1
     }
   },

@@ -5,7 +5,7 @@
 // Usage: npx zx tasks/00-infrastructure/infisical/push.ts [--prune] [--force] [--allow-trim] [--dry-run] [--json]
 import { task } from '../../../lib/task.ts'
 import { pushSecrets } from '../../../lib/infisical-context.ts'
-import { renderPushPlan } from '../../../lib/infisical-report.ts'
+import { keptLines, renderPushPlan } from '../../../lib/infisical-report.ts'
 
 await task({
   summary: 'Push .env secrets to Infisical (batched, planned, idempotent)',
@@ -37,7 +37,7 @@ await task({
     else ctx.log.success(writes ? `pushed: ${counts.create} created, ${counts.update} updated, ${counts.delete} deleted in ${result.requests} request(s)` : `Infisical already matches .env (${counts.unchanged} key(s) unchanged)`)
     if (counts.onlyInInfisical && !ctx.flags.prune) ctx.log.info(`${counts.onlyInInfisical} key(s) exist only in Infisical (kept; --prune deletes them, pull copies them)`)
     if (kept.length) {
-      ctx.log.warn(`kept ${kept.join(', ')}: changed in Infisical since the last sync (pull --into .env takes them; push --force overwrites them)`)
+      for (const line of keptLines('push', plan.items)) ctx.log.warn(line)
       return 1
     }
   },
