@@ -99,9 +99,12 @@ test('restore: the archive\'s secret files are checked as Compose would read the
     assert.throws(() => check('STACKYARD_ENVIRONMENT=staging\n'), /with its secret files, .*"staging" is not private or public/)
     assert.throws(() => check(Buffer.from([0x41, 0x3d, 0xff, 0x0a])), /its \.env is not UTF-8 text/)
     // with the files that stay: an .env.infisical here that needs a key the archive's .env no longer has
+    // (it is a layer only while Infisical is configured: the secret-layer rule of env-layers)
     writeFileSync(join(dir, '.env.infisical'), 'X=${NEEDED:?}\n')
-    assert.throws(() => check('A=1\n'), /\.env\.infisical:1/)
-    assert.doesNotThrow(() => check('NEEDED=1\n'))
+    const identity = 'INFISICAL_CLIENT_ID=i\nINFISICAL_CLIENT_SECRET=s\nINFISICAL_PROJECT_ID=p\n'
+    assert.throws(() => check(identity + 'A=1\n'), /\.env\.infisical:1/)
+    assert.doesNotThrow(() => check(identity + 'NEEDED=1\n'))
+    assert.doesNotThrow(() => check('A=1\n'), 'not configured: the export is no layer')
     assert.doesNotThrow(() => checkSecretFiles(dir, planRestore(registry, m, [], { secrets: false }), { path: '/x/backup.tar.gz', secrets: new Map() }, {}))
   } finally {
     rmSync(dir, { recursive: true, force: true })
