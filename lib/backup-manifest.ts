@@ -23,8 +23,8 @@ export const ManifestEntry = z.object({
   /** compose project at backup time */
   project: Text,
   method: z.enum(['pg_dump', 'snapshot', 'volume']),
-  /** globals: the roles; database: one database; snapshot: the RDB file; volume: one named volume */
-  kind: z.enum(['globals', 'database', 'snapshot', 'volume']),
+  /** globals: the roles; database: one database; settings: its database-level grants and settings; snapshot: the RDB file; volume: one named volume */
+  kind: z.enum(['globals', 'database', 'settings', 'snapshot', 'volume']),
   ...FileInfo,
   database: Text.optional(),
   owner: Text.optional(),
@@ -61,12 +61,12 @@ export function parseManifest(text: string, where: string): Manifest {
   try {
     data = JSON.parse(text)
   } catch (err) {
-    throw new ArchiveError(`${where}: ${MANIFEST_FILE} is not JSON (${(err as Error).message})`, { hint: 'this is not an archive written by tasks/backup.ts' })
+    throw new ArchiveError(`${where}: ${MANIFEST_FILE} is not JSON (${(err as Error).message})`, { hint: 'the archive is corrupt, or not one tasks/backup.ts wrote; nothing was changed. Use another backup' })
   }
   const r = Manifest.safeParse(data)
   if (!r.success) {
     const i = r.error.issues[0]
-    throw new ArchiveError(`${where}: ${MANIFEST_FILE}: ${i.path.join('.') || '(root)'}: ${i.message}`, { hint: 'this is not an archive written by this version of tasks/backup.ts' })
+    throw new ArchiveError(`${where}: ${MANIFEST_FILE}: ${i.path.join('.') || '(root)'}: ${i.message}`, { hint: 'this is not an archive written by this version of tasks/backup.ts; nothing was changed' })
   }
   return r.data
 }

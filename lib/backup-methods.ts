@@ -31,10 +31,45 @@ export const pg = {
   globals: (user: string) => ['pg_dumpall', '-U', user, '-w', '--globals-only', '--no-role-passwords'],
   /** one database as plain SQL that drops and recreates its objects */
   dump: (user: string, db: string) => ['pg_dump', '-U', user, '-w', '-d', db, '--clean', '--if-exists'],
+  /**
+   * the database's own definition (--create --schema-only): the only pg_dump output that holds its database-level
+   * grants and settings, which neither the content dump nor pg_dumpall --globals-only carries; see databaseSettings
+   */
+  definition: (user: string, db: string) => ['pg_dump', '-U', user, '-w', '-d', db, '--create', '--schema-only'],
   restoreGlobals: (user: string) => psql(user, 'postgres'),
   createDatabase: (user: string, db: string, owner: string) => [...psql(user, 'postgres'), '-c', `CREATE DATABASE ${quoteIdent(db)} OWNER ${quoteIdent(owner)}`],
   /** all or nothing per database */
   restoreDatabase: (user: string, db: string) => [...psql(user, db), '--single-transaction'],
+  /** a settings file (databaseSettings), all or nothing */
+  restoreSettings: (user: string) => [...psql(user, 'postgres'), '--single-transaction'],
+}
+
+/** The statements of a --create dump that belong to the database itself rather than to its content. */
+const DATABASE_LEVEL = /^(ALTER DATABASE |COMMENT ON DATABASE |SECURITY LABEL (FOR \S+ )?ON DATABASE |(GRANT|REVOKE) .* ON DATABASE |ALTER ROLE .* IN DATABASE .* SET )/
+
+/**
+ * A database's own grants, settings, comment and owner, from its `pg.definition` dump, as a re-runnable SQL file:
+ * the settings are reset first (so a restore over an existing database ends with exactly the backed-up ones), then
+ * pg_dump's statements for them, as it wrote them. Statements that span lines (a quoted comment) are kept whole.
+ */
+export function databaseSettings(definition: string, db: string): string {
+  const out = [`ALTER DATABASE ${quoteIdent(db)} RESET ALL;`]
+  let statement: string[] | undefined
+  let quotes = 0
+  for (const line of definition.split('\n')) {
+    if (!statement) {
+      if (!DATABASE_LEVEL.test(line)) continue
+      statement = []
+      quotes = 0
+    }
+    statement.push(line)
+    quotes += (line.match(/'/g) ?? []).length
+    if (quotes % 2 === 0 && line.trimEnd().endsWith(';')) {
+      out.push(statement.join('\n'))
+      statement = undefined
+    }
+  }
+  return out.join('\n') + '\n'
 }
 
 export function quoteIdent(name: string): string {
@@ -107,6 +142,7 @@ export const volume = {
 export const archivePath = {
   globals: (stack: string, service: string) => `data/${stack}/${service}/globals.sql`,
   database: (stack: string, service: string, db: string) => `data/${stack}/${service}/db-${encodeURIComponent(db)}.sql`,
+  settings: (stack: string, service: string, db: string) => `data/${stack}/${service}/db-${encodeURIComponent(db)}.settings.sql`,
   snapshot: (stack: string, service: string, file: string) => `data/${stack}/${service}/${file}`,
   volume: (stack: string, service: string, key: string) => `data/${stack}/${service}/volume-${key}.tar`,
   secret: (name: string) => `secrets/${name}`,

@@ -11,7 +11,7 @@ import { loadRegistry } from './registry.ts'
 import { repoRoot } from './paths.ts'
 import { checkSecretFiles, dependencyOrder, planRestore } from './restore.ts'
 import { archiveName, retention } from './backup-retention.ts'
-import { archivePath, isDatabaseName, parseDatabaseList, pg, quoteIdent, tolerantRoles, volume } from './backup-methods.ts'
+import { archivePath, databaseSettings, isDatabaseName, parseDatabaseList, pg, quoteIdent, tolerantRoles, volume } from './backup-methods.ts'
 import { manifestIndex, type Manifest, type ManifestEntry } from './backup-manifest.ts'
 import { configuredContexts, hostProfiles, hostStacks, hostStacksVariable, withDockerContext } from './docker-context.ts'
 import type { Runner } from './exec.ts'
@@ -19,8 +19,8 @@ import type { Runner } from './exec.ts'
 const registry = loadRegistry(repoRoot)
 const sha = 'a'.repeat(64)
 const entry = (stack: string, service: string, kind: ManifestEntry['kind'], extra: Partial<ManifestEntry> = {}): ManifestEntry => ({
-  stack, service, project: registry.stack(stack).project, method: kind === 'globals' || kind === 'database' ? 'pg_dump' : kind, kind,
-  file: kind === 'globals' ? archivePath.globals(stack, service) : kind === 'database' ? archivePath.database(stack, service, extra.database ?? 'x') : kind === 'snapshot' ? archivePath.snapshot(stack, service, extra.target ?? 'dump.rdb') : archivePath.volume(stack, service, extra.volume ?? 'x'),
+  stack, service, project: registry.stack(stack).project, method: kind === 'globals' || kind === 'database' || kind === 'settings' ? 'pg_dump' : kind, kind,
+  file: kind === 'globals' ? archivePath.globals(stack, service) : kind === 'database' || kind === 'settings' ? archivePath[kind](stack, service, extra.database ?? 'x') : kind === 'snapshot' ? archivePath.snapshot(stack, service, extra.target ?? 'dump.rdb') : archivePath.volume(stack, service, extra.volume ?? 'x'),
   size: 1, sha256: sha, image: 'img:1', ...extra,
 })
 const manifest = (entries: ManifestEntry[], stacks = ['infrastructure', 'data', 'compute', 'apps', 'ops']): Manifest => ({
@@ -185,4 +185,22 @@ test('--context: docker commands get the global flag first, other programs are u
   assert.equal(hostStacks({}, 'edge-1'), undefined)
   assert.deepEqual(hostProfiles({ STACKYARD_HOST_EDGE_1_PROFILES: 'watchtower' }, 'edge-1'), ['watchtower'])
   assert.equal(hostProfiles({ STACKYARD_PROFILES: 'dozzle' }, 'edge-1'), undefined)
+})
+
+test('database-level grants and settings: taken from a --create dump as re-runnable SQL, reset first, statements whole', () => {
+  // the shape pg_dump 17 prints (\\restrict, SET lines, \\connect between sections)
+  const definition = [
+    '\\restrict k1', 'SET statement_timeout = 0;', "CREATE DATABASE appdb WITH TEMPLATE = template0 ENCODING = 'UTF8';", 'ALTER DATABASE appdb OWNER TO app;',
+    '\\unrestrict k1', '\\connect appdb', "COMMENT ON DATABASE appdb IS 'two', 'lines;", "and a quote''s end';",
+    "ALTER DATABASE appdb SET work_mem TO '8MB';", "ALTER DATABASE appdb SET search_path TO 'public', '$user';",
+    "ALTER ROLE app IN DATABASE appdb SET statement_timeout TO '5s';", 'REVOKE CONNECT,TEMPORARY ON DATABASE appdb FROM PUBLIC;',
+    'GRANT CONNECT ON DATABASE appdb TO reader;', 'CREATE TABLE not_this (id int);', '-- PostgreSQL database dump complete', '\\unrestrict k2', '',
+  ].join('\n')
+  assert.equal(databaseSettings(definition, 'appdb'), [
+    'ALTER DATABASE "appdb" RESET ALL;', 'ALTER DATABASE appdb OWNER TO app;', "COMMENT ON DATABASE appdb IS 'two', 'lines;\nand a quote''s end';",
+    "ALTER DATABASE appdb SET work_mem TO '8MB';", "ALTER DATABASE appdb SET search_path TO 'public', '$user';",
+    "ALTER ROLE app IN DATABASE appdb SET statement_timeout TO '5s';", 'REVOKE CONNECT,TEMPORARY ON DATABASE appdb FROM PUBLIC;', 'GRANT CONNECT ON DATABASE appdb TO reader;',
+  ].join('\n') + '\n')
+  assert.equal(databaseSettings('CREATE DATABASE x;\n', 'x'), 'ALTER DATABASE "x" RESET ALL;\n')
+  assert.equal(archivePath.settings('data', 'postgres', 'n8n'), 'data/data/postgres/db-n8n.settings.sql')
 })

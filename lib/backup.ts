@@ -14,7 +14,7 @@ import { parseImageInspect, type PsRow } from './docker-state.ts'
 import { findVolumes } from './infisical-reset.ts'
 import { fileDigest, writeArchive, type EntrySource } from './archive.ts'
 import { archiveName, retention } from './backup-retention.ts'
-import { archivePath, parseDatabaseList, pg, pgUser, PG_COMPLETE, snapshot, tolerantRoles, volume, type PgSpec, type SnapshotSpec } from './backup-methods.ts'
+import { archivePath, databaseSettings, parseDatabaseList, pg, pgUser, PG_COMPLETE, snapshot, tolerantRoles, volume, type PgSpec, type SnapshotSpec } from './backup-methods.ts'
 import { MANIFEST_FILE, SECRET_FILES, type Manifest, type ManifestEntry } from './backup-manifest.ts'
 import { plural } from './format.ts'
 import type { Service, Stack } from './registry.ts'
@@ -200,6 +200,13 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
           if (!r) continue
           if (!PG_COMPLETE.test(r.tail.toString('utf8'))) throw new FailureError(`${where}: the dump of ${db.name} is incomplete`, { hint: 'nothing was written to the backup folder; check the database and run again' })
           entries.push({ ...base, kind: 'database', file: rel, database: db.name, owner: db.owner, user, size: r.size, sha256: r.sha256, path: file(rel) })
+          // the database's own grants and settings: only a --create dump holds them
+          const srel = archivePath.settings(it.stack.name, it.service.name, db.name)
+          const d = await dumpTo(ctx, exec(pg.definition(user, db.name)), p.env, file(srel), `${where}: pg_dump --create --schema-only ${db.name}`)
+          if (!d) continue
+          if (!PG_COMPLETE.test(d.tail.toString('utf8'))) throw new FailureError(`${where}: the definition of ${db.name} is incomplete`, { hint: 'nothing was written to the backup folder; check the database and run again' })
+          await writeFile(file(srel)!, databaseSettings(await readFile(file(srel)!, 'utf8'), db.name), { mode: 0o600 })
+          entries.push({ ...base, kind: 'settings', file: srel, database: db.name, user, ...(await fileDigest(file(srel)!)), path: file(srel) })
         }
       } else if (it.kind === 'snapshot') {
         const spec = it.service.backup as SnapshotSpec

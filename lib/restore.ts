@@ -123,18 +123,18 @@ function entryProblems(stack: Stack, service: Service, e: ManifestEntry): string
   const q = (v: unknown) => JSON.stringify(v)
   if (!spec || spec.method === 'none') return [`${where}: a ${e.method} backup, but the service declares ${spec ? 'x-backup none' : 'no x-backup'}`]
   if (e.method !== spec.method) return [`${where}: a ${e.method} backup, but its x-backup method is ${spec.method}`]
-  const kinds = { pg_dump: ['globals', 'database'], snapshot: ['snapshot'], volume: ['volume'] }[spec.method]
+  const kinds = { pg_dump: ['globals', 'database', 'settings'], snapshot: ['snapshot'], volume: ['volume'] }[spec.method]
   if (!kinds.includes(e.kind)) return [`${where}: kind ${q(e.kind)} is not one of ${kinds.join(', ')} (${spec.method})`]
   const problems: string[] = []
   const file = (want: string) => e.file !== want && problems.push(`${where}: file ${q(e.file)} should be ${q(want)}`)
   if (e.kind === 'globals') {
     if (!(spec as PgSpec).globals) problems.push(`${where}: a roles dump, but its x-backup says globals: false`)
     file(archivePath.globals(stack.name, service.name))
-  } else if (e.kind === 'database') {
+  } else if (e.kind === 'database' || e.kind === 'settings') {
     const dbs = (spec as PgSpec).databases
     if (e.database === undefined || !isDatabaseName(e.database)) problems.push(`${where}: database ${q(e.database)} is not a database name this backup can have written`)
     else if (dbs && !dbs.includes(e.database)) problems.push(`${where}: database ${q(e.database)} is not in its x-backup.databases (${dbs.join(', ')})`)
-    else file(archivePath.database(stack.name, service.name, e.database))
+    else file(archivePath[e.kind](stack.name, service.name, e.database))
     if (e.owner !== undefined && !isDatabaseName(e.owner)) problems.push(`${where}: owner ${q(e.owner)} is not a role name`)
   } else if (spec.method === 'snapshot') {
     if (e.volume !== spec.volume) problems.push(`${where}: volume ${q(e.volume)} should be ${q(spec.volume)} (x-backup.volume)`)
@@ -221,7 +221,7 @@ export function checkSecretFiles(root: string, plan: RestorePlan, opened: Pick<O
 
 /** roles before databases; databases by name */
 function order(entries: ManifestEntry[]): ManifestEntry[] {
-  const rank = { globals: 0, database: 1, snapshot: 2, volume: 3 }
+  const rank = { globals: 0, database: 1, settings: 2, snapshot: 3, volume: 4 }
   return [...entries].sort((a, b) => rank[a.kind] - rank[b.kind] || (a.database ?? a.file).localeCompare(b.database ?? b.file))
 }
 
@@ -233,7 +233,7 @@ export function renderPlan(plan: RestorePlan, manifest: Manifest, root: string):
   for (const s of plan.services)
     for (const e of s.entries) {
       const what =
-        e.kind === 'globals' ? 'PostgreSQL roles (created when missing)' : e.kind === 'database' ? `database ${e.database} (created if missing; its objects dropped and recreated)` : e.kind === 'snapshot' ? `${e.target} in volume ${e.volume}` : `everything in volume ${e.volume}`
+        e.kind === 'globals' ? 'PostgreSQL roles (created when missing)' : e.kind === 'database' ? `database ${e.database} (created if missing; its objects dropped and recreated)` : e.kind === 'settings' ? `grants and settings of database ${e.database}` : e.kind === 'snapshot' ? `${e.target} in volume ${e.volume}` : `everything in volume ${e.volume}`
       rows.push([`${s.stack.name}/${s.service}`, what, kb(e.size), e.digest ?? e.image])
     }
   for (const f of plan.secrets) {
@@ -345,6 +345,10 @@ export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: Rest
       const existing = new Set(listed ? parseDatabaseList(listed.stdout).map((d) => d.name) : s.entries.map((e) => e.database ?? ''))
       for (const e of s.entries) {
         if (e.kind === 'globals') must(await exec(fresh.change, pg.restoreGlobals(user), sqlStream(e)), `${where}: roles`)
+        if (e.kind === 'settings') {
+          must(await exec(fresh.change, pg.restoreSettings(user), sqlStream(e)), `${where}: grants and settings of ${e.database}`)
+          restored.push({ stack: s.stack.name, service: s.service, file: e.file })
+        }
         if (e.kind !== 'database') continue
         if (!existing.has(e.database!)) must(await exec(fresh.change, pg.createDatabase(user, e.database!, e.owner || user)), `${where}: CREATE DATABASE ${e.database}`)
         must(await exec(fresh.change, pg.restoreDatabase(user, e.database!), sqlStream(e)), `${where}: database ${e.database}`)
