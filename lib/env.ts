@@ -193,6 +193,8 @@ export interface TemplateVariable {
   hasDefault: boolean
   /** `${V:?e}` or `${V?e}`: Compose fails when the variable is unset (or empty, with `:`). */
   required: boolean
+  /** `${V:?e}`: an empty value fails too */
+  nonEmpty?: boolean
 }
 
 function collectVariables(template: string, out: TemplateVariable[]): void {
@@ -204,7 +206,7 @@ function collectVariables(template: string, out: TemplateVariable[]): void {
       continue
     }
     const { name, op, arg, rest } = splitBraced(template.slice(t.start, t.end))
-    out.push({ name, hasDefault: op === '-' || op === ':-', required: op === '?' || op === ':?' })
+    out.push({ name, hasDefault: op === '-' || op === ':-', required: op === '?' || op === ':?', ...(op === ':?' ? { nonEmpty: true } : {}) })
     if (op && !op.endsWith('?')) collectVariables(arg, out)
     collectVariables(rest, out)
   }

@@ -62,6 +62,8 @@ export interface ComposeVariable {
   name: string
   hasDefault: boolean
   required: boolean
+  /** `${V:?}`: an empty value fails too */
+  nonEmpty?: boolean
   /** compose file, relative to the repo root */
   file: string
   /** YAML path of the value, e.g. services.caddy.environment.DOMAIN */

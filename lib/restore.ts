@@ -18,7 +18,7 @@ import { execCommand, upCommand } from './compose.ts'
 import { EnvFileError, loadEnvLayers } from './env-layers.ts'
 import { findVolumes } from './infisical-reset.ts'
 import { ensureNetworks, checkDocker } from './preflight.ts'
-import { externalNetworks } from './stack-plan.ts'
+import { composeEnv, externalNetworks, unsetRequired } from './stack-plan.ts'
 import { loadPlatform, type StackCtx } from './platform.ts'
 import type { Registry, Service, Stack } from './registry.ts'
 import { stackRows } from './status.ts'
@@ -188,8 +188,8 @@ export function planRestore(registry: Registry, manifest: Manifest, only: readon
  * place among the env layers (the archive's .env / .env.infisical with the other files as they are here, the shell
  * over them), with settings the platform accepts. A bad one is an ArchiveError (exit 2): nothing is touched.
  */
-export function checkSecretFiles(root: string, plan: RestorePlan, opened: Pick<OpenedBackup, 'path' | 'secrets'>, shell: Record<string, string | undefined> = process.env): void {
-  if (!plan.secrets.length) return
+export function checkSecretFiles(root: string, plan: RestorePlan, opened: Pick<OpenedBackup, 'path' | 'secrets'>, shell: Record<string, string | undefined> = process.env): Map<string, string> {
+  if (!plan.secrets.length) return new Map()
   const where = basename(opened.path)
   const bad = (message: string, hint: string) => new ArchiveError(`${where}: ${message}`, { hint: `nothing was changed; ${hint}` })
   const texts = new Map<string, string>()
@@ -217,6 +217,28 @@ export function checkSecretFiles(root: string, plan: RestorePlan, opened: Pick<O
     if (!(err instanceof ConfigError)) throw err
     throw bad(`with its secret files, ${err.message}`, 'restore without the secret files (--no-secrets), or use another backup')
   }
+  return texts
+}
+
+/**
+ * Every stack the restore stops or starts must be one Compose can read afterwards: the variables its compose files
+ * require (`${X:?}`) set by the env as it will be (the archive's secret files in their place). Checked before
+ * anything is touched; otherwise the restore would stop stacks it then cannot start (exit 2, nothing changed).
+ */
+export function checkStartable(root: string, registry: Registry, plan: RestorePlan, opened: Pick<OpenedBackup, 'path' | 'manifest'>, texts: ReadonlyMap<string, string>, noSecrets: boolean): void {
+  const env = composeEnv(root, registry, undefined, { contents: texts })
+  const missing = plan.affected.map((stack) => ({ stack, vars: unsetRequired(registry, stack, env.settings.environment, env.layers.lookup) })).filter((m) => m.vars.length)
+  if (!missing.length) return
+  const names = [...new Set(missing.flatMap((m) => m.vars.map((v) => v.name)))]
+  const stacks = missing.map((m) => m.stack.name).join(', ')
+  const noEnv = !texts.has('.env') && !existsSync(join(root, '.env'))
+  const held = opened.manifest.secrets.length > 0
+  const cause = noEnv ? (held ? 'there is no .env here and --no-secrets leaves the archive\'s out' : 'there is no .env here and the archive holds no secret files') : `${names.slice(0, 6).join(', ')}${names.length > 6 ? ', …' : ''} would be unset`
+  throw new ConfigError(`${basename(opened.path)}: ${stacks} cannot be stopped or started after this restore: ${cause} (${plural(names.length, 'required variable')})`, {
+    hint: `nothing was changed; ${
+      noSecrets && held ? 'drop --no-secrets to restore the archive\'s secret files' : noEnv ? 'restore an archive written by backup.ts --include-secrets, or run npx zx tasks/setup.ts here first, then restore' : 'run npx zx tasks/secrets.ts generate (or set them in .env), then restore'
+    }`,
+  })
 }
 
 /** roles before databases; databases by name */

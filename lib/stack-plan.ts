@@ -6,7 +6,7 @@ import { parse } from 'yaml'
 import { ConfigError } from './errors.ts'
 import { serializeEntry } from './env.ts'
 import { loadEnvLayers, type EnvLayers } from './env-layers.ts'
-import type { Registry, Route, Service, Stack } from './registry.ts'
+import type { ComposeVariable, Registry, Route, Service, Stack } from './registry.ts'
 import { activeProfiles, derivedEnv, selectedStacks, serviceEnabled } from './routes.ts'
 import { readSettings, type Settings } from './settings.ts'
 import { STATE_DIR } from './paths.ts'
@@ -43,13 +43,36 @@ export interface ComposeEnv {
  * Loads the layers Compose will be given (the same files, the same order) plus the derived layer, and the settings
  * with the command line's overrides. Two passes: the derived URLs depend on the settings, which come from the files.
  */
-export function composeEnv(root: string, registry: Registry, envFiles: readonly string[], overrides: { environment?: Environment; profile?: HardwareProfile } = {}): ComposeEnv {
-  const files = envFiles.filter((f) => !f.endsWith(DERIVED_ENV_FILE)).map((f) => (f.startsWith(root + '/') ? f.slice(root.length + 1) : f))
-  const first = loadEnvLayers({ root, files })
+export function composeEnv(
+  root: string,
+  registry: Registry,
+  envFiles: readonly string[] | undefined,
+  overrides: { environment?: Environment; profile?: HardwareProfile; contents?: ReadonlyMap<string, string> } = {},
+): ComposeEnv {
+  // undefined: the default chain and its secret-layer rule (a restore checking an archive's files in their place)
+  const files = envFiles?.filter((f) => !f.endsWith(DERIVED_ENV_FILE)).map((f) => (f.startsWith(root + '/') ? f.slice(root.length + 1) : f))
+  const first = loadEnvLayers({ root, files, contents: overrides.contents })
   const settings = readSettings(first.values, first, overrides)
   const derived = derivedEnv(registry, settings)
-  const layers = loadEnvLayers({ root, files, derived })
+  const layers = loadEnvLayers({ root, files, derived, contents: overrides.contents })
   return { layers, settings: readSettings(layers.values, layers, overrides), derived }
+}
+
+/**
+ * The variables a stack's compose files require (`${X:?…}`, `${X?…}`) that the env leaves unset (or empty, for `:?`):
+ * what Compose would refuse to interpolate for any subcommand of that stack, stopping and ps included. Compose
+ * interpolates every service, whatever its profiles, so every service counts.
+ */
+export function unsetRequired(registry: Registry, stack: Stack, environment: Environment, lookup: (name: string) => string | undefined): ComposeVariable[] {
+  const files = new Set([stack.file, stack.overrides[environment]].filter(Boolean))
+  const seen = new Set<string>()
+  return registry.variables.filter((v) => {
+    if (!v.required || !files.has(v.file) || seen.has(v.name)) return false
+    const value = lookup(v.name)
+    if (value !== undefined && !(v.nonEmpty && value === '')) return false
+    seen.add(v.name)
+    return true
+  })
 }
 
 export interface StackPlan {

@@ -8,7 +8,7 @@ import { resolve } from 'node:path'
 import { task } from '../lib/task.ts'
 import { HELPER_IMAGE } from '../lib/backup-methods.ts'
 import { backupPassphrase } from '../lib/backup-inputs.ts'
-import { checkSecretFiles, closeBackup, openBackup, planRestore, renderPlan, runRestore } from '../lib/restore.ts'
+import { checkSecretFiles, checkStartable, closeBackup, openBackup, planRestore, renderPlan, runRestore } from '../lib/restore.ts'
 import { upFailure } from '../lib/up.ts'
 import { plural } from '../lib/format.ts'
 
@@ -32,7 +32,8 @@ await task({
     try {
       ctx.log.success(`${ctx.rel(archive)}: ${opened.verified} files verified (sha256)${opened.encrypted ? ', decrypted and authenticated' : ''}`)
       const plan = planRestore(ctx.registry, opened.manifest, ctx.flags.stack.includes('all') ? [] : ctx.flags.stack, { secrets: ctx.flags.secrets })
-      checkSecretFiles(ctx.root, plan, opened)
+      const texts = checkSecretFiles(ctx.root, plan, opened)
+      checkStartable(ctx.root, ctx.registry, plan, opened, texts, !ctx.flags.secrets)
       ctx.log.info(renderPlan(plan, opened.manifest, ctx.root))
       if (!ctx.dryRun) await ctx.confirm(`Replace the data listed above with the backup of ${opened.manifest.createdAt}?`, { typed: 'restore' })
       const report = await runRestore(ctx, opened, plan, { timeout: ctx.flags.timeout, skipInfisical: ctx.flags.skipInfisical ?? false, helperImage: ctx.env.values.STACKYARD_BACKUP_IMAGE || HELPER_IMAGE })

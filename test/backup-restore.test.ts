@@ -324,9 +324,17 @@ test('an archive whose .env would not parse, or holds settings the platform refu
       assert.equal(b.read('.env'), 'KEEP=me\n', `${name}: .env untouched`)
       assert.ok(!b.exists('.env.bak'), `${name}: no backup made either`)
     }
-    // --no-secrets restores the data and leaves .env as it is
+    // --no-secrets keeps this .env, which lacks the secrets the stacks require: refused as the real run would be
+    const lacking = await b.run('restore.ts', [join(dir, 'quote.tar.gz'), '--yes', '--no-secrets', '--dry-run'])
+    assert.equal(lacking.code, 2, lacking.stderr)
+    assert.match(lacking.stderr, /cannot be stopped or started after this restore: .*POSTGRES_PASSWORD.* would be unset/)
+    assert.match(lacking.stderr, /drop --no-secrets/)
+    // with them, --no-secrets restores the data and leaves .env as it is
+    assert.equal((await b.run('secrets.ts', ['generate'])).code, 0)
+    const env = b.read('.env')
     const r = await b.run('restore.ts', [join(dir, 'quote.tar.gz'), '--yes', '--no-secrets', '--dry-run'])
     assert.equal(r.code, 0, r.stderr)
+    assert.equal(b.read('.env'), env)
     assert.deepEqual(b.dockerCalls().filter(isMutating), [])
   } finally {
     rmSync(dir, { recursive: true, force: true })
