@@ -126,17 +126,32 @@ export const checks: Check[] = [
     return result('variables', 'compose variables', findings, `all ${names.size} variables used by compose files are defined`)
   },
 
-  function secrets(_input, l) {
+  function secrets(input, l) {
     if (!l.registry || !l.env) return skipped('secrets', 'secrets', 'needs valid metadata and env files')
     const findings: Finding[] = []
     const values = l.env.files
-    for (const d of l.registry.secrets.values()) {
+    const registry = l.registry
+    // a fresh clone: one finding that says what to run, not one per secret
+    const noEnv = !existsSync(join(input.root, '.env')) && !l.env.loadedFiles.some((f) => f !== '.env.global')
+    const missing = [...registry.secrets.values()].filter((d) => d.spec.format !== 'external' && checkSecret(d.spec, values[d.key], values) === 'missing')
+    if (noEnv && missing.length)
+      findings.push({ status: 'fail', message: `no secret is set yet (no .env): ${plural(missing.length, 'generated secret')} to create`, where: '.env', fix: 'run npx zx tasks/setup.ts (or npx zx tasks/secrets.ts generate)' })
+    // a secret only services under a profile that is off use: Compose still reads it (it interpolates every service)
+    const settings = l.settings
+    const offOnly = (key: string) => {
+      const uses = registry.variables.filter((v) => v.name === key && v.path.startsWith('services.'))
+      const off = uses.map((v) => registry.services.find((s) => registry.stack(s.stack).file === v.file && s.name === v.path.split('.')[1])).map((s) => s?.profiles.filter((p) => !settings?.profiles.includes(p)) ?? [])
+      return uses.length > 0 && off.every((p) => p.length > 0) ? [...new Set(off.flat())] : []
+    }
+    for (const d of registry.secrets.values()) {
       const problem = checkSecret(d.spec, values[d.key], values)
       if (!problem) continue
+      if (noEnv && problem === 'missing' && d.spec.format !== 'external') continue
       const generated = d.spec.format !== 'external'
+      const off = problem === 'missing' ? offOnly(d.key) : []
       findings.push({
         status: 'fail',
-        message: `${d.key} ${problem}`,
+        message: `${d.key} ${problem}${off.length ? ` (Compose reads it even while the ${off.join(', ')} profile is off)` : ''}`,
         where: l.env.sources[d.key]?.file ? `${l.env.sources[d.key].file}:${l.env.sources[d.key].line ?? ''}`.replace(/:$/, '') : d.file,
         fix: generated
           ? problem === 'missing'

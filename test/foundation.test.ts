@@ -71,7 +71,15 @@ test('doctor: unsound without secrets (exit 1, with the fix), sound after genera
     assert.equal(report.sound, false)
     const secrets = report.checks.find((c: { id: string }) => c.id === 'secrets')
     assert.equal(secrets.status, 'fail')
-    assert.ok(secrets.findings.some((f: { message: string; fix: string }) => /INFISICAL_ENCRYPTION_KEY missing/.test(f.message) && /secrets\.ts generate/.test(f.fix)))
+    // a fresh clone: one finding with what to run, not one per secret (nor Infisical's while its profile is off)
+    assert.deepEqual(secrets.findings.map((f: { message: string }) => f.message), [secrets.findings[0].message])
+    assert.match(secrets.findings[0].message, /no secret is set yet \(no \.env\): \d+ generated secrets to create/)
+    assert.match(secrets.findings[0].fix, /setup\.ts/)
+    // with a .env that lacks them, each is named; one only a profile that is off uses says Compose still reads it
+    repo.write('.env', 'TZ=UTC\n', 0o600)
+    const partial = json((await repo.run('doctor.ts', ['--json'])).stdout).checks.find((c: { id: string }) => c.id === 'secrets')
+    assert.ok(partial.findings.some((f: { message: string; fix: string }) => /^INFISICAL_ENCRYPTION_KEY missing \(Compose reads it even while the infisical profile is off\)$/.test(f.message) && /secrets\.ts generate/.test(f.fix)))
+    assert.ok(partial.findings.some((f: { message: string }) => f.message === 'N8N_DB_PASSWORD missing'))
 
     assert.equal((await repo.run('secrets.ts', ['generate'])).code, 0)
     const after = await repo.run('doctor.ts')
