@@ -20,6 +20,8 @@ const PsRow = z.looseObject({
   CreatedAt: z.string().optional().default(''),
   ExitCode: z.number().optional().default(0),
   Publishers: z.array(Publisher).nullish().transform((p) => p ?? []),
+  /** the networks it is attached to, comma-separated */
+  Networks: z.string().optional().default(''),
 })
 export type PsRow = z.infer<typeof PsRow>
 
@@ -123,12 +125,17 @@ export function shortDigest(d: string | undefined): string {
 const Info = z.looseObject({
   ServerVersion: z.string().optional().default(''),
   Runtimes: z.record(z.string(), z.unknown()).nullish().transform((r) => r ?? {}),
+  ClientInfo: z.looseObject({ Plugins: z.array(z.looseObject({ Name: z.string().optional(), Version: z.string().optional() })).nullish() }).nullish(),
 })
-/** `docker info --format '{{json .}}'`: the runtimes (nvidia?) and the engine version. */
-export function parseInfo(stdout: string): { serverVersion: string; runtimes: string[] } | undefined {
+/**
+ * `docker info --format '{{json .}}'`: the runtimes (nvidia?), the engine version, and the Compose plugin's version
+ * when the CLI lists its plugins (Docker 20.10+), which saves a `docker compose version`.
+ */
+export function parseInfo(stdout: string): { serverVersion: string; runtimes: string[]; composePlugin?: string } | undefined {
   try {
     const r = Info.safeParse(JSON.parse(stdout))
-    return r.success ? { serverVersion: r.data.ServerVersion, runtimes: Object.keys(r.data.Runtimes) } : undefined
+    const compose = r.success ? r.data.ClientInfo?.Plugins?.find((p) => p.Name === 'compose')?.Version : undefined
+    return r.success ? { serverVersion: r.data.ServerVersion, runtimes: Object.keys(r.data.Runtimes), ...(compose ? { composePlugin: compose } : {}) } : undefined
   } catch {
     return undefined
   }

@@ -32,9 +32,10 @@ const INSTALL_DOCKER = 'install Docker Engine and the Compose plugin: https://do
 
 /** Docker CLI present, engine reachable, Compose v2 ≥ MIN_COMPOSE_VERSION. */
 export async function checkDocker(deps: Pick<PreflightDeps, 'exec'>): Promise<DockerFacts> {
-  // both at once: each is a process start; a missing CLI shows as the shell's 127 on either
+  // a missing CLI shows as the shell's 127; the CLI lists the Compose plugin's version in `docker info` (20.10+), so
+  // `docker compose version` runs only when it does not
   const run = (args: string[]) => deps.exec('docker', args, { nothrow: true }).catch(() => ({ exitCode: 127, stdout: '', stderr: 'not found' }))
-  const [info, compose] = await Promise.all([run(['info', '--format', '{{json .}}']), run(['compose', 'version', '--short'])])
+  const info = await run(['info', '--format', '{{json .}}'])
   if (info.exitCode === 127) throw new ConfigError('docker is not installed (no `docker` on PATH)', { hint: INSTALL_DOCKER })
   const facts = info.exitCode === 0 ? parseInfo(info.stdout) : undefined
   if (!facts) {
@@ -46,6 +47,7 @@ export async function checkDocker(deps: Pick<PreflightDeps, 'exec'>): Promise<Do
         : 'start it: sudo systemctl start docker (check DOCKER_HOST / docker context if you use a remote engine)',
     })
   }
+  const compose = facts.composePlugin ? { exitCode: 0, stdout: facts.composePlugin } : await run(['compose', 'version', '--short'])
   const v = compose.exitCode === 0 ? parseVersion(compose.stdout) : undefined
   if (!v) throw new ConfigError('Docker Compose v2 is not available (`docker compose version` failed)', { hint: `install the docker-compose-plugin package (${MIN_COMPOSE_VERSION} or newer); the old docker-compose 1.x is not enough` })
   if (!versionAtLeast(v, MIN_COMPOSE_VERSION))
@@ -93,12 +95,15 @@ export interface PortClaim {
  * Every private local port can be bound on the bind address, or is already published by our own proxy (a re-run).
  * Reports every busy port at once.
  */
-export async function checkPorts(claims: readonly PortClaim[], bindAddress: string, ours: ReadonlySet<number>, deps: Pick<PreflightDeps, 'probePort'>): Promise<void> {
+export async function checkPorts(claims: readonly PortClaim[], bindAddress: string, ours: ReadonlySet<number> | (() => Promise<ReadonlySet<number>>), deps: Pick<PreflightDeps, 'probePort'>): Promise<void> {
   const busy: string[] = []
+  // whose ports are ours is asked (a docker call) only when a port is taken
+  let published = typeof ours === 'function' ? undefined : ours
   for (const c of claims) {
-    if (ours.has(c.port)) continue
+    if (published?.has(c.port)) continue
     const r = await deps.probePort(bindAddress, c.port)
     if (r === 'free') continue
+    if (r === 'busy' && (published ??= await (ours as () => Promise<ReadonlySet<number>>)()).has(c.port)) continue
     if (r === 'EADDRNOTAVAIL')
       throw new ConfigError(`LOCAL_BIND_ADDRESS ${bindAddress} is not an address of this machine`, { hint: 'set LOCAL_BIND_ADDRESS=127.0.0.1 in .env (or an address `ip addr` lists)' })
     busy.push(`${bindAddress}:${c.port} (${c.owner}, ${c.file})${r === 'busy' ? '' : `: ${r}`}`)
@@ -118,10 +123,14 @@ export function probePort(host: string, port: number): Promise<string> {
   })
 }
 
-/** Creates each external network that does not exist yet (`docker network create`, through the change runner). */
-export async function ensureNetworks(names: readonly string[], deps: Pick<PreflightDeps, 'exec' | 'change' | 'log'>): Promise<string[]> {
+/**
+ * Creates each external network that does not exist yet (`docker network create`, through the change runner).
+ * `known` are networks a running container is attached to: they exist, so they cost no call.
+ */
+export async function ensureNetworks(names: readonly string[], deps: Pick<PreflightDeps, 'exec' | 'change' | 'log'>, known: ReadonlySet<string> = new Set()): Promise<string[]> {
   const created: string[] = []
   for (const name of names) {
+    if (known.has(name)) continue
     const r = await deps.exec('docker', ['network', 'inspect', name], { nothrow: true })
     if (r.exitCode === 0) continue
     await deps.change('docker', ['network', 'create', name])

@@ -34,16 +34,23 @@ export interface ProxyState {
   row?: PsRow
   /** host ports the proxy container publishes (ours, so free for a re-run of up) */
   published: Set<number>
+  /** the networks the running proxy is attached to (they exist) */
+  networks: Set<string>
 }
 
 /** Reads the proxy container's state (`compose ps`, read-only: also under --dry-run). */
 export async function proxyState(ctx: Pick<StackCtx, 'exec'>, p: Platform): Promise<ProxyState> {
   const proxy = p.registry.proxy
-  if (!proxy || !p.proxyStack) return { running: false, published: new Set() }
+  if (!proxy || !p.proxyStack) return { running: false, published: new Set(), networks: new Set() }
   const r = await p.run(ctx.exec, p.proxyStack, psCommand())
   const row = r.exitCode === 0 ? parsePs(r.stdout).find((x) => x.Service === proxy.name) : undefined
   const running = row?.State === 'running'
-  return { running, row, published: new Set(running ? row!.Publishers.map((x) => x.PublishedPort).filter((n) => n > 0) : []) }
+  return {
+    running,
+    row,
+    published: new Set(running ? row!.Publishers.map((x) => x.PublishedPort).filter((n) => n > 0) : []),
+    networks: new Set(running ? row!.Networks.split(',').map((n) => n.trim()).filter(Boolean) : []),
+  }
 }
 
 /** `caddy validate` with the real caddy on this machine, if installed; undefined when it is not. */

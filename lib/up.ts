@@ -93,7 +93,9 @@ export async function up(ctx: StackCtx, o: UpOptions): Promise<UpReport> {
   // a host whose stacks leave out the proxy keeps its hands off the Caddyfile (the proxy's host owns it)
   const proxyHere = Boolean(p.proxyStack && selectedStacks(p.registry, p.settings).has(p.proxyStack.name))
   const ownsCaddyfile = !remote || proxyHere
-  const proxyBefore = await proxyState(ctx, current)
+  // the proxy's state before this run (one `compose ps`), asked only when something needs it
+  let proxyAsked: Promise<Awaited<ReturnType<typeof proxyState>>> | undefined
+  const proxyBefore = () => (proxyAsked ??= proxyState(ctx, current))
   if (remote) {
     ctx.log.info(`context ${p.context}: the stacks of ${p.stacksVariable}; the local port and GPU driver checks are skipped (they would test this machine)`)
     for (const m of remoteBindMounts(p.registry, selection.flatMap((s) => p.plan(s).enabled)))
@@ -103,27 +105,29 @@ export async function up(ctx: StackCtx, o: UpOptions): Promise<UpReport> {
     await checkPorts(
       p.routes.map((r) => ({ port: r.local_port, owner: `${r.stack}/${r.service}`, file: p.registry.stack(r.stack).file })),
       p.settings.bindAddress,
-      proxyBefore.published,
+      async () => (await proxyBefore()).published,
       { probePort },
     )
-  await ensureNetworks([...new Set(selection.flatMap((s) => externalNetworks(ctx.root, s)))], ctx)
+  // a running proxy attached to a network proves it exists (when its state was asked anyway)
+  await ensureNetworks([...new Set(selection.flatMap((s) => externalNetworks(ctx.root, s)))], ctx, proxyAsked ? (await proxyAsked).networks : undefined)
 
   await converge(ctx, DERIVED_ENV_FILE, renderDerivedEnv(p.compose.derived))
   if (p.overlay && ownsCaddyfile) await converge(ctx, p.overlay, renderProxyOverlay(p.registry.proxy!, p.routes)!)
   if (!ownsCaddyfile) ctx.log.info(`caddy/Caddyfile left as it is: the proxy does not run on context ${p.context}`)
   const caddyfileChanged = ownsCaddyfile ? await writeCaddyfile(ctx, renderForPlatform(p)) : false
   if (caddyfileChanged) ctx.log.info(`caddy/Caddyfile ${ctx.dryRun ? 'would be ' : ''}updated (${plural(p.routes.length, 'route')})`)
-  const reload = caddyfileChanged && proxyBefore.running
+  const reload = caddyfileChanged && (await proxyBefore()).running
   // Routes are served by the proxy: when this run does not start the proxy's stack but starts routed services, the
   // proxy must run and publish exactly the active local ports (Compose only applies a new port list by recreating it)
   const proxyNeeded = !startsProxy && ownsCaddyfile && Boolean(p.registry.proxy && p.proxyStack) && selection.some((s) => p.plan(s).routes.length > 0)
   const wantedPorts = p.settings.environment === 'private' ? [...new Set(p.routes.map((r) => r.local_port))] : []
-  const portsDiffer = wantedPorts.length !== proxyBefore.published.size || wantedPorts.some((port) => !proxyBefore.published.has(port))
-  if (proxyNeeded && (!proxyBefore.running || portsDiffer)) {
+  const before = proxyNeeded ? await proxyBefore() : undefined
+  const portsDiffer = before !== undefined && (wantedPorts.length !== before.published.size || wantedPorts.some((port) => !before.published.has(port)))
+  if (before && (!before.running || portsDiffer)) {
     const proxy = p.registry.proxy!
-    ctx.log.step(`${p.proxyStack!.name}: ${proxyBefore.running ? `publishing ${wantedPorts.join(', ')} on ${proxy.name}` : `starting ${proxy.name}, which serves the routes`}`)
+    ctx.log.step(`${p.proxyStack!.name}: ${before.running ? `publishing ${wantedPorts.join(', ')} on ${proxy.name}` : `starting ${proxy.name}, which serves the routes`}`)
     const r = await p.run(ctx.change, p.proxyStack!, upCommand({ timeout: o.timeout, services: [proxy.name] }))
-    if (r.exitCode !== 0) throw new FailureError(`${proxy.name} could not be ${proxyBefore.running ? 'recreated with the new ports' : 'started'}:\n${(r.stderr || r.stdout).trim().split('\n').slice(-6).join('\n')}`, { hint: `npx zx tasks/up.ts --stack ${p.proxyStack!.name}` })
+    if (r.exitCode !== 0) throw new FailureError(`${proxy.name} could not be ${before.running ? 'recreated with the new ports' : 'started'}:\n${(r.stderr || r.stdout).trim().split('\n').slice(-6).join('\n')}`, { hint: `npx zx tasks/up.ts --stack ${p.proxyStack!.name}` })
   } else if (reload && !startsProxy) await reloadProxy(ctx, p)
 
   const results = await runGraph<string[]>(

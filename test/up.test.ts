@@ -85,6 +85,25 @@ test('up twice: the second run converges (no writes, no network creation) and re
   }
 })
 
+test('a re-run of up costs the stacks + 2 docker calls: the Compose version comes with docker info, the proxy is asked about only when something needs it', async () => {
+  const repo = fixtureRepo()
+  try {
+    assert.equal((await repo.run('up.ts')).code, 0)
+    const state = repo.dockerState()
+    repo.resetDocker()
+    repo.write('.test-docker/state.json', JSON.stringify(state))
+    const r = await repo.run('up.ts')
+    assert.equal(r.code, 0, r.stderr)
+    const calls = repo.dockerCalls()
+    const stacks = ups(calls).length
+    assert.ok(stacks >= 4, `${stacks} stacks started`)
+    assert.deepEqual(calls.filter((c) => !ups([c]).length).map((c) => c.argv.slice(0, 2).join(' ')), ['info --format', 'network inspect'])
+    assert.equal(calls.length, stacks + 2)
+  } finally {
+    repo.cleanup()
+  }
+})
+
 test('up --dry-run prints the exact commands in order and runs nothing that changes anything', async () => {
   const repo = fixtureRepo()
   try {
@@ -173,11 +192,16 @@ test('preflight failures exit 2 with the fix and start nothing', async (t) => {
       await expectExit2([], /Docker engine is not reachable/, /systemctl start docker/)
     })
     await t.test('compose too old', async () => {
-      repo.dockerRules([{ match: ['compose', 'version'], stdout: '2.20.3' }])
+      // the CLI lists the Compose plugin in docker info: that version is the one checked
+      repo.dockerRules([{ match: ['info'], stdout: JSON.stringify({ ServerVersion: '28.2.2', Runtimes: {}, ClientInfo: { Plugins: [{ Name: 'compose', Version: 'v2.20.3' }] } }) }])
       await expectExit2([], /Compose 2\.20\.3 is too old: Stackyard needs 2\.24\.0/, /docker-compose-plugin/)
     })
     await t.test('compose v2 missing', async () => {
-      repo.dockerRules([{ match: ['compose', 'version'], exit: 1, stderr: "docker: 'compose' is not a docker command." }])
+      // no plugin listed (an older CLI): docker compose version is asked, and fails
+      repo.dockerRules([
+        { match: ['info'], stdout: JSON.stringify({ ServerVersion: '28.2.2', Runtimes: {}, ClientInfo: { Plugins: [] } }) },
+        { match: ['compose', 'version'], exit: 1, stderr: "docker: 'compose' is not a docker command." },
+      ])
       await expectExit2([], /Compose v2 is not available/, /docker-compose-plugin/)
     })
     await t.test('gpu-nvidia without a driver', async () => {
