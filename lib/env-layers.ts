@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigError } from './errors.ts'
-import { EnvSyntaxError, InterpolationError, scanDotenv, type EnvSyntaxCode, type Lookup } from './env.ts'
+import { EnvSyntaxError, InterpolationError, scanDotenv, type DotenvRules, type EnvSyntaxCode, type Lookup } from './env.ts'
+import { modelledCompose } from './compose-rules.ts'
 
 /** The top file layer: Infisical's export, written by `up` (and `infisical/pull.ts`). */
 export const SECRET_LAYER_FILE = '.env.infisical'
@@ -55,6 +56,8 @@ export interface LoadEnvLayersOptions {
   derived?: Record<string, string>
   /** Contents to use instead of reading a file (a restore checks an archive's .env in its place before writing it). */
   contents?: ReadonlyMap<string, string>
+  /** The Compose behaviours to model; default: those of the Compose this checkout runs with (modelledCompose) */
+  rules?: DotenvRules
 }
 
 const HINTS: Record<EnvSyntaxCode, (err: EnvSyntaxError) => string> = {
@@ -63,6 +66,8 @@ const HINTS: Record<EnvSyntaxCode, (err: EnvSyntaxError) => string> = {
   'invalid-key': () => 'write one KEY=value per line; a key may hold letters, digits and _ . - [ ] only',
   'key-space': () => 'write one KEY=value per line; a key cannot contain a space (quote values that do)',
   'empty-statement': () => 'remove the dangling `export` at the end of the file',
+  'empty-key': () => 'write KEY=value (or remove the text): this Compose (before 2.39.3) fails on it with "setenv: invalid argument"',
+  'nul-value': () => 'remove the NUL character: this Compose (before 2.39.3) fails on it with "setenv: invalid argument"',
   'invalid-template': () => 'write a literal $ as $$ (or put the value in single quotes); ${…} takes NAME, NAME:-default, NAME:?error or NAME:+other',
   'missing-required': (err) => `set ${err instanceof InterpolationError ? err.variable : 'the variable'} in your shell or on an earlier line or file, or drop the :? check`,
 }
@@ -117,6 +122,7 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
     record(key, { kind: 'derived' })
   }
   const loadedFiles: string[] = []
+  const rules = opts.rules ?? modelledCompose(opts.root, shell).rules
   const files = opts.files ?? ['.env.global', '.env', SECRET_LAYER_FILE]
   for (const file of files) {
     // the default chain applies the secret-layer rule with what is loaded so far (the layers below it, and the shell)
@@ -126,7 +132,9 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
     loadedFiles.push(file)
     let statements
     try {
-      statements = scanDotenv(text, fromShell, { env: merged })
+      // older Compose: keys of the earlier files win over this file's own earlier lines while it is interpolated
+      const earlier = rules.earlierFilesFirst ? new Map(merged) : undefined
+      statements = scanDotenv(text, fromShell, { env: merged, rules, earlier })
     } catch (err) {
       if (err instanceof EnvSyntaxError) throw EnvFileError.fromSyntax(file, err)
       throw err

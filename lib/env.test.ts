@@ -418,7 +418,8 @@ describe('interpolate: Compose quirks beyond the upstream tests (checked against
 })
 
 describe('templateVariables: compose-go variables_test (TestExtractVariables)', () => {
-  const v = (name: string, hasDefault = false, required = false) => ({ name, hasDefault, required })
+  // nonEmpty: `${V:?}` (an empty value fails too); compose-go's test has no such column
+  const v = (name: string, hasDefault = false, required = false, nonEmpty = false) => ({ name, hasDefault, required, ...(nonEmpty ? { nonEmpty } : {}) })
   const cases: Array<[name: string, template: string, expected: ReturnType<typeof v>[]]> = [
     ['empty', '', []],
     ['no-variables', 'bar', []],
@@ -435,7 +436,7 @@ describe('templateVariables: compose-go variables_test (TestExtractVariables)', 
     ['multiple-values (one string each)', '${bar:-foo} ${fruit:-banana} vegetable foo $docker:${project:-cli} $toto', [v('bar', true), v('fruit', true), v('docker'), v('project', true), v('toto')]],
     ['presence-value-nonEmpty', '${bar:+foo}', [v('bar')]],
     ['presence-value', '${bar+foo}', [v('bar')]],
-    ['concat', '${SUBDOMAIN:-redis}.${ROOTDOMAIN:?}', [v('SUBDOMAIN', true), v('ROOTDOMAIN', false, true)]],
+    ['concat', '${SUBDOMAIN:-redis}.${ROOTDOMAIN:?}', [v('SUBDOMAIN', true), v('ROOTDOMAIN', false, true, true)]],
     ['nested', '${SUBDOMAIN:-$ROOTDOMAIN}', [v('SUBDOMAIN', true), v('ROOTDOMAIN')]],
     ['nested-array-of-maps', '${SOURCE_LOCATION}', [v('SOURCE_LOCATION')]],
   ]

@@ -6,7 +6,7 @@
 export type Lookup = (name: string) => string | undefined
 
 export type InterpolationCode = 'invalid-template' | 'missing-required'
-export type EnvSyntaxCode = 'unterminated-quote' | 'invalid-key' | 'key-space' | 'empty-statement' | InterpolationCode
+export type EnvSyntaxCode = 'unterminated-quote' | 'invalid-key' | 'key-space' | 'empty-statement' | 'empty-key' | 'nul-value' | InterpolationCode
 
 /** Something Compose rejects. `message` is Compose's own wording (e.g. `line 3: unterminated quoted value "abc`). */
 export class EnvSyntaxError extends Error {
@@ -147,20 +147,24 @@ function missingRequired(name: string, reason: string): InterpolationError {
   return new InterpolationError(message, 'missing-required', name)
 }
 
-function applyOperator({ name, op, arg }: Braced, lookup: Lookup): string {
+function applyOperator({ name, op, arg }: Braced, lookup: Lookup, eager: boolean): string {
   const value = lookup(name) ?? undefined
   const set = value !== undefined
   const nonEmpty = set && value !== ''
+  // Compose before 5.0.2 interpolates the argument (default, alternative or error text) before it looks at the
+  // variable: a failing ${Y:?…} inside it fails even when it is not used (measured with Compose 2.26.1)
+  const sub = (t: string) => interpolate(t, lookup, eager)
+  if (eager && op !== '') sub(arg)
   switch (op) {
-    case ':-': return nonEmpty ? value : interpolate(arg, lookup)
-    case '-': return set ? value : interpolate(arg, lookup)
-    case ':+': return nonEmpty ? interpolate(arg, lookup) : (value ?? '')
-    case '+': return set ? interpolate(arg, lookup) : ''
+    case ':-': return nonEmpty ? value : sub(arg)
+    case '-': return set ? value : sub(arg)
+    case ':+': return nonEmpty ? sub(arg) : (value ?? '')
+    case '+': return set ? sub(arg) : ''
     case ':?':
-      if (!nonEmpty) throw missingRequired(name, interpolate(arg, lookup))
+      if (!nonEmpty) throw missingRequired(name, sub(arg))
       return value
     case '?':
-      if (!set) throw missingRequired(name, interpolate(arg, lookup))
+      if (!set) throw missingRequired(name, sub(arg))
       return value
     default: return value ?? ''
   }
@@ -170,7 +174,7 @@ function applyOperator({ name, op, arg }: Braced, lookup: Lookup): string {
  * Compose's interpolation: `$V`, `${V}`, `${V:-d}`, `${V-d}`, `${V:?e}`, `${V?e}`, `${V:+r}`, `${V+r}`, nested
  * templates in the argument, `$$` for a literal `$`. Unset variables become empty. Throws InterpolationError.
  */
-export function interpolate(template: string, lookup: Lookup): string {
+export function interpolate(template: string, lookup: Lookup, eagerDefaults = false): string {
   let out = ''
   let pos = 0
   for (let t = nextToken(template, 0); t; t = nextToken(template, t.end)) {
@@ -181,7 +185,7 @@ export function interpolate(template: string, lookup: Lookup): string {
     else if (t.kind === 'invalid') throw new InterpolationError(`Invalid template: ${goQuote(template)}`, 'invalid-template')
     else {
       const braced = splitBraced(template.slice(t.start, t.end))
-      out += applyOperator(braced, lookup) + (braced.op ? interpolate(braced.rest, lookup) : '')
+      out += applyOperator(braced, lookup, eagerDefaults) + (braced.op ? interpolate(braced.rest, lookup, eagerDefaults) : '')
     }
   }
   return out + template.slice(pos)
@@ -312,7 +316,25 @@ export interface ScanOptions {
   env?: Map<string, string>
   /** 'ignore' turns a missing `${X:?…}` into an unknown (`undefined`) value instead of an error; for editors. */
   requiredVariables?: 'enforce' | 'ignore'
+  /** the behaviours of the Compose version modelled (lib/compose-rules.ts); default: the current ones */
+  rules?: DotenvRules
+  /**
+   * Keys set by earlier files of the chain (a subset of `env`). With `rules.earlierFilesFirst` (Compose before
+   * 2.39.0) they win over a line earlier in this text while it is interpolated.
+   */
+  earlier?: ReadonlyMap<string, string>
 }
+
+/** What differs between Compose versions in reading env files (env-semantics §8 in the project's reference). */
+export interface DotenvRules {
+  /** before 2.39.0: while a later --env-file is interpolated, a key of an earlier file wins over this file's own earlier line */
+  earlierFilesFirst: boolean
+  /** before 2.39.3: an empty key or a NUL in a value of an --env-file fails the whole command (setenv) */
+  setenvStrict: boolean
+  /** before 5.0.2: a default's nested template is evaluated even when the default is not used */
+  eagerDefaults: boolean
+}
+export const CURRENT_RULES: DotenvRules = { earlierFilesFirst: false, setenvStrict: false, eagerDefaults: false }
 
 const noLookup: Lookup = () => undefined
 
@@ -325,7 +347,9 @@ const noLookup: Lookup = () => undefined
 export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOptions = {}): DotenvStatement[] {
   const known = opts.env ?? new Map<string, string>()
   const tolerant = opts.requiredVariables === 'ignore'
-  const resolve: Lookup = (name) => lookup(name) ?? known.get(name)
+  const rules = opts.rules ?? CURRENT_RULES
+  const earlier = rules.earlierFilesFirst ? opts.earlier : undefined
+  const resolve: Lookup = earlier ? (name) => lookup(name) ?? earlier.get(name) ?? known.get(name) : (name) => lookup(name) ?? known.get(name)
   const n = text.length
   const out: DotenvStatement[] = []
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0
@@ -351,7 +375,7 @@ export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOp
 
   const expand = (raw: string, statementLine: number): string | undefined => {
     try {
-      return interpolate(raw, resolve)
+      return interpolate(raw, resolve, rules.eagerDefaults)
     } catch (err) {
       if (!(err instanceof InterpolationError)) throw err
       if (tolerant && err.code === 'missing-required') return undefined
@@ -445,8 +469,19 @@ export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOp
       out.push({ key, value, bare, line: statementLine, start, keyStart, end: pos })
     }
     if (value !== undefined) known.set(key, value)
+    if (rules.setenvStrict) setenvCheck(out[out.length - 1], text)
   }
   return out
+}
+
+/** Compose before 2.39.3 passes every --env-file entry to setenv, which refuses an empty key and a NUL. */
+function setenvCheck(s: DotenvStatement, text: string): void {
+  if (s.key === '') {
+    const word = text.slice(s.keyStart, s.end).split('\n')[0].trim()
+    const what = text.charCodeAt(s.keyStart) === 61 ? `"${word}" has no key before "="` : `"${word}" is not KEY=value (a word without "=" at the end of the file, or text after a closing quote)`
+    throw new EnvSyntaxError(`line ${s.line}: ${what}`, 'empty-key', s.line)
+  }
+  if (s.value?.includes('\0')) throw new EnvSyntaxError(`line ${s.line}: the value of ${s.key} holds a NUL character`, 'nul-value', s.line)
 }
 
 /** The entries of an env file with the line each starts on, in file order, later duplicates included. */

@@ -1,0 +1,85 @@
+// The three env-file behaviours that differ between Compose versions, each on both sides of its version boundary.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadEnvLayers, EnvFileError } from './env-layers.ts'
+import { modelledCompose, recordComposeVersion, rulesFor, COMPOSE_VERSION_FILE } from './compose-rules.ts'
+import { CURRENT_RULES } from './env.ts'
+
+const layers = (version: string, files: Record<string, string>) =>
+  loadEnvLayers({ root: '/nonexistent', files: Object.keys(files), contents: new Map(Object.entries(files)), shell: {}, rules: rulesFor(version) })
+
+test('rulesFor: each behaviour switched off exactly at the version that fixed it', () => {
+  assert.equal(rulesFor('2.38.9').earlierFilesFirst, true)
+  assert.equal(rulesFor('2.39.0').earlierFilesFirst, false)
+  assert.equal(rulesFor('2.39.2').setenvStrict, true)
+  assert.equal(rulesFor('2.39.3').setenvStrict, false)
+  assert.equal(rulesFor('5.0.1').eagerDefaults, true)
+  assert.equal(rulesFor('5.0.2').eagerDefaults, false)
+  assert.deepEqual(rulesFor('2.26.1-4'), { earlierFilesFirst: true, setenvStrict: true, eagerDefaults: true }, "Debian trixie's package")
+  assert.deepEqual(rulesFor('v2.24.0-desktop.1'), { earlierFilesFirst: true, setenvStrict: true, eagerDefaults: true })
+  assert.deepEqual(rulesFor(undefined), CURRENT_RULES)
+  assert.deepEqual(rulesFor('not a version'), CURRENT_RULES)
+})
+
+test('1. multi-file lookup: before 2.39.0 an earlier file\'s key wins over this file\'s own earlier line', () => {
+  const files = { '.env.global': 'DOMAIN=\n', '.env': 'DOMAIN=example.org\nN8N_URL=https://n8n.${DOMAIN}\n' }
+  assert.equal(layers('2.38.1', files).values.N8N_URL, 'https://n8n.')
+  assert.equal(layers('2.39.0', files).values.N8N_URL, 'https://n8n.example.org')
+  // the final value of the key itself is the later file's under both
+  assert.equal(layers('2.38.1', files).values.DOMAIN, 'example.org')
+  // inside one file nothing differs
+  const one = { '.env': 'DOMAIN=example.org\nN8N_URL=https://n8n.${DOMAIN}\n' }
+  assert.equal(layers('2.38.1', one).values.N8N_URL, layers('2.39.0', one).values.N8N_URL)
+})
+
+test('2. setenv: before 2.39.3 an empty key or a NUL in a value is a config error naming file:line', () => {
+  for (const [text, line, why] of [
+    ['A=1\nDEBUG', 2, /"DEBUG" is not KEY=value/],
+    ['A=1\n=x\n', 2, /"=x" has no key before "="/],
+    ['A="x"junk', 1, /"junk" is not KEY=value/],
+    ['A=1\nB="a\0b"\n', 2, /the value of B holds a NUL character/],
+  ] as const) {
+    assert.throws(() => layers('2.39.2', { '.env': text }), (err: unknown) => {
+      assert.ok(err instanceof EnvFileError, String(err))
+      assert.equal(err.file, '.env')
+      assert.equal(err.line, line, text)
+      assert.match(err.message, why)
+      assert.match(err.hint, /setenv: invalid argument/)
+      return true
+    })
+    assert.doesNotThrow(() => layers('2.39.3', { '.env': text }), text)
+  }
+})
+
+test('3. eager defaults: before 5.0.2 ${X:-${Y:?boom}} fails with Y unset although X is set', () => {
+  const files = { '.env': 'X=1\nA=${X:-${Y:?boom}}\n' }
+  assert.throws(() => layers('5.0.1', files), /required variable Y is missing a value: boom/)
+  assert.equal(layers('5.0.2', files).values.A, '1')
+  // an alternative (:+) and a :? error text are evaluated eagerly too (measured with Compose 2.26.1)
+  assert.throws(() => layers('2.26.1', { '.env': 'A=${X:+${Y:?no}}\n' }), /required variable Y/)
+  assert.equal(layers('5.0.2', { '.env': 'A=${X:+${Y:?no}}\n' }).values.A, '')
+  assert.throws(() => layers('2.26.1', { '.env': 'X=1\nA=${X:?${Y:?no}}\n' }), /required variable Y is missing a value: no/)
+  assert.equal(layers('5.0.2', { '.env': 'X=1\nA=${X:?${Y:?no}}\n' }).values.A, '1')
+})
+
+test('the Compose modelled: the shell\'s STACKYARD_COMPOSE_VERSION, else the version preflight recorded, else the current rules', () => {
+  const root = mkdtempSync(join(tmpdir(), 'stackyard-rules-'))
+  try {
+    assert.deepEqual(modelledCompose(root, {}), { source: 'default', rules: CURRENT_RULES })
+    assert.equal(recordComposeVersion(root, '2.26.1'), true)
+    assert.equal(recordComposeVersion(root, '2.26.1'), false, 'unchanged: not written again')
+    assert.deepEqual(modelledCompose(root, {}), { version: '2.26.1', source: 'measured', rules: rulesFor('2.26.1') })
+    assert.equal(modelledCompose(root, { STACKYARD_COMPOSE_VERSION: '5.1.0' }).source, 'shell')
+    // the loader follows it: the same files read differently under the recorded old Compose
+    const files = ['.env.global', '.env']
+    const contents = new Map([['.env.global', 'D=\n'], ['.env', 'D=x\nU=${D}\n']])
+    assert.equal(loadEnvLayers({ root, files, contents, shell: {} }).values.U, '')
+    assert.equal(loadEnvLayers({ root, files, contents, shell: { STACKYARD_COMPOSE_VERSION: '2.39.3' } }).values.U, 'x')
+    assert.ok(COMPOSE_VERSION_FILE.startsWith('.stackyard/'))
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+})
