@@ -2,13 +2,15 @@
 // repository (registry, env files, modes, git index through the injected runner); changes nothing.
 import { statSync, existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { EnvLayers } from './env-layers.ts'
+import { loadEnvLayers, type EnvLayers } from './env-layers.ts'
+import { CURRENT_RULES, type DotenvRules } from './env.ts'
+import { modelledCompose } from './compose-rules.ts'
 import type { Registry } from './registry.ts'
 import { BASE_FILE, STACK_DIR } from './registry.ts'
 import { validateComposeFile } from './compose-schema.ts'
 import { checkSecret } from './secrets.ts'
 import { readSettings, type Settings } from './settings.ts'
-import { activeRoutes, hardwareVariants } from './routes.ts'
+import { activeRoutes, derivedEnv, hardwareVariants } from './routes.ts'
 import { ENV_FILES } from './paths.ts'
 import { plural } from './format.ts'
 import { infisicalCheck } from './infisical-doctor.ts'
@@ -222,10 +224,60 @@ export const checks: Check[] = [
     const example = s?.domain ? ` (e.g. ${l.registry.routes[0]?.subdomain}.${s.domain})` : ''
     return result('hostnames', 'hostnames', findings, `${bySub.size} subdomains, all distinct${example}`)
   },
+  composeVersions,
   infisicalCheck,
   socketProxyCheck,
   backupCheck,
 ]
+
+/** Each version-dependent behaviour alone, with what to write so that every Compose reads the same. */
+const VERSION_RULES: Array<{ rules: DotenvRules; since: string; fix: string }> = [
+  { rules: { ...CURRENT_RULES, earlierFilesFirst: true }, since: '2.39.0', fix: 'it uses a key that an earlier file also sets: give the two keys different names, or set the value in one file only' },
+  { rules: { ...CURRENT_RULES, setenvStrict: true }, since: '2.39.3', fix: 'write KEY=value (end the file with a newline; nothing after a closing quote) and remove NUL characters' },
+  { rules: { ...CURRENT_RULES, eagerDefaults: true }, since: '5.0.2', fix: 'a ${Y:?…} inside a default fails on older Compose even when the default is not used: set Y, or drop the inner :?' },
+]
+
+/**
+ * The env files mean the same to every Compose since the minimum: each of the three behaviours that changed is
+ * tried alone against the current rules; a key whose value (or a file that fails) differs is named with both
+ * readings and how to write it so both agree.
+ */
+function composeVersions(input: DoctorInput, l: Loaded): CheckResult {
+  const title = 'Compose versions'
+  if (!l.env || !l.registry || !l.settings) return skipped('compose-versions', title, 'env files did not load')
+  const modelled = modelledCompose(input.root)
+  const derived = derivedEnv(l.registry, l.settings)
+  const read = (rules: DotenvRules) => {
+    try {
+      return { layers: loadEnvLayers({ root: input.root, derived, rules }) }
+    } catch (err) {
+      return { error: err as Error }
+    }
+  }
+  const now = read(CURRENT_RULES)
+  const findings: Finding[] = []
+  for (const v of VERSION_RULES) {
+    const old = read(v.rules)
+    if (now.error) break
+    if (old.error) {
+      findings.push({ status: 'warn', message: `Compose before ${v.since} refuses it: ${old.error.message}`, where: errorWhere(old.error), fix: v.fix })
+      continue
+    }
+    for (const [key, value] of Object.entries(now.layers!.values)) {
+      const before = old.layers!.values[key]
+      if (before === value) continue
+      const src = now.layers!.sources[key]
+      findings.push({
+        status: 'warn',
+        message: `${key} is ${JSON.stringify(before ?? '')} with Compose before ${v.since} and ${JSON.stringify(value)} with newer ones`,
+        where: src?.file ? `${src.file}${src.line ? `:${src.line}` : ''}` : undefined,
+        fix: v.fix,
+      })
+    }
+  }
+  const which = modelled.version ? `Compose ${modelled.version} (${modelled.source === 'shell' ? 'STACKYARD_COMPOSE_VERSION' : 'measured by the last up'})` : 'the current Compose (none measured yet)'
+  return result('compose-versions', title, findings, `the env files read the same under every Compose version; modelling ${which}`)
+}
 
 /** True when every pair of these `stack/service` owners are hardware variants of one another (see routes.ts). */
 function variantsOnly(registry: Registry, owners: string[]): boolean {

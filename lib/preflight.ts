@@ -9,6 +9,7 @@ import type { Logger } from './log.ts'
 import type { HardwareProfile } from './schema.ts'
 import { MIN_COMPOSE_VERSION, parseVersion, versionAtLeast } from './compose.ts'
 import { parseInfo } from './docker-state.ts'
+import { recordComposeVersion } from './compose-rules.ts'
 import { checkSecret } from './secrets.ts'
 import type { SecretDecl } from './registry.ts'
 
@@ -31,7 +32,7 @@ export interface DockerFacts {
 const INSTALL_DOCKER = 'install Docker Engine and the Compose plugin: https://docs.docker.com/engine/install/ (Debian/Ubuntu: the docker-ce and docker-compose-plugin packages)'
 
 /** Docker CLI present, engine reachable, Compose v2 ≥ MIN_COMPOSE_VERSION. */
-export async function checkDocker(deps: Pick<PreflightDeps, 'exec'>): Promise<DockerFacts> {
+export async function checkDocker(deps: Pick<PreflightDeps, 'exec'> & { root?: string; dryRun?: boolean }): Promise<DockerFacts> {
   // a missing CLI shows as the shell's 127; the CLI lists the Compose plugin's version in `docker info` (20.10+), so
   // `docker compose version` runs only when it does not
   const run = (args: string[]) => deps.exec('docker', args, { nothrow: true }).catch(() => ({ exitCode: 127, stdout: '', stderr: 'not found' }))
@@ -52,6 +53,8 @@ export async function checkDocker(deps: Pick<PreflightDeps, 'exec'>): Promise<Do
   if (!v) throw new ConfigError('Docker Compose v2 is not available (`docker compose version` failed)', { hint: `install the docker-compose-plugin package (${MIN_COMPOSE_VERSION} or newer); the old docker-compose 1.x is not enough` })
   if (!versionAtLeast(v, MIN_COMPOSE_VERSION))
     throw new ConfigError(`Docker Compose ${v.join('.')} is too old: Stackyard needs ${MIN_COMPOSE_VERSION} or newer (up --wait-timeout, env_file required:)`, { hint: 'upgrade the docker-compose-plugin package (sudo apt-get install --only-upgrade docker-compose-plugin)' })
+  // the env engine models this Compose from now on (lib/compose-rules.ts); a dry run records nothing
+  if (deps.root && !deps.dryRun) recordComposeVersion(deps.root, v.join('.'))
   return { composeVersion: v.join('.'), serverVersion: facts.serverVersion, runtimes: facts.runtimes }
 }
 

@@ -67,6 +67,13 @@ if (realTier('platform')) {
         }
       }
       assert.ok(!fresh.exists('.stackyard/derived.env'), 'no derived env file was needed')
+      // a committed default that refers to a derived URL reads the same in env.ts and in Compose before the first up
+      fresh.write('.env.global', fresh.read('.env.global') + 'TZ=tz-${OLLAMA_URL}\n')
+      const shown = JSON.parse((await fresh.run('env.ts', ['--json'])).stdout).keys.find((k: { key: string }) => k.key === 'TZ').value
+      assert.match(shown, /^tz-http:\/\/.*:8200$/)
+      const config = await fresh.run('compose.ts', ['compute', '--', 'config', '--format', 'json'])
+      assert.equal(config.code, 0, config.stderr)
+      assert.equal(JSON.parse(config.stdout).services['ollama-cpu'].environment.TZ, shown, 'Compose sees what env.ts shows')
     } finally {
       fresh.cleanup()
     }
