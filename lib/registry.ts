@@ -1,9 +1,10 @@
 // The stack registry: reads compose/NN-name/ folders and their x- metadata into one validated model.
 // Compose files are the single source of truth; everything else (Caddy, tunnel, DNS, Access, secrets,
 // checks, compose invocations) is derived from what this returns. Reads files; never writes.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document, type Node } from 'yaml'
+import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml'
+import { readYamlFile } from './yaml-file.ts'
 import type { z } from 'zod'
 import { ConfigError, UsageError } from './errors.ts'
 import { templateVariables } from './env.ts'
@@ -116,20 +117,7 @@ interface Loaded {
 
 function loadYaml(root: string, abs: string): Loaded {
   const file = relative(root, abs)
-  let text: string
-  try {
-    text = readFileSync(abs, 'utf8')
-  } catch (err) {
-    throw new ConfigError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file, hint: 'check that the file exists and is readable' })
-  }
-  const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
-  if (doc.errors.length) {
-    const e = doc.errors[0]
-    const line = e.linePos?.[0]?.line
-    throw new ConfigError(`${file}${line ? `:${line}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`, { file, line, hint: 'fix the YAML syntax (indentation, quotes, colons)' })
-  }
-  return { doc, lines, file, data: doc.toJS({ maxAliasCount: 1000 }) }
+  return { ...readYamlFile(abs, file), file }
 }
 
 function lineOf(l: Loaded, path: readonly PropertyKey[]): number | undefined {
