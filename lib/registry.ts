@@ -9,6 +9,7 @@ import type { z } from 'zod'
 import { ConfigError, UsageError } from './errors.ts'
 import { templateVariables } from './env.ts'
 import { namedVolumeKeys } from './compose-volumes.ts'
+import { hardwareVariants } from './routes.ts'
 import {
   BackupSpec,
   ComposeDoc,
@@ -143,7 +144,12 @@ function parseWith<S extends z.ZodType>(schema: S, value: unknown, l: Loaded, pa
   })
 }
 
-export function loadRegistry(root: string): Registry {
+export interface LoadRegistryOptions {
+  /** load even when two routes claim one local_port (doctor reports each clash among its findings) */
+  allowPortClashes?: boolean
+}
+
+export function loadRegistry(root: string, opts: LoadRegistryOptions = {}): Registry {
   const composeDir = join(root, STACK_DIR)
   if (!existsSync(composeDir)) throw new ConfigError(`no ${STACK_DIR}/ folder in ${root}`, { hint: 'run Stackyard from its repository' })
   const folders = readdirSync(composeDir).filter((n) => statSync(join(composeDir, n)).isDirectory()).sort()
@@ -152,6 +158,8 @@ export function loadRegistry(root: string): Registry {
   const variables: ComposeVariable[] = []
   const projects = new Map<string, string>()
   const serviceOwner = new Map<string, string>()
+  /** each route's local_port and where it is written */
+  const portClaims: Array<{ service: Service; port: number; file: string; line?: number }> = []
 
   for (const folder of folders) {
     const m = FOLDER.exec(folder)
@@ -211,6 +219,7 @@ export function loadRegistry(root: string): Registry {
         socketProxy,
         raw,
       })
+      if (route) portClaims.push({ service: services[services.length - 1], port: route.local_port, file: base.file, line: lineOf(base, ['services', svcName, 'x-route', 'local_port']) })
     }
 
     const stackSecrets: SecretDecl[] = []
@@ -262,6 +271,8 @@ export function loadRegistry(root: string): Registry {
     if (d.spec.format === 'jwt' && !secrets.has(d.spec.secret))
       throw new ConfigError(`${d.file}: x-secrets.${d.key}.secret: "${d.spec.secret}" is not a declared secret`, { file: d.file, hint: 'a JWT is signed with another declared secret' })
 
+  if (!opts.allowPortClashes) assertDistinctPorts(portClaims)
+
   const services = stacks.flatMap((s) => s.services)
   const proxies = services.filter((s) => s.proxy)
   if (proxies.length > 1) throw new ConfigError(`more than one service has x-proxy: ${proxies.map((p) => p.name).join(', ')}`, { hint: 'exactly one service (Caddy) is the proxy' })
@@ -297,6 +308,21 @@ export function loadRegistry(root: string): Registry {
 }
 
 const KNOWN_SERVICE_EXTENSIONS = new Set(['x-route', 'x-proxy', 'x-backup', 'x-socket-proxy'])
+
+/** Two routes may share a local_port only as hardware variants of one service (at most one of them runs). */
+function assertDistinctPorts(claims: Array<{ service: Service; port: number; file: string; line?: number }>): void {
+  const at = (c: { file: string; line?: number }) => `${c.file}${c.line ? `:${c.line}` : ''}`
+  for (const [i, b] of claims.entries()) {
+    const a = claims.slice(0, i).find((c) => c.port === b.port && !hardwareVariants(c.service, b.service))
+    if (a)
+      throw new ConfigError(`${at(b)}: services.${b.service.name}.x-route.local_port: ${b.port} is already claimed by services.${a.service.name}.x-route.local_port (${at(a)})`, {
+        file: b.file,
+        line: b.line,
+        field: `services.${b.service.name}.x-route.local_port`,
+        hint: 'give each x-route its own local_port (two hardware variants of one service, e.g. ollama-cpu and ollama-gpu-nvidia, may share one)',
+      })
+  }
+}
 
 function assertAcyclic(stacks: Stack[]): void {
   const byName = new Map(stacks.map((s) => [s.name, s]))
