@@ -112,7 +112,7 @@ test('two routes on one local_port are refused on load with both file:line; hard
         e.line === 11 &&
         e.message === 'compose/02-b/docker-compose.yml:11: services.web2.x-route.local_port: 8100 is already claimed by services.web.x-route.local_port (compose/01-a/docker-compose.yml:8)',
     )
-    assert.equal(loadRegistry(root, { allowPortClashes: true }).routes.length, 2, 'doctor loads it to report the clash')
+    assert.equal(loadRegistry(root, { allowPortClashes: true }).routes.length, 3, 'doctor loads it to report the clash')
   } finally {
     rmSync(root, { recursive: true, force: true })
   }
