@@ -37,7 +37,7 @@ export function requireRegularFile(abs: string, shown: string, o: { optional?: b
     if (o.optional) return false
     throw new ConfigError(`${shown} does not exist`, { file: shown, hint: o.hint })
   }
-  throw new ConfigError(`${shown} is not a regular file (it is ${describe(kind)})`, { file: shown, hint: o.hint })
+  throw new ConfigError(`${shown} is not a regular file (it is ${describe(kind)})`, { file: shown, hint: `${o.hint}; it must be a regular file (or a symlink to one)` })
 }
 
 const PSEUDO = ['/proc', '/sys', '/dev']
