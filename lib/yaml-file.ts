@@ -41,23 +41,34 @@ export function parseYaml(text: string, file: string, hint = 'fix the YAML synta
 }
 
 /** Reads and parses a YAML file: it must be a regular file of at most MAX_YAML_BYTES; `shown` names it in messages. */
-export function readYamlFile(abs: string, shown: string, o: { hint?: string; readHint?: string } = {}): ParsedYaml {
+export function readYamlFile(abs: string, shown: string, o: { hint?: string } & ReadOptions = {}): ParsedYaml {
   return parseYaml(readYamlText(abs, shown, o), shown, o.hint)
 }
 
 /** The text of a YAML file, read within the same bounds (a regular file of at most MAX_YAML_BYTES), not parsed. */
-export function readYamlText(abs: string, shown: string, o: { readHint?: string } = {}): string {
+export function readYamlText(abs: string, shown: string, o: ReadOptions = {}): string {
   const readHint = o.readHint ?? 'check that the file exists and is readable'
-  requireRegularFile(abs, shown, { hint: readHint })
+  // a missing file is reported by the read below, as any other read error
+  if (!requireRegularFile(abs, shown, { optional: true, hint: readHint })) return readOrThrow(abs, shown, readHint, o)
   const size = statSync(abs).size
   if (size > MAX_YAML_BYTES) throw tooLarge(shown, size)
-  let text: string
+  return readOrThrow(abs, shown, readHint, o)
+}
+
+interface ReadOptions {
+  /** what to do when the file cannot be read (default: check that it exists and is readable) */
+  readHint?: string
+  /** the message for a file that cannot be read, given the error code (default: `cannot read FILE: CODE`) */
+  cannotRead?: (code: string) => string
+}
+
+function readOrThrow(abs: string, shown: string, readHint: string, o: ReadOptions): string {
   try {
-    text = readFileSync(abs, 'utf8')
+    return readFileSync(abs, 'utf8')
   } catch (err) {
-    throw new ConfigError(`cannot read ${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file: shown, hint: readHint })
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new ConfigError(o.cannotRead ? o.cannotRead(code) : `cannot read ${shown}: ${code}`, { file: shown, hint: readHint })
   }
-  return text
 }
 
 function tooLarge(file: string, bytes: number): ConfigError {

@@ -47,7 +47,7 @@ export interface LoadedAnswers {
 
 /** Reads and validates an answers file; `shown` is how the path is named in messages. */
 export function loadAnswersFile(path: string, shown: string): LoadedAnswers {
-  const { doc, lines, data } = readYamlFile(path, shown, { hint: 'fix the YAML syntax (see README "Setup" for an example)', readHint: 'check the path given to --answers' })
+  const { doc, lines, data } = readYamlFile(path, shown, { hint: 'fix the YAML syntax (see README "Setup" for an example)', readHint: 'check the path given to --answers', cannotRead: (code) => `${shown}: cannot read the answers file (${code})` })
   const r = AnswersFile.safeParse(data ?? {})
   if (!r.success) {
     const issue = r.error.issues[0]
