@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { Ajv as AjvClass, ValidateFunction } from 'ajv'
-import { LineCounter, parseDocument, isMap, isScalar, type Node } from 'yaml'
+import { isMap, isScalar, type Document, type Node } from 'yaml'
+import { ConfigError } from './errors.ts'
+import { parseYaml, readYamlText } from './yaml-file.ts'
 
 export interface SchemaProblem {
   file: string
@@ -32,11 +34,16 @@ function compile(): ValidateFunction {
 
 /** Validates one compose file's text; `file` is used in messages. */
 export function validateComposeText(text: string, file: string): SchemaProblem[] {
-  const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines })
-  if (doc.errors.length) return [{ file, line: doc.errors[0].linePos?.[0]?.line, path: '', message: `invalid YAML: ${doc.errors[0].message.split('\n')[0]}` }]
+  let parsed
+  try {
+    parsed = parseYaml(text, file)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    return [{ file, line: err.line, path: '', message: err.message.replace(/^[^:]+(:\d+)?: /, '') }]
+  }
+  const { doc, lines, data } = parsed
   const validate = compile()
-  if (validate(doc.toJS())) return []
+  if (validate(data)) return []
   const seen = new Set<string>()
   const problems: SchemaProblem[] = []
   for (const e of validate.errors ?? []) {
@@ -66,7 +73,7 @@ export function validateComposeText(text: string, file: string): SchemaProblem[]
 }
 
 /** The key node (not the value) of the last path segment, so a misspelt key reports its own line. */
-function findKey(doc: ReturnType<typeof parseDocument>, path: string[]): Node | undefined {
+function findKey(doc: Document, path: string[]): Node | undefined {
   const parent = doc.getIn(path.slice(0, -1), true)
   if (!isMap(parent)) return undefined
   const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === path[path.length - 1])
@@ -74,5 +81,10 @@ function findKey(doc: ReturnType<typeof parseDocument>, path: string[]): Node | 
 }
 
 export function validateComposeFile(abs: string, file: string): SchemaProblem[] {
-  return validateComposeText(readFileSync(abs, 'utf8'), file)
+  try {
+    return validateComposeText(readYamlText(abs, file), file)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    return [{ file, line: err.line, path: '', message: err.message.replace(/^[^:]+(:\d+)?: /, '') }]
+  }
 }

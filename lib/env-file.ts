@@ -1,6 +1,7 @@
 // Editing and generating env files: planning is pure text; writing goes through fs-atomic. No env reads.
 // An edit keeps every comment, blank line, ordering and untouched statement byte for byte.
 import { readFile } from 'node:fs/promises'
+import { pathKind } from './path-kind.ts'
 import { EnvSyntaxError, scanDotenv, serializeEntry, type DotenvStatement } from './env.ts'
 import { EnvFileError } from './env-layers.ts'
 import { writeFileAtomic } from './fs-atomic.ts'
@@ -96,6 +97,9 @@ function headerComment(header: string): string {
 }
 
 async function readOptional(path: string): Promise<string | undefined> {
+  const kind = pathKind(path)
+  if (kind === 'missing') return undefined
+  if (kind !== 'file') throw new EnvFileError(path, 0, `not a regular file (it is ${kind === 'directory' ? 'a directory' : kind})`, 'replace it with a regular file (or a symlink to one), or remove it')
   try {
     return await readFile(path, 'utf8')
   } catch (err) {

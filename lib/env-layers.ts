@@ -1,6 +1,7 @@
 // The layered environment as Compose builds it from repeated --env-file: reads env files, never writes process.env.
 // Order, lowest first: derived < .env.global < .env < .env.infisical < shell (the shell always wins, env-semantics §2).
 import { readFileSync } from 'node:fs'
+import { pathKind } from './path-kind.ts'
 import { join } from 'node:path'
 import { ConfigError } from './errors.ts'
 import { EnvSyntaxError, InterpolationError, scanDotenv, type DotenvRules, type EnvSyntaxCode, type Lookup } from './env.ts'
@@ -89,6 +90,9 @@ export class EnvFileError extends ConfigError {
 }
 
 function readOptional(root: string, file: string): string | undefined {
+  const kind = pathKind(join(root, file))
+  if (kind === 'missing') return undefined
+  if (kind !== 'file' && kind !== 'directory') throw new EnvFileError(file, 0, `not a regular file (it is ${kind}); reading it could wait for ever`, 'replace it with a regular file (or a symlink to one), or remove it')
   try {
     return readFileSync(join(root, file), 'utf8')
   } catch (err) {

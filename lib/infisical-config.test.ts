@@ -56,3 +56,10 @@ test('configValues adds the integration variables set only in the shell', () => 
   assert.equal(v.INFISICAL_API_URL, 'http://shell')
   assert.equal(v.A, '1')
 })
+
+test('an instance address that is not an http(s) URL is a ConfigError naming the variable it came from', () => {
+  assert.throws(() => readInfisicalConfig({ INFISICAL_API_URL: 'ftp://x' }), (e: unknown) => e instanceof ConfigError && e.field === 'INFISICAL_API_URL' && e.message === 'INFISICAL_API_URL: "ftp://x" is not an http(s) URL')
+  assert.throws(() => readInfisicalConfig({ INFISICAL_SITE_URL: 'localhost:8020' }), (e: unknown) => e instanceof ConfigError && e.field === 'INFISICAL_SITE_URL')
+  assert.throws(() => readInfisicalConfig({ INFISICAL_API_URL: 'not a url', INFISICAL_SITE_URL: 'http://ok' }), /INFISICAL_API_URL: "not a url" is not an http\(s\) URL/)
+  assert.equal(readInfisicalConfig({ INFISICAL_API_URL: ' https://infisical.example.com/api ' }).url, 'https://infisical.example.com/api')
+})

@@ -68,6 +68,7 @@ export function readInfisicalConfig(values: Record<string, string | undefined>):
   }
   const apiUrl = values.INFISICAL_API_URL?.trim()
   const siteUrl = values.INFISICAL_SITE_URL?.trim()
+  if (apiUrl || siteUrl) checkHttpUrl(apiUrl ? 'INFISICAL_API_URL' : 'INFISICAL_SITE_URL', (apiUrl || siteUrl)!)
   return {
     url: apiUrl || siteUrl || undefined,
     urlSource: apiUrl ? 'INFISICAL_API_URL' : siteUrl ? 'INFISICAL_SITE_URL' : undefined,
@@ -79,6 +80,18 @@ export function readInfisicalConfig(values: Record<string, string | undefined>):
     include,
     exclude,
   }
+}
+
+/** The instance address must be an http(s) URL: anything else is a configuration error (exit 2), found before any request. */
+function checkHttpUrl(name: string, url: string): void {
+  let protocol: string | undefined
+  try {
+    protocol = new URL(url).protocol
+  } catch {
+    protocol = undefined
+  }
+  if (protocol !== 'http:' && protocol !== 'https:')
+    throw new ConfigError(`${name}: "${url}" is not an http(s) URL`, { field: name, hint: `set ${name} to the instance address, e.g. http://localhost:8020 (in .env, or unset it to use the bundled instance)` })
 }
 
 /** "/", "/a/b": leading slash, no trailing slash, no empty or dot segments. */

@@ -1,9 +1,8 @@
 // Doctor checks for operations: no service mounts the Docker socket except a declared socket proxy (x-socket-proxy),
 // which mounts it read-only and joins only internal networks; every service with a named volume says how it is
 // backed up (x-backup). Reads the compose files (base and overrides) doctor can see; changes nothing.
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parse } from 'yaml'
+import { readYamlFile } from './yaml-file.ts'
 import { result, type CheckResult, type DoctorInput, type Finding, type Loaded } from './doctor.ts'
 import type { Registry } from './registry.ts'
 import { isDockerSocket, namedVolumeKeys, serviceMounts } from './compose-volumes.ts'
@@ -19,7 +18,7 @@ interface ComposeFile {
 function composeFiles(root: string, registry: Registry): ComposeFile[] {
   return registry.stacks.flatMap((stack) =>
     [stack.file, ...Object.values(stack.overrides)].map((file) => {
-      const doc = (parse(readFileSync(join(root, file), 'utf8')) ?? {}) as Partial<ComposeFile>
+      const doc = (readYamlFile(join(root, file), file).data ?? {}) as Partial<ComposeFile>
       return { file, services: doc.services ?? {}, networks: doc.networks ?? {} }
     }),
   )

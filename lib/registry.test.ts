@@ -99,3 +99,37 @@ test('a duplicate secret declaration or service name across stacks is refused', 
     rmSync(root2, { recursive: true })
   }
 })
+
+test('two routes on one local_port are refused on load with both file:line; hardware variants of one service may share one', () => {
+  const route = (sub: string, port: number) => `    x-route: { subdomain: ${sub}, port: 80, local_port: ${port} }`
+  const root = fixture({ '01-a': { 'docker-compose.yml': stack('a', route('a', 8100)) }, '02-b': { 'docker-compose.yml': stack('b', route('b', 8101)).replace('  web:', '  api:') + `  web2:\n    image: nginx:1.27\n${route('c', 8100)}\n` } })
+  try {
+    assert.throws(
+      () => loadRegistry(root),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.file === 'compose/02-b/docker-compose.yml' &&
+        e.line === 11 &&
+        e.message === 'compose/02-b/docker-compose.yml:11: services.web2.x-route.local_port: 8100 is already claimed by services.web.x-route.local_port (compose/01-a/docker-compose.yml:8)',
+    )
+    assert.equal(loadRegistry(root, { allowPortClashes: true }).routes.length, 3, 'doctor loads it to report the clash')
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+  const variants = `services:
+  w-cpu:
+    image: nginx:1.27
+    profiles: [cpu]
+${route('w', 8100).replace(/^ {4}/, '    ')}
+  w-gpu:
+    image: nginx:1.27
+    profiles: [gpu-nvidia]
+${route('w', 8100)}
+`
+  const ok = fixture({ '01-a': { 'docker-compose.yml': `name: a\nx-stackyard:\n  description: variants\n${variants}` } })
+  try {
+    assert.equal(loadRegistry(ok).routes.length, 2)
+  } finally {
+    rmSync(ok, { recursive: true, force: true })
+  }
+})

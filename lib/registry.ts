@@ -1,13 +1,15 @@
 // The stack registry: reads compose/NN-name/ folders and their x- metadata into one validated model.
 // Compose files are the single source of truth; everything else (Caddy, tunnel, DNS, Access, secrets,
 // checks, compose invocations) is derived from what this returns. Reads files; never writes.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document, type Node } from 'yaml'
+import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml'
+import { readYamlFile } from './yaml-file.ts'
 import type { z } from 'zod'
 import { ConfigError, UsageError } from './errors.ts'
 import { templateVariables } from './env.ts'
 import { namedVolumeKeys } from './compose-volumes.ts'
+import { hardwareVariants } from './routes.ts'
 import {
   BackupSpec,
   ComposeDoc,
@@ -116,20 +118,7 @@ interface Loaded {
 
 function loadYaml(root: string, abs: string): Loaded {
   const file = relative(root, abs)
-  let text: string
-  try {
-    text = readFileSync(abs, 'utf8')
-  } catch (err) {
-    throw new ConfigError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file, hint: 'check that the file exists and is readable' })
-  }
-  const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
-  if (doc.errors.length) {
-    const e = doc.errors[0]
-    const line = e.linePos?.[0]?.line
-    throw new ConfigError(`${file}${line ? `:${line}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`, { file, line, hint: 'fix the YAML syntax (indentation, quotes, colons)' })
-  }
-  return { doc, lines, file, data: doc.toJS({ maxAliasCount: 1000 }) }
+  return { ...readYamlFile(abs, file), file }
 }
 
 function lineOf(l: Loaded, path: readonly PropertyKey[]): number | undefined {
@@ -155,7 +144,12 @@ function parseWith<S extends z.ZodType>(schema: S, value: unknown, l: Loaded, pa
   })
 }
 
-export function loadRegistry(root: string): Registry {
+export interface LoadRegistryOptions {
+  /** load even when two routes claim one local_port (doctor reports each clash among its findings) */
+  allowPortClashes?: boolean
+}
+
+export function loadRegistry(root: string, opts: LoadRegistryOptions = {}): Registry {
   const composeDir = join(root, STACK_DIR)
   if (!existsSync(composeDir)) throw new ConfigError(`no ${STACK_DIR}/ folder in ${root}`, { hint: 'run Stackyard from its repository' })
   const folders = readdirSync(composeDir).filter((n) => statSync(join(composeDir, n)).isDirectory()).sort()
@@ -164,6 +158,8 @@ export function loadRegistry(root: string): Registry {
   const variables: ComposeVariable[] = []
   const projects = new Map<string, string>()
   const serviceOwner = new Map<string, string>()
+  /** each route's local_port and where it is written */
+  const portClaims: Array<{ service: Service; port: number; file: string; line?: number }> = []
 
   for (const folder of folders) {
     const m = FOLDER.exec(folder)
@@ -223,6 +219,7 @@ export function loadRegistry(root: string): Registry {
         socketProxy,
         raw,
       })
+      if (route) portClaims.push({ service: services[services.length - 1], port: route.local_port, file: base.file, line: lineOf(base, ['services', svcName, 'x-route', 'local_port']) })
     }
 
     const stackSecrets: SecretDecl[] = []
@@ -274,6 +271,8 @@ export function loadRegistry(root: string): Registry {
     if (d.spec.format === 'jwt' && !secrets.has(d.spec.secret))
       throw new ConfigError(`${d.file}: x-secrets.${d.key}.secret: "${d.spec.secret}" is not a declared secret`, { file: d.file, hint: 'a JWT is signed with another declared secret' })
 
+  if (!opts.allowPortClashes) assertDistinctPorts(portClaims)
+
   const services = stacks.flatMap((s) => s.services)
   const proxies = services.filter((s) => s.proxy)
   if (proxies.length > 1) throw new ConfigError(`more than one service has x-proxy: ${proxies.map((p) => p.name).join(', ')}`, { hint: 'exactly one service (Caddy) is the proxy' })
@@ -309,6 +308,21 @@ export function loadRegistry(root: string): Registry {
 }
 
 const KNOWN_SERVICE_EXTENSIONS = new Set(['x-route', 'x-proxy', 'x-backup', 'x-socket-proxy'])
+
+/** Two routes may share a local_port only as hardware variants of one service (at most one of them runs). */
+function assertDistinctPorts(claims: Array<{ service: Service; port: number; file: string; line?: number }>): void {
+  const at = (c: { file: string; line?: number }) => `${c.file}${c.line ? `:${c.line}` : ''}`
+  for (const [i, b] of claims.entries()) {
+    const a = claims.slice(0, i).find((c) => c.port === b.port && !hardwareVariants(c.service, b.service))
+    if (a)
+      throw new ConfigError(`${at(b)}: services.${b.service.name}.x-route.local_port: ${b.port} is already claimed by services.${a.service.name}.x-route.local_port (${at(a)})`, {
+        file: b.file,
+        line: b.line,
+        field: `services.${b.service.name}.x-route.local_port`,
+        hint: 'give each x-route its own local_port (two hardware variants of one service, e.g. ollama-cpu and ollama-gpu-nvidia, may share one)',
+      })
+  }
+}
 
 function assertAcyclic(stacks: Stack[]): void {
   const byName = new Map(stacks.map((s) => [s.name, s]))

@@ -2,6 +2,7 @@
 // zod only, no I/O. Compose ignores `x-` fields; Stackyard derives Caddy, tunnel ingress, DNS, Access,
 // secrets and checks from them.
 import { z } from 'zod'
+import { patternProblem } from './safe-pattern.ts'
 
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 export const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/
@@ -72,8 +73,14 @@ export const SecretSpec = z.discriminatedUnion('format', [
   z.strictObject({
     format: z.literal('external'),
     optional: z.boolean().default(false),
-    /** a regular expression the value must match */
-    pattern: z.string().optional(),
+    /** a regular expression the value must match: compiles, and cannot backtrack exponentially (lib/safe-pattern.ts) */
+    pattern: z
+      .string()
+      .superRefine((p, ctx) => {
+        const problem = patternProblem(p)
+        if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(p)} ${problem}` })
+      })
+      .optional(),
     ...base,
   }),
 ])

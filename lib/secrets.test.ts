@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { checkSecret, generateSecret, planSecrets, signJwt, verifyJwt } from './secrets.ts'
+import { MAX_PATTERN_INPUT } from './safe-pattern.ts'
 import type { SecretDecl } from './registry.ts'
 import { SecretSpec } from './schema.ts'
 
@@ -66,4 +67,10 @@ test('plan: create missing, keep existing (even invalid), rotate on request, re-
   assert.equal(stale.items.find((i) => i.key === 'ANON_KEY')?.action, 'rederive')
   assert.throws(() => planSecrets(decls, {}, { rotate: ['TOKEN'] }), /supplied by you/)
   assert.throws(() => planSecrets(decls, {}, { rotate: ['NOPE'] }), /not a declared secret/)
+})
+
+test('checkSecret: a value longer than MAX_PATTERN_INPUT is refused without being matched against the pattern', () => {
+  const spec = { format: 'external', optional: false, pattern: '^a+$', description: 'a token' } as const
+  assert.equal(checkSecret(spec, 'a'.repeat(MAX_PATTERN_INPUT), {}), undefined)
+  assert.equal(checkSecret(spec, 'a'.repeat(MAX_PATTERN_INPUT + 1), {}), `too long to check against ^a+$ (${MAX_PATTERN_INPUT + 1} characters, at most ${MAX_PATTERN_INPUT})`)
 })

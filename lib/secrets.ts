@@ -4,6 +4,7 @@ import { createHmac, randomBytes, randomInt, randomUUID, timingSafeEqual } from 
 import { UsageError } from './errors.ts'
 import type { SecretDecl } from './registry.ts'
 import type { SecretSpec } from './schema.ts'
+import { MAX_PATTERN_INPUT } from './safe-pattern.ts'
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 const URL_SAFE = /^[A-Za-z0-9._~-]+$/
@@ -82,7 +83,10 @@ export function checkSecret(spec: SecretSpec, value: string | undefined, values:
     case 'jwt':
       return jwtProblem(spec, value, values, now)
     case 'external':
-      if (spec.pattern && !new RegExp(spec.pattern).test(value)) return `does not match ${spec.pattern}`
+      if (!spec.pattern) return undefined
+      // the pattern is checked when the registry loads; the bound keeps even a slow one from running long
+      if (value.length > MAX_PATTERN_INPUT) return `too long to check against ${spec.pattern} (${value.length} characters, at most ${MAX_PATTERN_INPUT})`
+      if (!new RegExp(spec.pattern).test(value)) return `does not match ${spec.pattern}`
       return undefined
   }
 }

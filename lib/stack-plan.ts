@@ -1,8 +1,8 @@
 // What each stack's compose invocation gets: files, env-file layers, profiles, the services and routes that will run,
 // and the generated inputs (derived env, proxy port overlay). Reads env and compose files; writes nothing.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
-import { parse } from 'yaml'
+import { readYamlFile } from './yaml-file.ts'
 import { ConfigError } from './errors.ts'
 import { serializeEntry } from './env.ts'
 import { loadEnvLayers, type EnvLayers } from './env-layers.ts'
@@ -142,6 +142,6 @@ export function renderProxyOverlay(proxy: Service, routes: readonly Route[]): st
 
 /** The external networks a stack's base file joins (`networks: {x: {external: true, name: …}}`): created by up when missing. */
 export function externalNetworks(root: string, stack: Stack): string[] {
-  const doc = (parse(readFileSync(join(root, stack.file), 'utf8')) ?? {}) as { networks?: Record<string, { external?: boolean; name?: string } | null> }
+  const doc = (readYamlFile(join(root, stack.file), stack.file).data ?? {}) as { networks?: Record<string, { external?: boolean; name?: string } | null> }
   return Object.entries(doc.networks ?? {}).flatMap(([key, n]) => (n?.external ? [n.name ?? key] : []))
 }

@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { task } from '../lib/task.ts'
+import { requireOutputDirectory } from '../lib/path-kind.ts'
 import { checkDocker } from '../lib/preflight.ts'
 import { HELPER_IMAGE } from '../lib/backup-methods.ts'
 import { backup } from '../lib/backup.ts'
@@ -26,9 +27,10 @@ await task({
   examples: ['npx zx tasks/backup.ts --include-secrets --encrypt --keep 7', 'npx zx tasks/backup.ts --stack data --dry-run', 'npx zx tasks/backup.ts --context edge-1'],
   async run(ctx) {
     if (!ctx.flags.encrypt && ctx.env.lookup(PASSPHRASE_VARIABLE) !== undefined) ctx.log.info(`${PASSPHRASE_VARIABLE} is set, but the archive is encrypted only with --encrypt`)
+    const outDir = resolve(ctx.root, ctx.flags.out)
+    requireOutputDirectory(outDir, ctx.flags.out, '--out')
     const passphrase = ctx.flags.encrypt ? await backupPassphrase(ctx, { confirm: true }) : undefined
     await checkDocker(ctx)
-    const outDir = resolve(ctx.root, ctx.flags.out)
     if (!ctx.dryRun) mkdirSync(outDir, { recursive: true, mode: 0o700 })
     const report = await backup(ctx, {
       stacks: ctx.flags.stack.includes('all') ? [] : ctx.flags.stack,

@@ -2,7 +2,9 @@
 // secrets, secret-file hygiene, shell overrides, ports and hostnames. Changes nothing.
 // Exit 0 when sound (warnings allowed), 1 when any check fails.
 // Usage: npx zx tasks/doctor.ts [--json]
-import { task } from '../lib/task.ts'
+import { loadPlatformEnv, task } from '../lib/task.ts'
+import { loadRegistry, type Registry } from '../lib/registry.ts'
+import type { EnvLayers } from '../lib/env-layers.ts'
 import { runDoctor } from '../lib/doctor.ts'
 import { renderDoctor } from '../lib/doctor-report.ts'
 
@@ -10,10 +12,14 @@ await task({
   summary: 'Check that the configuration is sound',
   json: true,
   async run(ctx) {
+    // doctor reads a registry whose routes clash on a local port (every other task refuses it), to report every finding
+    let registry: Registry | undefined
+    let env: EnvLayers | undefined
+    const lenient = () => (registry ??= loadRegistry(ctx.root, { allowPortClashes: true }))
     const results = await runDoctor({
       root: ctx.root,
-      registry: () => ctx.registry,
-      env: () => ctx.env,
+      registry: lenient,
+      env: () => (env ??= loadPlatformEnv(ctx.root, lenient)),
       gitTracked: async (path) => {
         const r = await ctx.exec('git', ['ls-files', '--error-unmatch', '--', path], { cwd: ctx.root, nothrow: true })
         return r.exitCode === 0 ? true : /not a git repository/i.test(r.stderr) ? undefined : false

@@ -1,8 +1,8 @@
 // `--answers FILE`: the wizard's answers as YAML, one key per flag (same names), plus `secrets:` (KEY: value).
 // Validated with zod; every error names the file and the field (ConfigError, exit 2). Reads the one file it is given.
-import { readFileSync, statSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import { z } from 'zod'
-import { LineCounter, parseDocument } from 'yaml'
+import { readYamlFile } from '../yaml-file.ts'
 import { ConfigError } from '../errors.ts'
 import { ENVIRONMENTS, ENV_NAME, HARDWARE_PROFILES } from '../schema.ts'
 import { CLOUDFLARE_MODES, INFISICAL_MODES, type Answers } from './context.ts'
@@ -47,20 +47,8 @@ export interface LoadedAnswers {
 
 /** Reads and validates an answers file; `shown` is how the path is named in messages. */
 export function loadAnswersFile(path: string, shown: string): LoadedAnswers {
-  let raw: string
-  try {
-    raw = readFileSync(path, 'utf8')
-  } catch (err) {
-    throw new ConfigError(`${shown}: cannot read the answers file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { file: shown, hint: 'check the path given to --answers' })
-  }
-  const lines = new LineCounter()
-  const doc = parseDocument(raw, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
-  if (doc.errors.length) {
-    const pos = doc.errors[0].pos?.[0]
-    const line = pos === undefined ? undefined : lines.linePos(pos).line
-    throw new ConfigError(`${shown}${line ? `:${line}` : ''}: invalid YAML: ${doc.errors[0].message.split('\n')[0]}`, { file: shown, line, hint: 'fix the YAML syntax (see README "Setup" for an example)' })
-  }
-  const r = AnswersFile.safeParse(doc.toJS() ?? {})
+  const { doc, lines, data } = readYamlFile(path, shown, { hint: 'fix the YAML syntax (see README "Setup" for an example)', readHint: 'check the path given to --answers', cannotRead: (code) => `${shown}: cannot read the answers file (${code})` })
+  const r = AnswersFile.safeParse(data ?? {})
   if (!r.success) {
     const issue = r.error.issues[0]
     const unknown = issue.code === 'unrecognized_keys'
