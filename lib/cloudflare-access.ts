@@ -81,12 +81,26 @@ const hostsOf = (app: AccessApp): string[] => {
   return [...new Set(uris.map((u) => fqdn(u.replace(/^https?:\/\//, '').replace(/\/.*$/, ''))))]
 }
 
+/** The apps at each host (an app with several destinations is under each), in the order listed: one pass over the
+ * apps, so planning is linear in hosts + apps rather than comparing every host with every app. */
+export function appsByHost(apps: readonly AccessApp[]): Map<string, AccessApp[]> {
+  const index = new Map<string, AccessApp[]>()
+  for (const app of apps)
+    for (const host of hostsOf(app)) {
+      const at = index.get(host)
+      if (at) at.push(app)
+      else index.set(host, [app])
+    }
+  return index
+}
+
 /** AUD per protected host from the apps that exist (owned first, else any app at that host). */
 export function existingAuds(apps: readonly AccessApp[], hosts: readonly DesiredHost[]): Map<string, string> {
   const auds = new Map<string, string>()
+  const index = appsByHost(apps)
   for (const h of hosts) {
     if (h.access !== 'protected') continue
-    const at = apps.filter((a) => hostsOf(a).includes(h.host))
+    const at = index.get(h.host) ?? []
     const app = at.find(isOwnedApp) ?? at[0]
     if (app?.aud) auds.set(h.host, app.aud)
   }
@@ -178,7 +192,8 @@ export function planAccess(
   if (protectedHosts.length) ensurePolicy('allow', allowPolicyBody(ids), `allow ${describeInclude(ids)}`)
   if (bypassHosts.length) ensurePolicy('bypass', bypassPolicyBody(), 'bypass for everyone (routes declared access: bypass)')
 
-  const appsAt = (host: string) => input.apps.filter((a) => hostsOf(a).includes(host))
+  const index = appsByHost(input.apps)
+  const appsAt = (host: string) => index.get(host) ?? []
   const handledApps = new Set<string>()
   for (const h of hosts) {
     const at = appsAt(h.host)

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import assert from 'node:assert/strict'
 import { isOwnedRule, planIngress, stableJson } from './cloudflare-ingress.ts'
 import { planDns, DNS_COMMENT } from './cloudflare-dns.ts'
-import { opensToEveryone, planAccess, teamNameOf } from './cloudflare-access.ts'
+import { appsByHost, appName, opensToEveryone, planAccess, teamNameOf } from './cloudflare-access.ts'
 import { evaluateRules, evaluateSettings } from './cloudflare-zone.ts'
 import { defaultTunnelName, desiredHosts, proxyUrl, readCloudflareConfig, type Desired, type DesiredHost } from './cloudflare-config.ts'
 import { renderPlan } from './cloudflare-diff.ts'
@@ -88,6 +88,24 @@ test('Access: the allow policy comes from the emails and domain; an everyone inc
   assert.equal(opensToEveryone({ decision: 'allow', include: [{ everyone: {} }], require: [{ email_domain: { domain: 'x' } }] }), false)
   assert.equal(opensToEveryone({ decision: 'bypass', include: [{ email: { email: 'a@b.c' } }] }), true)
   assert.equal(teamNameOf('https://myteam.cloudflareaccess.com'), 'myteam')
+})
+
+test('Access: apps are indexed by host (every destination, listed order), and the plan is the same as matching each host with each app', () => {
+  const app = (id: string, name: string, ...uris: string[]) => ({ id, name, aud: `aud-${id}`, type: 'self_hosted', domain: uris[0], destinations: uris.map((uri) => ({ type: 'public', uri })), policies: [{ id: 'p1' }] })
+  const apps = [app('1', appName('a.example.com'), 'a.example.com'), app('2', 'Hand made', 'https://B.example.com/path', 'a.example.com'), app('3', appName('b.example.com'), 'b.example.com')]
+  const index = appsByHost(apps)
+  assert.deepEqual([...index].map(([h, at]) => [h, at.map((x) => x.id)]), [['a.example.com', ['1', '2']], ['b.example.com', ['2', '3']]])
+  const policies = [{ id: 'p1', name: 'Stackyard allow', decision: 'allow', include: [{ email: { email: 'me@example.com' } }] }]
+  const plan = planAccess({ apps, policies, hosts: [host('a', 'protected'), host('b', 'protected'), host('c', 'protected')], domain: 'example.com', identities: { emails: ['me@example.com'] } })
+  assert.deepEqual([...plan.auds], [['a.example.com', 'aud-1'], ['b.example.com', 'aud-3']], 'the owned app wins over a foreign one at the same host')
+  assert.deepEqual(plan.appOps.map((o) => `${o.kind} ${o.host}`), ['create c.example.com'])
+  // many hosts: linear, not hosts × apps (2,000 × 2,000 comparisons took ~1.5 s)
+  const many = Array.from({ length: 4000 }, (_, i) => host(`h${i}`, 'protected'))
+  const manyApps = many.slice(0, 3999).map((h, i) => app(String(i), appName(h.host), h.host))
+  const t = performance.now()
+  const big = planAccess({ apps: manyApps, policies, hosts: many, domain: 'example.com', identities: { emails: ['me@example.com'] } })
+  assert.ok(performance.now() - t < 1000, 'planning 4,000 hosts stays well under a second')
+  assert.deepEqual(big.appOps.map((o) => o.host), ['h3999.example.com'])
 })
 
 test('zone stance: ssl never fixed, off fails, flexible warns; safe fixes only where editable', () => {
