@@ -9,6 +9,7 @@ import { loadRegistry } from '../lib/registry.ts'
 import { readSettings } from '../lib/settings.ts'
 import { desiredHosts, type CloudflareConfig, type Desired } from '../lib/cloudflare-config.ts'
 import { openSession } from '../lib/cloudflare-session.ts'
+import { CLOUDFLARE_STATE_FILE, loadRemembered, rememberedContent } from '../lib/cloudflare-memory.ts'
 import { applyReconcile, planReconcile } from '../lib/cloudflare-plan.ts'
 import { createCloudflare } from '../lib/cloudflare.ts'
 import { tunnelTarget } from '../lib/cloudflare-dns.ts'
@@ -41,10 +42,14 @@ fake.org(account, 'bench.cloudflareaccess.com')
 const config: CloudflareConfig = { auth: { token: fake.token() }, baseUrl: fake.url, domain: 'example.com', tunnelName: tunnel.name, access: { emails: ['me@example.com'] } }
 const full = { access: true, ingress: true, dns: true }
 
+/** What the apply task does: the session trusts the IDs remembered in .stackyard/cloudflare.json by the run before. */
 async function stackyard(d: Desired): Promise<void> {
-  const s = openSession({ config })
+  const key = { baseUrl: config.baseUrl, domain: config.domain, tunnelName: config.tunnelName }
+  const s = openSession({ config, remembered: loadRemembered(root, key) })
   const plan = await planReconcile(s, d, full, config.access)
   if (plan.writes) await applyReconcile(s, plan)
+  mkdirSync(join(root, '.stackyard'), { recursive: true })
+  writeFileSync(join(root, CLOUDFLARE_STATE_FILE), rememberedContent(key, s.remembered()), { mode: 0o600 })
 }
 
 /** The origin: per host GET + PUT of the whole configuration, then one POST per DNS record (duplicates fail). */

@@ -8,7 +8,7 @@
 // "Stackyard bypass". An application Stackyard does not own is never changed without --force (its AUD
 // is still used for the host's ingress rule).
 import { ConfigError } from './errors.ts'
-import type { AccessApp, AccessOrganization, AccessPolicy } from './cloudflare.ts'
+import { AccessPolicy, type AccessApp, type AccessOrganization } from './cloudflare.ts'
 import { fqdn, underDomain, type DesiredHost } from './cloudflare-config.ts'
 import type { Change, Problem } from './cloudflare-diff.ts'
 import { stableJson } from './cloudflare-ingress.ts'
@@ -92,6 +92,25 @@ export function appsByHost(apps: readonly AccessApp[]): Map<string, AccessApp[]>
       else index.set(host, [app])
     }
   return index
+}
+
+/**
+ * Stackyard's reusable policies as the apps embed them (an app's response carries its policies in full), so the
+ * policy list need not be read; undefined when some role's policy is not on any app, a copy is incomplete, or two
+ * policies carry one name (then the list is read, and its warnings apply).
+ */
+export function policiesFromApps(apps: readonly AccessApp[], roles: readonly PolicyRole[]): AccessPolicy[] | undefined {
+  const out: AccessPolicy[] = []
+  for (const role of roles) {
+    const name = role === 'allow' ? ALLOW_POLICY : BYPASS_POLICY
+    const copies = apps.flatMap((a) => a.policies ?? []).filter((p) => p.name === name && (p as { reusable?: boolean }).reusable !== false)
+    const ids = new Set(copies.map((p) => p.id))
+    if (ids.size !== 1) return undefined
+    const parsed = AccessPolicy.safeParse(copies[0])
+    if (!parsed.success || !Array.isArray((copies[0] as { include?: unknown }).include)) return undefined
+    out.push(parsed.data)
+  }
+  return out
 }
 
 /** AUD per protected host from the apps that exist (owned first, else any app at that host). */

@@ -155,7 +155,11 @@ test('dns --check exits 0 when every host is right and 1 listing what is missing
   const from = fake.server.requests.length
   const fix = await repo.run(T('dns'), [])
   assert.equal(fix.code, 0, fix.stderr)
-  assert.deepEqual(nonGet(from).map((x) => x.split(' ')[0]).sort(), ['POST', 'PUT'])
+  // the create and the update go as one batch
+  assert.deepEqual(nonGet(from), [`POST /client/v4/zones/${zone}/dns_records/batch`])
+  const body = fake.writes(from)[0].body as { posts: Array<{ name: string }>; puts: Array<{ id: string; proxied: boolean }> }
+  assert.deepEqual([body.posts.map((x) => x.name), body.puts.map((x) => [x.id, x.proxied])], [['cfpub.example.com'], [[hook.id, true]]])
+  assert.equal((await repo.run(T('dns'), ['--check'])).code, 0)
 })
 
 test('check: one stance; --fix never touches the SSL mode; --purge is a mutation behind --dry-run', async () => {
