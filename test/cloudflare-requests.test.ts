@@ -116,6 +116,19 @@ test('stale remembered IDs (tunnel and zone recreated) are rediscovered once, no
   }
 })
 
+test('an Access-only run with a stale remembered account rediscovers it', async () => {
+  const w = await world()
+  try {
+    const s = openSession({ config: w.config, remembered: { accountId: '0123456789abcdef0123456789abcdef', authDomain: 'old.cloudflareaccess.com' } })
+    const plan = await planReconcile(s, ALL_HOSTS, { access: true }, w.config.access)
+    assert.equal(plan.accountId, w.account)
+    assert.equal(plan.authDomain, 'myteam.cloudflareaccess.com', 'the team domain remembered with the stale account is read again')
+    assert.deepEqual(s.remembered().accountId, w.account)
+  } finally {
+    await w.fake.close()
+  }
+})
+
 test('a configured tunnel ID Cloudflare does not know is a ConfigError naming the variable', async () => {
   const w = await world({ tunnelId: '00000000-0000-4000-8000-000000000000' })
   try {

@@ -382,6 +382,7 @@ export async function startFakeCloudflare(opts: { maxPerPage?: number } = {}): P
 
   // Access
   at('GET', '/accounts/:a/access/organizations', 'org:read', (req, p) => {
+    if (!account(p.a)) return noRoute(req.path)
     const o = state.orgs.get(p.a)
     return o ? ok(o) : err(404, 12106, 'access.api.error.not_found: organization not found')
   })
@@ -394,7 +395,7 @@ export async function startFakeCloudflare(opts: { maxPerPage?: number } = {}): P
     const { id: _i, aud: _aud, policies: _p, created_at: _c, updated_at: _u, ...rest } = body
     return { ...rest, name: body.name, domain: body.domain, policies: refs } as Omit<FakeApp, 'id' | 'aud' | 'account'>
   }
-  at('GET', '/accounts/:a/access/apps', 'access:read', (req, p) => paged(state.apps.filter((x) => x.account === p.a).map(appView), req.query, maxPerPage))
+  at('GET', '/accounts/:a/access/apps', 'access:read', (req, p) => (!account(p.a) ? noRoute(req.path) : paged(state.apps.filter((x) => x.account === p.a).map(appView), req.query, maxPerPage)))
   at('POST', '/accounts/:a/access/apps', 'access:edit', (req, p) => {
     const r = checkApp(p.a, (req.body ?? {}) as Obj)
     if ('status' in r && 'body' in r) return r as Reply
@@ -422,7 +423,7 @@ export async function startFakeCloudflare(opts: { maxPerPage?: number } = {}): P
     if (!Array.isArray(body.include) || body.include.length === 0) return err(400, 12130, 'access.api.error.invalid_request: include must not be empty')
     return undefined
   }
-  at('GET', '/accounts/:a/access/policies', 'access:read', (req, p) => paged(state.policies.filter((x) => x.account === p.a).map(policyView), req.query, maxPerPage))
+  at('GET', '/accounts/:a/access/policies', 'access:read', (req, p) => (!account(p.a) ? noRoute(req.path) : paged(state.policies.filter((x) => x.account === p.a).map(policyView), req.query, maxPerPage)))
   at('POST', '/accounts/:a/access/policies', 'access:edit', (req, p) => {
     const body = (req.body ?? {}) as Obj
     const bad = checkPolicy(body)
