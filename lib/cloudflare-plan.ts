@@ -1,9 +1,10 @@
 // Reconciliation of Access, tunnel ingress and DNS with the registry: read everything once, plan with the
 // pure planners (cloudflare-access/-ingress/-dns.ts), then apply in a safe order (cloudflare-api.md §12):
 // policies and apps first (their AUD feeds the ingress), the ingress (after checking that nobody changed
-// it since it was read), then DNS; removals run the other way round (DNS, ingress, then apps), so a host
-// is never reachable without its Access app. Every write is a request the plan listed; a plan without
-// changes sends none. No env reads: the session and desired state are passed in.
+// it since it was read, unless that read is fresh), then DNS as one atomic batch per step; removals run the
+// other way round (DNS, ingress, then apps), so a host is never reachable without its Access app. Every
+// write is a request the plan listed; a plan without changes sends none. No env reads: the session and
+// desired state are passed in.
 import { FailureError } from './errors.ts'
 import { CloudflareApiError, type DnsBatch, type DnsRecord, type TunnelConfiguration } from './cloudflare.ts'
 import type { Desired } from './cloudflare-config.ts'
