@@ -241,7 +241,15 @@ export async function applyReconcile(s: Session, plan: Plan, opts: { dryRun?: bo
  * operations still needed are planned and sent once more: "already exists as wanted" is success. Failures are
  * collected, not thrown (the ingress and Access steps have happened already).
  */
-async function runDns(s: Session, plan: Plan, ops: DnsOp[], failures: string[], count: () => void, pick: (o: DnsOp) => boolean): Promise<void> {
+async function runDns(s: Session, plan: Plan, all: DnsOp[], failures: string[], count: () => void, pick: (o: DnsOp) => boolean): Promise<void> {
+  // a batch holds at most BATCH_LIMIT changes (the Free plan's limit): more go as several batches, each atomic
+  for (let i = 0; i < all.length; i += BATCH_LIMIT) await runBatch(s, plan, all.slice(i, i + BATCH_LIMIT), failures, count, pick)
+}
+
+/** Changes per DNS batch: 200 on the Free plan (3,500 on paid plans). */
+export const BATCH_LIMIT = 200
+
+async function runBatch(s: Session, plan: Plan, ops: DnsOp[], failures: string[], count: () => void, pick: (o: DnsOp) => boolean): Promise<void> {
   const zone = plan.zone
   if (!zone || !ops.length) return
   const send = async (batch: DnsOp[]) => {
@@ -260,7 +268,8 @@ async function runDns(s: Session, plan: Plan, ops: DnsOp[], failures: string[], 
     }
     try {
       const now = await s.cf.dnsRecords(zone.id)
-      const again = planDns(now, plan.desired.hosts.map((h) => h.host), tunnelTarget(plan.tunnel.id), plan.desired.domain, plan.opts).ops.filter(pick)
+      const mine = new Set(ops.map((o) => o.host))
+      const again = planDns(now, plan.desired.hosts.map((h) => h.host), tunnelTarget(plan.tunnel.id), plan.desired.domain, plan.opts).ops.filter((o) => pick(o) && mine.has(o.host))
       if (again.length) await send(again)
     } catch (retry) {
       failures.push(describe(ops, retry))

@@ -157,3 +157,17 @@ test('a record created behind our back between the read and the batch is taken a
     await w.fake.close()
   }
 })
+
+test('more DNS changes than one batch may hold go as several batches of at most 200', async () => {
+  const w = await world()
+  try {
+    const many: Desired = { ...ALL_HOSTS, hosts: Array.from({ length: 450 }, (_, i) => host(`n${i}`, 'public')) }
+    const r = await w.run(many)
+    assert.deepEqual(r.result?.failures, [])
+    const batches = r.writes.filter((x) => x.path.endsWith('/dns_records/batch')).map((x) => (x.body as { posts: unknown[] }).posts.length)
+    assert.deepEqual(batches, [200, 200, 50])
+    assert.equal(w.fake.state.records.length, 450)
+  } finally {
+    await w.fake.close()
+  }
+})
