@@ -43,8 +43,9 @@ export function loadRemembered(root: string, key: MemoryKey): Remembered {
 
 /** The file content remembering `ids` for this key (only known, well-formed values). */
 export function rememberedContent(key: MemoryKey, ids: Remembered): string {
-  const clean = Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined))
-  return JSON.stringify({ version: 1, baseUrl: key.baseUrl, domain: key.domain, tunnelName: key.tunnelName, ids: Remembered.parse(clean) }, null, 2) + '\n'
+  // a value of an unexpected form is left out (not remembered) rather than failing a run that succeeded
+  const clean = Object.fromEntries(Object.entries(ids).filter(([k, v]) => v !== undefined && Remembered.safeParse({ [k]: v }).success))
+  return JSON.stringify({ version: 1, baseUrl: key.baseUrl, domain: key.domain, tunnelName: key.tunnelName, ids: clean }, null, 2) + '\n'
 }
 
 export function sameRemembered(a: Remembered, b: Remembered): boolean {

@@ -11,6 +11,8 @@ import { appsByHost, appName, opensToEveryone, planAccess, teamNameOf } from './
 import { evaluateRules, evaluateSettings } from './cloudflare-zone.ts'
 import { defaultTunnelName, desiredHosts, proxyUrl, readCloudflareConfig, type Desired, type DesiredHost } from './cloudflare-config.ts'
 import { renderPlan } from './cloudflare-diff.ts'
+import { CLOUDFLARE_STATE_FILE, loadRemembered, rememberedContent } from './cloudflare-memory.ts'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { ConfigError } from './errors.ts'
 import { loadRegistry } from './registry.ts'
 import { repoRoot } from './paths.ts'
@@ -166,6 +168,27 @@ test('desired hosts come from the registry (the shipped infrastructure stack): t
   assert.equal(off.hosts.some((h) => h.service === 'infisical-backend'), false, 'the infisical profile is off')
   const on = desiredHosts(r, readSettings({ STACKYARD_ENVIRONMENT: 'public', DOMAIN: 'example.com', STACKYARD_PROFILES: 'infisical' }), {})
   assert.deepEqual(on.hosts.find((h) => h.service === 'infisical-backend'), { host: 'infisical.example.com', service: 'infisical-backend', stack: 'infrastructure', access: 'public', audEnv: 'INFISICAL_ACCESS_AUD' })
+})
+
+test('remembered IDs: read back for the same URL, domain and tunnel name only; a corrupt file or a malformed value is forgotten', () => {
+  const root = mkdtempSync(join(tmpdir(), 'cf-memory-'))
+  try {
+    const key = { baseUrl: 'https://api.cloudflare.com/client/v4', domain: 'example.com', tunnelName: 'stackyard-example.com' }
+    const ids = { accountId: '0123456789abcdef0123456789abcdef', zoneId: 'fedcba9876543210fedcba9876543210', zoneName: 'example.com', tunnelId: '7c8e1a7e-1111-4222-8333-944444444444', authDomain: 'team.cloudflareaccess.com' }
+    assert.deepEqual(loadRemembered(root, key), {}, 'no file: nothing remembered')
+    mkdirSync(join(root, '.stackyard'))
+    writeFileSync(join(root, CLOUDFLARE_STATE_FILE), rememberedContent(key, { ...ids, tunnelId: 'not-a-uuid' }))
+    const { tunnelId: _malformed, ...rest } = ids
+    assert.deepEqual(loadRemembered(root, key), rest, 'the malformed tunnel ID is not remembered')
+    writeFileSync(join(root, CLOUDFLARE_STATE_FILE), rememberedContent(key, ids))
+    assert.deepEqual(loadRemembered(root, key), ids)
+    assert.deepEqual(loadRemembered(root, { ...key, domain: 'other.org' }), {})
+    assert.deepEqual(loadRemembered(root, { ...key, baseUrl: 'http://127.0.0.1:9/client/v4' }), {})
+    writeFileSync(join(root, CLOUDFLARE_STATE_FILE), '{ not json')
+    assert.deepEqual(loadRemembered(root, key), {})
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
 })
 
 test('the plan renders as a diff with a summary line', () => {
