@@ -8,7 +8,7 @@
 // "Stackyard bypass". An application Stackyard does not own is never changed without --force (its AUD
 // is still used for the host's ingress rule).
 import { ConfigError } from './errors.ts'
-import type { AccessApp, AccessOrganization, AccessPolicy } from './cloudflare.ts'
+import { AccessPolicy, type AccessApp, type AccessOrganization } from './cloudflare.ts'
 import { fqdn, underDomain, type DesiredHost } from './cloudflare-config.ts'
 import type { Change, Problem } from './cloudflare-diff.ts'
 import { stableJson } from './cloudflare-ingress.ts'
@@ -81,12 +81,45 @@ const hostsOf = (app: AccessApp): string[] => {
   return [...new Set(uris.map((u) => fqdn(u.replace(/^https?:\/\//, '').replace(/\/.*$/, ''))))]
 }
 
+/** The apps at each host (an app with several destinations is under each), in the order listed: one pass over the
+ * apps, so planning is linear in hosts + apps rather than comparing every host with every app. */
+export function appsByHost(apps: readonly AccessApp[]): Map<string, AccessApp[]> {
+  const index = new Map<string, AccessApp[]>()
+  for (const app of apps)
+    for (const host of hostsOf(app)) {
+      const at = index.get(host)
+      if (at) at.push(app)
+      else index.set(host, [app])
+    }
+  return index
+}
+
+/**
+ * Stackyard's reusable policies as the apps embed them (an app's response carries its policies in full), so the
+ * policy list need not be read; undefined when some role's policy is not on any app, a copy is incomplete, or two
+ * policies carry one name (then the list is read, and its warnings apply).
+ */
+export function policiesFromApps(apps: readonly AccessApp[], roles: readonly PolicyRole[]): AccessPolicy[] | undefined {
+  const out: AccessPolicy[] = []
+  for (const role of roles) {
+    const name = role === 'allow' ? ALLOW_POLICY : BYPASS_POLICY
+    const copies = apps.flatMap((a) => a.policies ?? []).filter((p) => p.name === name && (p as { reusable?: boolean }).reusable !== false)
+    const ids = new Set(copies.map((p) => p.id))
+    if (ids.size !== 1) return undefined
+    const parsed = AccessPolicy.safeParse(copies[0])
+    if (!parsed.success || !Array.isArray((copies[0] as { include?: unknown }).include)) return undefined
+    out.push(parsed.data)
+  }
+  return out
+}
+
 /** AUD per protected host from the apps that exist (owned first, else any app at that host). */
 export function existingAuds(apps: readonly AccessApp[], hosts: readonly DesiredHost[]): Map<string, string> {
   const auds = new Map<string, string>()
+  const index = appsByHost(apps)
   for (const h of hosts) {
     if (h.access !== 'protected') continue
-    const at = apps.filter((a) => hostsOf(a).includes(h.host))
+    const at = index.get(h.host) ?? []
     const app = at.find(isOwnedApp) ?? at[0]
     if (app?.aud) auds.set(h.host, app.aud)
   }
@@ -178,7 +211,8 @@ export function planAccess(
   if (protectedHosts.length) ensurePolicy('allow', allowPolicyBody(ids), `allow ${describeInclude(ids)}`)
   if (bypassHosts.length) ensurePolicy('bypass', bypassPolicyBody(), 'bypass for everyone (routes declared access: bypass)')
 
-  const appsAt = (host: string) => input.apps.filter((a) => hostsOf(a).includes(host))
+  const index = appsByHost(input.apps)
+  const appsAt = (host: string) => index.get(host) ?? []
   const handledApps = new Set<string>()
   for (const h of hosts) {
     const at = appsAt(h.host)

@@ -17,6 +17,8 @@ export interface CloudflareConfig {
   zoneId?: string
   tunnelId?: string
   tunnelName: string
+  /** the Access team domain (CLOUDFLARE_AUTH_DOMAIN, which the access task records), e.g. team.cloudflareaccess.com */
+  authDomain?: string
   access: {
     emails: string[]
     emailDomain?: string
@@ -64,6 +66,9 @@ export function readCloudflareConfig(get: Lookup, settings: Pick<Settings, 'doma
   const emailDomain = v('CLOUDFLARE_ACCESS_EMAIL_DOMAIN')?.toLowerCase().replace(/^@/, '')
   if (emailDomain && !HOSTNAME.test(emailDomain))
     throw new ConfigError(`CLOUDFLARE_ACCESS_EMAIL_DOMAIN: "${emailDomain}" is not a domain`, { field: 'CLOUDFLARE_ACCESS_EMAIL_DOMAIN', hint: 'the domain part of the addresses to let in, e.g. example.com' })
+  const authDomain = v('CLOUDFLARE_AUTH_DOMAIN')?.toLowerCase().replace(/^https?:\/\//, '').replace(/\/.*$/, '')
+  if (authDomain !== undefined && !HOSTNAME.test(authDomain))
+    throw new ConfigError(`CLOUDFLARE_AUTH_DOMAIN: "${authDomain}" is not a domain`, { field: 'CLOUDFLARE_AUTH_DOMAIN', hint: 'the Zero Trust team domain, e.g. myteam.cloudflareaccess.com; unset it to read it from the account' })
   return {
     auth,
     baseUrl,
@@ -72,6 +77,7 @@ export function readCloudflareConfig(get: Lookup, settings: Pick<Settings, 'doma
     zoneId: id('CLOUDFLARE_ZONE_ID', HEX32, 'a Cloudflare zone ID (32 hex characters)'),
     tunnelId: id('CLOUDFLARE_TUNNEL_ID', UUID, 'a tunnel ID (a UUID)'),
     tunnelName: v('CLOUDFLARE_TUNNEL_NAME') ?? defaultTunnelName(domain),
+    authDomain,
     access: { emails: [...new Set(emails)], emailDomain, idpId: v('CLOUDFLARE_ACCESS_IDP_ID') },
   }
 }

@@ -1,14 +1,15 @@
 // Reconciliation of Access, tunnel ingress and DNS with the registry: read everything once, plan with the
 // pure planners (cloudflare-access/-ingress/-dns.ts), then apply in a safe order (cloudflare-api.md §12):
 // policies and apps first (their AUD feeds the ingress), the ingress (after checking that nobody changed
-// it since it was read), then DNS; removals run the other way round (DNS, ingress, then apps), so a host
-// is never reachable without its Access app. Every write is a request the plan listed; a plan without
-// changes sends none. No env reads: the session and desired state are passed in.
+// it since it was read, unless that read is fresh), then DNS as one atomic batch per step; removals run the
+// other way round (DNS, ingress, then apps), so a host is never reachable without its Access app. Every
+// write is a request the plan listed; a plan without changes sends none. No env reads: the session and
+// desired state are passed in.
 import { FailureError } from './errors.ts'
-import { CloudflareApiError, type DnsRecord, type Tunnel, type TunnelConfiguration } from './cloudflare.ts'
+import { CloudflareApiError, type DnsBatch, type DnsRecord, type TunnelConfiguration } from './cloudflare.ts'
 import type { Desired } from './cloudflare-config.ts'
-import type { Session, ZoneRef } from './cloudflare-session.ts'
-import { existingAuds, planAccess, teamNameOf, type AccessPlan, type Identities, type PolicyRole } from './cloudflare-access.ts'
+import type { Session, TunnelRef, ZoneRef } from './cloudflare-session.ts'
+import { existingAuds, planAccess, policiesFromApps, teamNameOf, type AccessPlan, type Identities, type PolicyRole } from './cloudflare-access.ts'
 import { assertRemotelyManaged, planIngress, type HostAccess, type IngressPlan } from './cloudflare-ingress.ts'
 import { planDns, tunnelTarget, type DnsOp, type DnsPlan } from './cloudflare-dns.ts'
 import type { Area, Change, Problem } from './cloudflare-diff.ts'
@@ -33,9 +34,11 @@ export interface Plan {
   opts: ReconcileOptions
   accountId: string
   zone?: ZoneRef
-  tunnel?: Tunnel
+  tunnel?: TunnelRef
   /** the configuration read at plan time */
   tunnelConfig?: TunnelConfiguration
+  /** when it was read (Date.now()): a read younger than FRESH_MS is not read again before the PUT */
+  tunnelConfigReadAt?: number
   access?: AccessPlan
   ingress?: IngressPlan
   dns?: DnsPlan
@@ -50,34 +53,63 @@ export interface Plan {
   writes: boolean
 }
 
+/**
+ * How long a configuration read at plan time counts as fresh: within it the PUT follows without reading the
+ * configuration again (the version check costs a request and the window for a concurrent edit is this short);
+ * after it (say the user sat at the confirmation) the configuration is read again and a changed version aborts.
+ */
+export const FRESH_MS = 10_000
+
 /** Placeholder AUD of an app the plan creates (replaced by the real one before the ingress is written). */
 export const PENDING_AUD = '(AUD of the new app)'
 
 export async function planReconcile(s: Session, desired: Desired, scope: Scope, identities: Identities, opts: ReconcileOptions = {}): Promise<Plan> {
-  const accountId = await s.account()
   const needsTunnel = scope.ingress || scope.dns
   const protectedHosts = desired.hosts.filter((h) => h.access === 'protected')
   const needsApps = scope.access || (scope.ingress && protectedHosts.length > 0)
 
-  const tunnel = needsTunnel ? await s.tunnel() : undefined
-  const zone = scope.dns ? await s.zone() : undefined
+  // each read takes its IDs from the session, trusted when configured or remembered; a stale remembered ID is
+  // rediscovered once (Session.fresh)
+  let tunnel: TunnelRef | undefined
   let tunnelConfig: TunnelConfiguration | undefined
-  if (scope.ingress && tunnel) {
-    tunnelConfig = await s.cf.tunnelConfiguration(accountId, tunnel.id)
-    assertRemotelyManaged(tunnelConfig, `"${tunnel.name}"`)
-  }
+  let tunnelConfigReadAt: number | undefined
+  if (scope.ingress)
+    tunnelConfig = await s.fresh('tunnel', async () => {
+      tunnel = await s.tunnelRef()
+      const c = await s.cf.tunnelConfiguration(await s.account(), tunnel.id)
+      tunnelConfigReadAt = Date.now()
+      return c
+    })
+  else if (needsTunnel) tunnel = await s.tunnelRef()
+  if (tunnel && tunnelConfig) assertRemotelyManaged(tunnelConfig, `"${tunnel.name}"`)
   let org: AccessOrganization | undefined
   let apps: AccessApp[] = []
   let policies: AccessPolicy[] = []
   if (needsApps) {
-    if (protectedHosts.length) org = await organization(s, accountId)
-    apps = await s.cf.accessApps(accountId)
-    if (scope.access && desired.hosts.some((h) => h.access !== 'public')) policies = await s.cf.accessPolicies(accountId)
+    apps = await s.fresh('account', async () => s.cf.accessApps(await s.account()))
+    if (protectedHosts.length) {
+      const known = s.knownAuthDomain()
+      org = known ? { auth_domain: known } : await organization(s, await s.account())
+      s.noteAuthDomain(org.auth_domain)
+    }
+    // the reusable policies: the apps embed the ones they use; the list is read only when they do not show them all
+    if (scope.access) {
+      const roles = [...(protectedHosts.length ? (['allow'] as const) : []), ...(desired.hosts.some((h) => h.access === 'bypass') ? (['bypass'] as const) : [])]
+      if (roles.length) policies = policiesFromApps(apps, roles) ?? (await s.cf.accessPolicies(await s.account()))
+    }
   }
+  let zone: ZoneRef | undefined
   let records: DnsRecord[] = []
-  if (scope.dns && zone) records = await s.cf.dnsRecords(zone.id)
+  if (scope.dns)
+    records = await s.fresh('zone', async () => {
+      zone = await s.zone()
+      return s.cf.dnsRecords(zone.id)
+    })
+  // after a rediscovery the IDs are the new ones
+  if (needsTunnel) tunnel = await s.tunnelRef()
+  const accountId = await s.account()
 
-  const plan: Plan = { scope, desired, opts, accountId, zone, tunnel, tunnelConfig, hostAccess: new Map(), changes: [], problems: [], warnings: [], headers: {}, writes: false }
+  const plan: Plan = { scope, desired, opts, accountId, zone, tunnel, tunnelConfig, tunnelConfigReadAt, hostAccess: new Map(), changes: [], problems: [], warnings: [], headers: {}, writes: false }
   if (scope.access) {
     const access = planAccess({ org, apps, policies, hosts: desired.hosts, domain: desired.domain, identities }, { prune: opts.prune, force: opts.force })
     plan.access = access
@@ -141,6 +173,7 @@ export async function applyReconcile(s: Session, plan: Plan, opts: { dryRun?: bo
   const auds = new Map<string, string>()
   for (const [host, a] of plan.hostAccess) if (a.aud !== PENDING_AUD) auds.set(host, a.aud)
   const failures: string[] = []
+  const declared = new Map(plan.desired.hosts.map((h) => [h.host, h]))
 
   // 1. Access: reusable policies, then apps (their AUD feeds the ingress)
   const access = plan.access
@@ -155,8 +188,7 @@ export async function applyReconcile(s: Session, plan: Plan, opts: { dryRun?: bo
       const body = { ...op.body, policies: [{ id: policyIds[op.role], precedence: 1 }] }
       const app = wrote(op.kind === 'create' ? await cf.createAccessApp(accountId, body) : await cf.updateAccessApp(accountId, op.id, body))
       const host = op.host
-      const wants = plan.desired.hosts.find((h) => h.host === host)
-      if (wants?.access === 'protected') {
+      if (declared.get(host)?.access === 'protected') {
         if (app?.aud) auds.set(host, app.aud)
         else if (!opts.dryRun) throw new FailureError(`the Access app for ${host} came back without an AUD tag`, { hint: 'run again; if it persists, check the app in the dashboard' })
       }
@@ -169,13 +201,15 @@ export async function applyReconcile(s: Session, plan: Plan, opts: { dryRun?: bo
 
   // 2. DNS removals before the ingress loses the rule
   const dnsOps = plan.dns?.ops ?? []
-  await runDns(s, plan, dnsOps.filter((o) => o.kind === 'delete'), failures, () => wrote(undefined))
+  const isDelete = (o: DnsOp) => o.kind === 'delete'
+  await runDns(s, plan, dnsOps.filter(isDelete), failures, () => wrote(undefined), isDelete)
 
   // 3. Ingress: recompute with the real AUDs, check nobody changed it since the plan, PUT the whole document
   if (plan.ingress && plan.tunnel && plan.tunnelConfig) {
     const next = planIngress(plan.tunnelConfig, plan.desired, hostAccess, plan.opts)
     if (next.changed) {
-      if (!opts.dryRun) {
+      const age = Date.now() - (plan.tunnelConfigReadAt ?? 0)
+      if (!opts.dryRun && age >= FRESH_MS) {
         const fresh = await cf.tunnelConfiguration(accountId, plan.tunnel.id)
         if (fresh.version !== plan.tunnelConfig.version)
           throw new FailureError(
@@ -188,7 +222,7 @@ export async function applyReconcile(s: Session, plan: Plan, opts: { dryRun?: bo
   }
 
   // 4. DNS creations and updates (the rule exists now)
-  await runDns(s, plan, dnsOps.filter((o) => o.kind !== 'delete'), failures, () => wrote(undefined))
+  await runDns(s, plan, dnsOps.filter((o) => !isDelete(o)), failures, () => wrote(undefined), (o) => !isDelete(o))
 
   // 5. Apps of routes no longer protected, last
   if (access)
@@ -201,24 +235,57 @@ export async function applyReconcile(s: Session, plan: Plan, opts: { dryRun?: bo
   return { writes, auds, authDomain: access?.authDomain ?? plan.authDomain, failures }
 }
 
-async function runDns(s: Session, plan: Plan, ops: DnsOp[], failures: string[], count: () => void): Promise<void> {
+/**
+ * Sends DNS operations as one batch (POST /zones/{z}/dns_records/batch: one request, all or nothing). When Cloudflare
+ * refuses it because a record appeared since the read (81053/81054/81057/81058), the zone is read again and the
+ * operations still needed are planned and sent once more: "already exists as wanted" is success. Failures are
+ * collected, not thrown (the ingress and Access steps have happened already).
+ */
+async function runDns(s: Session, plan: Plan, all: DnsOp[], failures: string[], count: () => void, pick: (o: DnsOp) => boolean): Promise<void> {
+  // a batch holds at most BATCH_LIMIT changes (the Free plan's limit): more go as several batches, each atomic
+  for (let i = 0; i < all.length; i += BATCH_LIMIT) await runBatch(s, plan, all.slice(i, i + BATCH_LIMIT), failures, count, pick)
+}
+
+/** Changes per DNS batch: 200 on the Free plan (3,500 on paid plans). */
+export const BATCH_LIMIT = 200
+
+async function runBatch(s: Session, plan: Plan, ops: DnsOp[], failures: string[], count: () => void, pick: (o: DnsOp) => boolean): Promise<void> {
   const zone = plan.zone
-  if (!zone) return
-  for (const op of ops) {
+  if (!zone || !ops.length) return
+  const send = async (batch: DnsOp[]) => {
+    await s.cf.batchDnsRecords(zone.id, toBatch(batch))
+    count()
+  }
+  // a refusal (4xx) means nothing was applied; a 5xx or a lost reply leaves it unknown
+  const describe = (batch: DnsOp[], err: unknown) =>
+    `${batch.map((o) => `${o.kind} ${o.host}`).join(', ')} (one batch, ${err instanceof CloudflareApiError && err.status < 500 ? 'nothing applied' : 'maybe not applied; a re-run reads the zone again'}): ${(err as Error).message}`
+  try {
+    await send(ops)
+  } catch (err) {
+    if (!(err instanceof CloudflareApiError && err.has(81053, 81054, 81057, 81058) && plan.tunnel)) {
+      failures.push(describe(ops, err))
+      return
+    }
     try {
-      if (op.kind === 'create') await s.cf.createDnsRecord(zone.id, op.record)
-      else if (op.kind === 'update') await s.cf.updateDnsRecord(zone.id, op.id, op.record)
-      else await s.cf.deleteDnsRecord(zone.id, op.id)
-      count()
-    } catch (err) {
-      // someone created it between our read and our write: fine when it is what we wanted
-      if (op.kind === 'create' && err instanceof CloudflareApiError && err.has(81053, 81054, 81057, 81058)) {
-        const now = await s.cf.dnsRecords(zone.id, { 'name.exact': op.host })
-        if (now.some((r) => r.type === 'CNAME' && r.content.toLowerCase() === op.record.content && r.proxied)) continue
-      }
-      failures.push(`${op.kind} ${op.host}: ${(err as Error).message}`)
+      const now = await s.cf.dnsRecords(zone.id)
+      const mine = new Set(ops.map((o) => o.host))
+      const again = planDns(now, plan.desired.hosts.map((h) => h.host), tunnelTarget(plan.tunnel.id), plan.desired.domain, plan.opts).ops.filter((o) => pick(o) && mine.has(o.host))
+      if (again.length) await send(again)
+    } catch (retry) {
+      failures.push(describe(ops, retry))
     }
   }
+}
+
+/** DNS operations as the batch endpoint's groups. */
+export function toBatch(ops: readonly DnsOp[]): DnsBatch {
+  const batch: Required<Pick<DnsBatch, 'deletes' | 'puts' | 'posts'>> = { deletes: [], puts: [], posts: [] }
+  for (const op of ops) {
+    if (op.kind === 'delete') batch.deletes.push({ id: op.id })
+    else if (op.kind === 'update') batch.puts.push({ id: op.id, ...op.record })
+    else batch.posts.push(op.record)
+  }
+  return batch
 }
 
 /** .env changes recording each protected service's AUD and the team domain (only what differs). */

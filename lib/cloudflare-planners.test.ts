@@ -7,10 +7,12 @@ import { join } from 'node:path'
 import assert from 'node:assert/strict'
 import { isOwnedRule, planIngress, stableJson } from './cloudflare-ingress.ts'
 import { planDns, DNS_COMMENT } from './cloudflare-dns.ts'
-import { opensToEveryone, planAccess, teamNameOf } from './cloudflare-access.ts'
+import { appsByHost, appName, opensToEveryone, planAccess, teamNameOf } from './cloudflare-access.ts'
 import { evaluateRules, evaluateSettings } from './cloudflare-zone.ts'
 import { defaultTunnelName, desiredHosts, proxyUrl, readCloudflareConfig, type Desired, type DesiredHost } from './cloudflare-config.ts'
 import { renderPlan } from './cloudflare-diff.ts'
+import { CLOUDFLARE_STATE_FILE, loadRemembered, rememberedContent } from './cloudflare-memory.ts'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { ConfigError } from './errors.ts'
 import { loadRegistry } from './registry.ts'
 import { repoRoot } from './paths.ts'
@@ -90,6 +92,24 @@ test('Access: the allow policy comes from the emails and domain; an everyone inc
   assert.equal(teamNameOf('https://myteam.cloudflareaccess.com'), 'myteam')
 })
 
+test('Access: apps are indexed by host (every destination, listed order), and the plan is the same as matching each host with each app', () => {
+  const app = (id: string, name: string, ...uris: string[]) => ({ id, name, aud: `aud-${id}`, type: 'self_hosted', domain: uris[0], destinations: uris.map((uri) => ({ type: 'public', uri })), policies: [{ id: 'p1' }] })
+  const apps = [app('1', appName('a.example.com'), 'a.example.com'), app('2', 'Hand made', 'https://B.example.com/path', 'a.example.com'), app('3', appName('b.example.com'), 'b.example.com')]
+  const index = appsByHost(apps)
+  assert.deepEqual([...index].map(([h, at]) => [h, at.map((x) => x.id)]), [['a.example.com', ['1', '2']], ['b.example.com', ['2', '3']]])
+  const policies = [{ id: 'p1', name: 'Stackyard allow', decision: 'allow', include: [{ email: { email: 'me@example.com' } }] }]
+  const plan = planAccess({ apps, policies, hosts: [host('a', 'protected'), host('b', 'protected'), host('c', 'protected')], domain: 'example.com', identities: { emails: ['me@example.com'] } })
+  assert.deepEqual([...plan.auds], [['a.example.com', 'aud-1'], ['b.example.com', 'aud-3']], 'the owned app wins over a foreign one at the same host')
+  assert.deepEqual(plan.appOps.map((o) => `${o.kind} ${o.host}`), ['create c.example.com'])
+  // many hosts: linear, not hosts × apps (2,000 × 2,000 comparisons took ~1.5 s)
+  const many = Array.from({ length: 4000 }, (_, i) => host(`h${i}`, 'protected'))
+  const manyApps = many.slice(0, 3999).map((h, i) => app(String(i), appName(h.host), h.host))
+  const t = performance.now()
+  const big = planAccess({ apps: manyApps, policies, hosts: many, domain: 'example.com', identities: { emails: ['me@example.com'] } })
+  assert.ok(performance.now() - t < 1000, 'planning 4,000 hosts stays well under a second')
+  assert.deepEqual(big.appOps.map((o) => o.host), ['h3999.example.com'])
+})
+
 test('zone stance: ssl never fixed, off fails, flexible warns; safe fixes only where editable', () => {
   const s = (value: unknown, editable = true) => ({ id: 'x', value, editable })
   const f = evaluateSettings({ ssl: s('flexible'), always_use_https: s('off'), security_level: s('under_attack', false), min_tls_version: s('1.0'), ssl_automatic_mode: s('auto') })
@@ -148,6 +168,27 @@ test('desired hosts come from the registry (the shipped infrastructure stack): t
   assert.equal(off.hosts.some((h) => h.service === 'infisical-backend'), false, 'the infisical profile is off')
   const on = desiredHosts(r, readSettings({ STACKYARD_ENVIRONMENT: 'public', DOMAIN: 'example.com', STACKYARD_PROFILES: 'infisical' }), {})
   assert.deepEqual(on.hosts.find((h) => h.service === 'infisical-backend'), { host: 'infisical.example.com', service: 'infisical-backend', stack: 'infrastructure', access: 'public', audEnv: 'INFISICAL_ACCESS_AUD' })
+})
+
+test('remembered IDs: read back for the same URL, domain and tunnel name only; a corrupt file or a malformed value is forgotten', () => {
+  const root = mkdtempSync(join(tmpdir(), 'cf-memory-'))
+  try {
+    const key = { baseUrl: 'https://api.cloudflare.com/client/v4', domain: 'example.com', tunnelName: 'stackyard-example.com' }
+    const ids = { accountId: '0123456789abcdef0123456789abcdef', zoneId: 'fedcba9876543210fedcba9876543210', zoneName: 'example.com', tunnelId: '7c8e1a7e-1111-4222-8333-944444444444', authDomain: 'team.cloudflareaccess.com' }
+    assert.deepEqual(loadRemembered(root, key), {}, 'no file: nothing remembered')
+    mkdirSync(join(root, '.stackyard'))
+    writeFileSync(join(root, CLOUDFLARE_STATE_FILE), rememberedContent(key, { ...ids, tunnelId: 'not-a-uuid' }))
+    const { tunnelId: _malformed, ...rest } = ids
+    assert.deepEqual(loadRemembered(root, key), rest, 'the malformed tunnel ID is not remembered')
+    writeFileSync(join(root, CLOUDFLARE_STATE_FILE), rememberedContent(key, ids))
+    assert.deepEqual(loadRemembered(root, key), ids)
+    assert.deepEqual(loadRemembered(root, { ...key, domain: 'other.org' }), {})
+    assert.deepEqual(loadRemembered(root, { ...key, baseUrl: 'http://127.0.0.1:9/client/v4' }), {})
+    writeFileSync(join(root, CLOUDFLARE_STATE_FILE), '{ not json')
+    assert.deepEqual(loadRemembered(root, key), {})
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
 })
 
 test('the plan renders as a diff with a summary line', () => {

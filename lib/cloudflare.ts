@@ -150,6 +150,21 @@ export const DnsRecord = z.looseObject({
   tags: z.array(z.string()).optional(),
 })
 export type DnsRecord = z.infer<typeof DnsRecord>
+/** One POST /zones/{z}/dns_records/batch: Cloudflare runs deletes, patches, puts, posts in that order, in one
+ * transaction (all or nothing). */
+export interface DnsBatch {
+  deletes?: Array<{ id: string }>
+  patches?: Array<{ id: string } & Partial<DnsRecordInput>>
+  puts?: Array<{ id: string } & DnsRecordInput>
+  posts?: DnsRecordInput[]
+}
+export const DnsBatchResult = z.looseObject({
+  deletes: z.array(DnsRecord).nullish(),
+  patches: z.array(DnsRecord).nullish(),
+  puts: z.array(DnsRecord).nullish(),
+  posts: z.array(DnsRecord).nullish(),
+})
+export type DnsBatchResult = z.infer<typeof DnsBatchResult>
 export interface DnsRecordInput {
   type: string
   name: string
@@ -258,6 +273,8 @@ export interface Cloudflare {
   updateDnsRecord(zoneId: string, id: string, record: DnsRecordInput): Promise<DnsRecord | undefined>
   /** DELETE /zones/{z}/dns_records/{id} */
   deleteDnsRecord(zoneId: string, id: string): Promise<void>
+  /** POST /zones/{z}/dns_records/batch: every change in one request, applied atomically (empty groups left out) */
+  batchDnsRecords(zoneId: string, batch: DnsBatch): Promise<DnsBatchResult | undefined>
 
   /** GET /accounts/{a}/access/organizations */
   accessOrganization(accountId: string): Promise<AccessOrganization>
@@ -445,6 +462,10 @@ export function createCloudflare(opts: CloudflareOptions): Cloudflare {
     updateDnsRecord: (zoneId, id, record) => call('PUT', `${zone(zoneId)}/dns_records/${enc(id)}`, DnsRecord, { body: record }),
     deleteDnsRecord: async (zoneId, id) => {
       await call('DELETE', `${zone(zoneId)}/dns_records/${enc(id)}`, Void)
+    },
+    batchDnsRecords: (zoneId, batch) => {
+      const body = Object.fromEntries(Object.entries(batch).filter(([, v]) => Array.isArray(v) && v.length))
+      return call('POST', `${zone(zoneId)}/dns_records/batch`, DnsBatchResult, { body })
     },
 
     accessOrganization: (a) => call('GET', `${acct(a)}/access/organizations`, AccessOrganization),

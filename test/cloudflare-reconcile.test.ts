@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { openSession } from '../lib/cloudflare-session.ts'
-import { applyReconcile, planReconcile, type Scope } from '../lib/cloudflare-plan.ts'
+import { applyReconcile, FRESH_MS, planReconcile, type Scope } from '../lib/cloudflare-plan.ts'
 import type { CloudflareConfig, Desired, DesiredHost } from '../lib/cloudflare-config.ts'
 import { ConfigError, FailureError } from '../lib/errors.ts'
 import { DNS_COMMENT } from '../lib/cloudflare-dns.ts'
@@ -50,8 +50,9 @@ test('a first run creates policy, apps, ingress and DNS in the safe order; the s
       'dns + webui.example.com',
       'dns + infisical.example.com',
     ])
-    const kinds = first.writes.map((r) => `${r.method} ${r.path.replace(/^.*\/(access\/\w+|configurations|dns_records)$/, '$1')}`)
-    assert.deepEqual(kinds, ['POST access/policies', 'POST access/apps', 'POST access/apps', 'PUT configurations', 'POST dns_records', 'POST dns_records', 'POST dns_records'])
+    const kinds = first.writes.map((r) => `${r.method} ${r.path.replace(/^.*\/(access\/\w+|configurations|dns_records\/batch)$/, '$1')}`)
+    assert.deepEqual(kinds, ['POST access/policies', 'POST access/apps', 'POST access/apps', 'PUT configurations', 'POST dns_records/batch'])
+    assert.deepEqual((first.writes.at(-1)!.body as { posts: Array<{ name: string }> }).posts.map((p) => p.name), ['n8n.example.com', 'webui.example.com', 'infisical.example.com'], 'the three records in one batch')
 
     const cfg = w.tunnel.config as { ingress: Array<Record<string, any>> }
     const n8nApp = w.fake.state.apps.find((a) => a.domain === 'n8n.example.com')!
@@ -147,6 +148,8 @@ test('a concurrent edit of the tunnel configuration aborts the write', async () 
   try {
     const s = w.session()
     const plan = await planReconcile(s, desired(host('n8n', 'public')), { ingress: true }, w.config.access)
+    // the plan was read longer ago than FRESH_MS (the user sat at the confirmation), so it is read again before the PUT
+    plan.tunnelConfigReadAt = Date.now() - FRESH_MS
     // someone edits in the dashboard between our read and our write
     w.tunnel.config = { ingress: [{ hostname: 'x.example.com', service: 'http://x:1' }, { service: 'http_status:404' }] }
     w.tunnel.version++
@@ -165,12 +168,13 @@ test('a failed write leaves a state that a re-run completes, without duplicates'
   const w = await world()
   try {
     const d = desired(host('a'), host('b'), host('c', 'public'), host('d', 'public'))
-    let posts = 0
-    w.fake.fail((r) => r.method === 'POST' && r.path.endsWith('/dns_records') && ++posts === 2, 500)
+    // the DNS batch fails: all of it (the batch is atomic), reported as one failure naming every change
+    w.fake.fail((r) => r.method === 'POST' && r.path.endsWith('/dns_records/batch'), 500)
     const first = await reconcile(w, d)
     assert.equal(first.result?.failures.length, 1)
-    assert.match(first.result!.failures[0], /create b\.example\.com: .*500/)
-    assert.equal(w.fake.state.records.length, 3)
+    assert.match(first.result!.failures[0], /create a\.example\.com, create b\.example\.com, create c\.example\.com, create d\.example\.com \(one batch, maybe not applied; a re-run reads the zone again\): .*500/)
+    assert.equal(w.fake.state.records.length, 0)
+    assert.ok(w.fake.state.apps.length === 2 && (w.tunnel.config as { ingress: unknown[] }).ingress.length === 5, 'what succeeded before stays')
 
     // and a failure in the middle of the Access step
     w.fake.state.apps.splice(0, 1)

@@ -1,6 +1,8 @@
 // End to end: the task files under tasks/00-infrastructure/cloudflare/ run in a temporary copy of the repo
 // (a fixture stack with protected, public and bypass routes) against the loopback fake API.
 import { test, before, after } from 'node:test'
+import { statSync } from 'node:fs'
+import { join } from 'node:path'
 import assert from 'node:assert/strict'
 import { tempRepo, type TempRepo } from './helpers/repo.ts'
 import { startFakeCloudflare, ALL_PERMS, type FakeCloudflare } from './fake-cloudflare.ts'
@@ -41,6 +43,7 @@ const env = (extra: Record<string, string> = {}) =>
     ...Object.entries(extra).filter(([k]) => k !== 'CLOUDFLARE_API_TOKEN').map(([k, v]) => `${k}=${v}`),
     '',
   ].join('\n')
+const MEMORY = '.stackyard/cloudflare.json'
 const nonGet = (from: number) => fake.writes(from).map((r) => `${r.method} ${r.path}`)
 
 before(async () => {
@@ -87,6 +90,7 @@ test('tunnel: creates the remotely-managed tunnel, stores its token in .env with
 
 test('apply --dry-run reads everything, shows the plan and sends no write', async () => {
   const envBefore = repo.read('.env')
+  const memoryBefore = repo.exists(MEMORY) ? repo.read(MEMORY) : undefined
   const from = fake.server.requests.length
   const r = await repo.run(T('apply'), ['--dry-run'])
   assert.equal(r.code, 0, r.stderr)
@@ -96,6 +100,7 @@ test('apply --dry-run reads everything, shows the plan and sends no write', asyn
   assert.match(r.stdout, /\[dry-run\] PUT .*\/configurations/)
   assert.match(r.stderr, /cfhook\.example\.com is declared access: bypass/)
   assert.equal(repo.read('.env'), envBefore)
+  assert.equal(repo.exists(MEMORY) ? repo.read(MEMORY) : undefined, memoryBefore, '--dry-run leaves the remembered IDs alone')
 })
 
 test('apply: Access, ingress and DNS from the registry, AUDs recorded in .env; a second run makes no write request', async () => {
@@ -115,10 +120,17 @@ test('apply: Access, ingress and DNS from the registry, AUDs recorded in .env; a
   assert.match(dotenv, /CLOUDFLARE_AUTH_DOMAIN="?myteam\.cloudflareaccess\.com"?/)
   for (const h of ['cfweb', 'cfpub', 'cfhook']) assert.ok(fake.state.records.some((x) => x.name === `${h}.example.com` && x.content === `${t.id}.cfargotunnel.com` && x.proxied))
 
+  // the IDs found are remembered (0600, IDs only), so the next run reads only what can change
+  const memory = JSON.parse(repo.read(MEMORY))
+  assert.deepEqual(memory.ids, { accountId: account, zoneId: zone, zoneName: 'example.com', tunnelId: t.id, authDomain: 'myteam.cloudflareaccess.com' })
+  assert.equal(statSync(join(repo.root, MEMORY)).mode & 0o777, 0o600)
+  assert.ok(!repo.read(MEMORY).includes(token) && !repo.read(MEMORY).includes(t.token), 'no secret in the state file')
+
   const from = fake.server.requests.length
   const again = await repo.run(T('apply'), [])
   assert.equal(again.code, 0, again.stderr)
   assert.deepEqual(nonGet(from), [])
+  assert.deepEqual(fake.server.requests.slice(from).map((x) => x.path.replace(/^.*\/(configurations|access\/apps|dns_records)$/, '$1')), ['configurations', 'access/apps', 'dns_records'], 'a converged apply costs 3 reads')
   assert.match(again.stderr, /nothing to change/)
   assert.equal(repo.read('.env'), dotenv)
   for (const task of ['routes', 'dns', 'access']) {
@@ -155,7 +167,11 @@ test('dns --check exits 0 when every host is right and 1 listing what is missing
   const from = fake.server.requests.length
   const fix = await repo.run(T('dns'), [])
   assert.equal(fix.code, 0, fix.stderr)
-  assert.deepEqual(nonGet(from).map((x) => x.split(' ')[0]).sort(), ['POST', 'PUT'])
+  // the create and the update go as one batch
+  assert.deepEqual(nonGet(from), [`POST /client/v4/zones/${zone}/dns_records/batch`])
+  const body = fake.writes(from)[0].body as { posts: Array<{ name: string }>; puts: Array<{ id: string; proxied: boolean }> }
+  assert.deepEqual([body.posts.map((x) => x.name), body.puts.map((x) => [x.id, x.proxied])], [['cfpub.example.com'], [[hook.id, true]]])
+  assert.equal((await repo.run(T('dns'), ['--check'])).code, 0)
 })
 
 test('check: one stance; --fix never touches the SSL mode; --purge is a mutation behind --dry-run', async () => {

@@ -1,6 +1,6 @@
 // Test helper: a stateful loopback fake of the Cloudflare API v4 pieces Stackyard uses (accounts, zones,
 // tunnels and their versioned configurations, DNS records with paging, Access apps/policies/organizations,
-// zone settings, page rules, rulesets, cache purge). It answers in Cloudflare's envelope, rejects bodies
+// the DNS batch endpoint, zone settings, page rules, rulesets, cache purge). It answers in Cloudflare's envelope, rejects bodies
 // the real API rejects (ingress without a final catch-all, duplicate DNS records with 81053/81057),
 // scopes tokens to permissions, and takes injected faults (429 with retry-after, 5xx, timeouts) through
 // the http-server `inject`. Never used by product code.
@@ -287,14 +287,14 @@ export async function startFakeCloudflare(opts: { maxPerPage?: number } = {}): P
     return { ...rest, zone_id: zone, zone_name: zoneOf(zone)?.name, proxiable: ['A', 'AAAA', 'CNAME'].includes(r.type), created_on: now(), modified_on: now() }
   }
   /** the real API's checks of a record body; `self` is the record being replaced */
-  function checkRecord(zone: string, body: Obj, self?: FakeRecord): Reply | FakeRecord {
+  function checkRecord(zone: string, body: Obj, self?: FakeRecord, records: FakeRecord[] = state.records): Reply | FakeRecord {
     const z = zoneOf(zone)!
     if (typeof body.type !== 'string' || typeof body.name !== 'string' || typeof body.content !== 'string') return err(400, 9000, 'DNS name, type and content are required')
     const ttl = body.ttl === undefined ? 1 : Number(body.ttl)
     if (ttl !== 1 && (ttl < 30 || ttl > 86400)) return err(400, 9021, 'Invalid TTL. Must be between 30 and 86,400 seconds, or 1 for Automatic')
     if (body.proxied && !['A', 'AAAA', 'CNAME'].includes(body.type)) return err(400, 9004, 'This record type cannot be proxied')
     const name = fqdnIn(z.name, body.name)
-    const others = state.records.filter((r) => r.zone === zone && r.name === name && r !== self)
+    const others = records.filter((r) => r.zone === zone && r.name === name && r !== self)
     if (others.some((r) => r.type === body.type && r.content.toLowerCase() === String(body.content).toLowerCase())) return err(400, 81057, 'Record already exists.')
     const address = (t: string) => t === 'A' || t === 'AAAA'
     if (body.type === 'CNAME' && others.some((r) => address(r.type) || r.type === 'CNAME')) return err(400, 81053, 'An A, AAAA, or CNAME record with that host already exists.')
@@ -336,6 +336,43 @@ export async function startFakeCloudflare(opts: { maxPerPage?: number } = {}): P
   }
   at('PUT', '/zones/:z/dns_records/:id', 'dns:edit', (req, p) => replaceRecord(req, p, false))
   at('PATCH', '/zones/:z/dns_records/:id', 'dns:edit', (req, p) => replaceRecord(req, p, true))
+  // POST /zones/{z}/dns_records/batch: deletes, then patches, then puts, then posts, each checked as its single
+  // endpoint checks it against the records as the earlier operations left them, in one transaction: the first
+  // failure answers 400 with that operation's error and nothing is applied. The result lists what each group did.
+  at('POST', '/zones/:z/dns_records/batch', 'dns:edit', (req, p) => {
+    if (!zoneOf(p.z)) return noRoute(req.path)
+    const body = (req.body ?? {}) as Obj
+    const group = (k: string): Obj[] | undefined => (body[k] === undefined ? [] : Array.isArray(body[k]) && (body[k] as unknown[]).every((x) => x && typeof x === 'object') ? (body[k] as Obj[]) : undefined)
+    const groups = { deletes: group('deletes'), patches: group('patches'), puts: group('puts'), posts: group('posts') }
+    for (const [k, v] of Object.entries(groups)) if (!v) return err(400, 9207, `Request body is invalid: ${k} must be an array of objects`)
+    const g = groups as Record<keyof typeof groups, Obj[]>
+    const work = [...state.records]
+    const result = { deletes: [] as Obj[], patches: [] as Obj[], puts: [] as Obj[], posts: [] as Obj[] }
+    for (const d of g.deletes) {
+      const i = work.findIndex((r) => r.zone === p.z && r.id === d.id)
+      if (i === -1) return err(400, 81044, 'Record does not exist.')
+      result.deletes.push(recordView(work[i]))
+      work.splice(i, 1)
+    }
+    for (const [kind, partial] of [['patches', true], ['puts', false]] as const)
+      for (const u of g[kind]) {
+        const i = work.findIndex((r) => r.zone === p.z && r.id === u.id)
+        if (i === -1) return err(400, 81044, 'Record does not exist.')
+        const { id: _id, ...fields } = u
+        const r = checkRecord(p.z, partial ? { ...recordView(work[i]), ...fields } : fields, work[i], work)
+        if (!('id' in r)) return r
+        work[i] = r
+        result[kind].push(recordView(r))
+      }
+    for (const b of g.posts) {
+      const r = checkRecord(p.z, b, undefined, work)
+      if (!('id' in r)) return r
+      work.push(r)
+      result.posts.push(recordView(r))
+    }
+    state.records.splice(0, state.records.length, ...work)
+    return ok(result)
+  })
   at('DELETE', '/zones/:z/dns_records/:id', 'dns:edit', (req, p) => {
     const i = state.records.findIndex((r) => r.zone === p.z && r.id === p.id)
     if (i === -1) return err(404, 81044, 'Record does not exist.')
@@ -345,6 +382,7 @@ export async function startFakeCloudflare(opts: { maxPerPage?: number } = {}): P
 
   // Access
   at('GET', '/accounts/:a/access/organizations', 'org:read', (req, p) => {
+    if (!account(p.a)) return noRoute(req.path)
     const o = state.orgs.get(p.a)
     return o ? ok(o) : err(404, 12106, 'access.api.error.not_found: organization not found')
   })
@@ -357,7 +395,7 @@ export async function startFakeCloudflare(opts: { maxPerPage?: number } = {}): P
     const { id: _i, aud: _aud, policies: _p, created_at: _c, updated_at: _u, ...rest } = body
     return { ...rest, name: body.name, domain: body.domain, policies: refs } as Omit<FakeApp, 'id' | 'aud' | 'account'>
   }
-  at('GET', '/accounts/:a/access/apps', 'access:read', (req, p) => paged(state.apps.filter((x) => x.account === p.a).map(appView), req.query, maxPerPage))
+  at('GET', '/accounts/:a/access/apps', 'access:read', (req, p) => (!account(p.a) ? noRoute(req.path) : paged(state.apps.filter((x) => x.account === p.a).map(appView), req.query, maxPerPage)))
   at('POST', '/accounts/:a/access/apps', 'access:edit', (req, p) => {
     const r = checkApp(p.a, (req.body ?? {}) as Obj)
     if ('status' in r && 'body' in r) return r as Reply
@@ -385,7 +423,7 @@ export async function startFakeCloudflare(opts: { maxPerPage?: number } = {}): P
     if (!Array.isArray(body.include) || body.include.length === 0) return err(400, 12130, 'access.api.error.invalid_request: include must not be empty')
     return undefined
   }
-  at('GET', '/accounts/:a/access/policies', 'access:read', (req, p) => paged(state.policies.filter((x) => x.account === p.a).map(policyView), req.query, maxPerPage))
+  at('GET', '/accounts/:a/access/policies', 'access:read', (req, p) => (!account(p.a) ? noRoute(req.path) : paged(state.policies.filter((x) => x.account === p.a).map(policyView), req.query, maxPerPage)))
   at('POST', '/accounts/:a/access/policies', 'access:edit', (req, p) => {
     const body = (req.body ?? {}) as Obj
     const bad = checkPolicy(body)
