@@ -101,12 +101,11 @@ test('Access: apps are indexed by host (every destination, listed order), and th
   const plan = planAccess({ apps, policies, hosts: [host('a', 'protected'), host('b', 'protected'), host('c', 'protected')], domain: 'example.com', identities: { emails: ['me@example.com'] } })
   assert.deepEqual([...plan.auds], [['a.example.com', 'aud-1'], ['b.example.com', 'aud-3']], 'the owned app wins over a foreign one at the same host')
   assert.deepEqual(plan.appOps.map((o) => `${o.kind} ${o.host}`), ['create c.example.com'])
-  // many hosts: linear, not hosts × apps (2,000 × 2,000 comparisons took ~1.5 s)
+  // many hosts: every one matched to its own app
   const many = Array.from({ length: 4000 }, (_, i) => host(`h${i}`, 'protected'))
   const manyApps = many.slice(0, 3999).map((h, i) => app(String(i), appName(h.host), h.host))
-  const t = performance.now()
+  // (its speed against the quadratic planner is measured in bench/cloudflare.bench.ts, not asserted here)
   const big = planAccess({ apps: manyApps, policies, hosts: many, domain: 'example.com', identities: { emails: ['me@example.com'] } })
-  assert.ok(performance.now() - t < 1000, 'planning 4,000 hosts stays well under a second')
   assert.deepEqual(big.appOps.map((o) => o.host), ['h3999.example.com'])
 })
 
