@@ -1,8 +1,9 @@
 // The backups folder: created private (0700) by one function for every task that writes there (backup, Infisical
 // reset), and swept of what a killed run left in it: work folders of raw dumps and temp files whose process is gone.
 // File system only (no Docker, no env reads); it reports what it removed through the given logger.
-import { lstatSync, readdirSync } from 'node:fs'
-import { chmod, mkdir, rm } from 'node:fs/promises'
+import { lstatSync, readdirSync, statSync } from 'node:fs'
+import { chmod, lstat, mkdir, rm } from 'node:fs/promises'
+import { FailureError } from './errors.ts'
 import { join } from 'node:path'
 import { processAlive, tempFileOwner } from './fs-atomic.ts'
 
@@ -51,9 +52,14 @@ export interface BackupDirCtx {
 
 /**
  * Makes sure `dir` exists, created 0700 (a folder this creates gets exactly 0700, whatever the umask; an existing
- * one keeps its mode), then removes the stale leftovers of killed runs in it, saying which. A dry run only says so.
+ * one keeps its mode; anything else in its place is refused), then removes the stale leftovers of killed runs in it, saying which. A dry run only says so.
  */
 export async function prepareBackupDir(ctx: BackupDirCtx, dir: string): Promise<void> {
+  const inTheWay = await lstat(dir).then(
+    (i) => !i.isDirectory() && !(i.isSymbolicLink() && statSync(dir, { throwIfNoEntry: false })?.isDirectory()),
+    () => false,
+  )
+  if (inTheWay) throw new FailureError(`${ctx.rel(dir)} is not a folder: nothing was written`, { hint: `move ${ctx.rel(dir)} out of the way, or choose another folder (backup: --out DIR)` })
   if (ctx.dryRun) {
     for (const l of staleLeftovers(dir)) ctx.skipped(`remove ${ctx.rel(join(dir, l.name))} (left by a backup that was killed)`)
     return

@@ -166,10 +166,15 @@ test('a symbolic link is written through: the target gets the content (backup be
   assert.deepEqual(leftovers(join(dir, 'vault')), [])
 })
 
-test('a dangling symbolic link is refused, nothing written', async () => {
+test('a dangling symbolic link, or one to a folder, is refused, nothing written', async () => {
   const dir = tempDir()
   symlinkSync('missing.env', join(dir, '.env'))
   await assert.rejects(writeFileAtomic(join(dir, '.env'), 'A="1"\n', { mode: 0o600, backup: true }), (err: unknown) => err instanceof ConfigError && /symbolic link to .*missing\.env, which does not exist/.test(err.message))
   assert.deepEqual(readdirSync(dir), ['.env'])
   assert.ok(lstatSync(join(dir, '.env')).isSymbolicLink())
+  mkdirSync(join(dir, 'folder'))
+  symlinkSync('folder', join(dir, 'linked'))
+  await assert.rejects(writeFileAtomic(join(dir, 'linked'), 'A="1"\n', { backup: true }), (err: unknown) => err instanceof ConfigError && /symbolic link to .*folder, which is not a regular file/.test(err.message))
+  assert.deepEqual(readdirSync(dir).sort(), ['.env', 'folder', 'linked'])
+  assert.deepEqual(readdirSync(join(dir, 'folder')), [])
 })

@@ -74,7 +74,13 @@ export async function writeTarget(path: string): Promise<string> {
   })
   if (!info?.isSymbolicLink()) return path
   try {
-    return await realpath(path)
+    const target = await realpath(path)
+    if (!(await stat(target)).isFile())
+      throw new ConfigError(`${basename(path)} is a symbolic link to ${target}, which is not a regular file: nothing was written`, {
+        file: path,
+        hint: `point the link at the file that holds the values (or replace the link with a regular file), then run again`,
+      })
+    return target
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     const to = resolve(dirname(path), await readlink(path))
