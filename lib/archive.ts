@@ -328,7 +328,8 @@ export interface WriteArchiveOptions {
  * into place when complete, then the folder synced. Returns its size and sha256.
  */
 export async function writeArchive(dest: string, entries: readonly EntrySource[], o: WriteArchiveOptions = {}): Promise<{ size: number; sha256: string }> {
-  const tmp = join(dirname(dest), `.${basename(dest)}.${randomBytes(6).toString('hex')}.tmp`)
+  // the writing process's pid in the name: a later backup can tell a killed run's temp file (lib/backup-dir.ts)
+  const tmp = join(dirname(dest), `.${basename(dest)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
   const handle = await open(tmp, 'wx', 0o600)
   await handle.close()
   const hash = createHash('sha256')

@@ -17,6 +17,7 @@ import { archiveName, retention } from './backup-retention.ts'
 import { archivePath, databaseSettings, parseDatabaseList, pg, pgUser, PG_COMPLETE, snapshot, tolerantRoles, volume, type PgSpec, type SnapshotSpec } from './backup-methods.ts'
 import { MANIFEST_FILE, SECRET_FILES, type Manifest, type ManifestEntry } from './backup-manifest.ts'
 import { plural } from './format.ts'
+import { workFolderPrefix } from './backup-dir.ts'
 import type { Service, Stack } from './registry.ts'
 import { selectedStacks } from './routes.ts'
 import { stackRows } from './status.ts'
@@ -162,7 +163,7 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
   const { name, prefix } = archiveName({ context: p.context, stacks: o.stacks.length ? stacks.map((s) => s.name) : undefined, now, encrypted: o.passphrase !== undefined })
   const dest = join(o.outDir, name)
   if (existsSync(dest)) throw new FailureError(`${relative(ctx.root, dest)} exists already`, { hint: 'wait a second and run again' })
-  const tmp = ctx.dryRun ? undefined : await mkdtemp(join(o.outDir, '.stackyard-backup-'))
+  const tmp = ctx.dryRun ? undefined : await mkdtemp(workFolderPrefix(o.outDir))
   try {
     if (tmp) await chmod(tmp, 0o700)
     const entries: Array<ManifestEntry & { path?: string }> = []

@@ -11,7 +11,7 @@ import { validateComposeFile } from './compose-schema.ts'
 import { checkSecret } from './secrets.ts'
 import { readSettings, type Settings } from './settings.ts'
 import { activeRoutes, derivedEnv, hardwareVariants } from './routes.ts'
-import { ENV_FILES } from './paths.ts'
+import { secretFileFindings } from './secret-files.ts'
 import { plural } from './format.ts'
 import { infisicalCheck } from './infisical-doctor.ts'
 import { backupCheck, socketProxyCheck } from './ops-doctor.ts'
@@ -168,17 +168,10 @@ export const checks: Check[] = [
   },
 
   async function secretFiles(input) {
-    const findings: Finding[] = []
-    for (const f of ENV_FILES.filter((f) => f !== '.env.global')) {
-      const abs = join(input.root, f)
-      if (!existsSync(abs)) continue
-      if ((await input.gitTracked(f)) === true)
-        findings.push({ status: 'fail', message: `${f} is tracked by git: its secrets are in the repository history`, where: f, fix: `git rm --cached ${f}, then rotate every secret it held` })
-      const mode = statSync(abs).mode & 0o777
-      if (mode & 0o077) findings.push({ status: 'fail', message: `${f} is readable by others (mode ${mode.toString(8).padStart(4, '0')})`, where: f, fix: `chmod 600 ${f}` })
-    }
+    // every file that holds secrets, not only .env: backups, temp copies, the backups folder (lib/secret-files.ts)
+    const findings: Finding[] = await secretFileFindings(input.root, input.gitTracked)
     if (!existsSync(join(input.root, '.env'))) findings.push({ status: 'warn', message: '.env does not exist yet', fix: 'run npx zx tasks/setup.ts (or npx zx tasks/secrets.ts generate)' })
-    return result('secret-files', 'secret files', findings, '.env is private (mode 0600) and not tracked by git')
+    return result('secret-files', 'secret files', findings, 'the files holding secrets are private (mode 0600, backups folder 0700) and not tracked by git')
   },
 
   function shadowed(_input, l) {

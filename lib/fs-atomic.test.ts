@@ -1,11 +1,13 @@
 // Tests for lib/fs-atomic.ts: content, exact modes whatever the umask, one backup, no-ops, no temp files left.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeFileAtomic, writeTempSibling } from './fs-atomic.ts'
+import { ConfigError } from './errors.ts'
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'stackyard-fs-atomic-'))
 const modeOf = (path: string) => statSync(path).mode & 0o777
@@ -46,7 +48,7 @@ test('the temp file is created with the target mode from the start, never wider'
   assert.deepEqual(seen, [0o600])
   assert.equal(modeOf(tmp), 0o600)
   assert.equal(readFileSync(tmp, 'utf8'), 'TOKEN="s"')
-  assert.match(tmp, /\/\.secret\.env\.[0-9a-f]{12}\.tmp$/)
+  assert.match(tmp, new RegExp(`/\\.secret\\.env\\.${process.pid}\\.[0-9a-f]{12}\\.tmp$`), 'the writing process owns its temp file by name')
 })
 
 test('keeps the existing mode when none is given', async () => {
@@ -113,4 +115,66 @@ test('a concurrent reader sees the old or the new content, never a partial file'
   assert.ok(reads.length > 0)
   for (const r of reads) assert.ok(r === versions[0] || r === versions[1], `partial read of ${r.length} bytes`)
   assert.deepEqual(leftovers(dir), [])
+})
+
+test('a temp file is private (0600) before any byte is written, even for a wider target mode', async () => {
+  const dir = tempDir()
+  const seen: number[] = []
+  class Observed extends Array<string> {
+    push(...paths: string[]): number {
+      for (const p of paths) seen.push(modeOf(p)) // right after open(), before the content
+      return super.push(...paths)
+    }
+  }
+  const tmp = await withUmask(0, () => writeTempSibling(join(dir, '.env.bak'), 'TOKEN="s"', 0o644, new Observed()))
+  assert.deepEqual(seen, [0o600])
+  assert.equal(modeOf(tmp), 0o644, 'the requested mode once written')
+  const fresh = await withUmask(0, () => writeTempSibling(join(dir, 'plain'), 'x', undefined, new Observed()))
+  assert.deepEqual(seen, [0o600, 0o600])
+  assert.equal(modeOf(fresh), 0o666, 'no mode: 0666 less the umask, once written')
+})
+
+test('temp files of interrupted writes of the target or its backup are swept by the next write, live owners kept', async () => {
+  const dir = tempDir()
+  const path = join(dir, '.env')
+  writeFileSync(path, 'old', { mode: 0o600 })
+  const dead = spawnSync(process.execPath, ['-e', '']).pid
+  const stale = ['..env.0123456789ab.tmp', `..env.bak.${dead}.abcdef012345.tmp`, `..env.${dead}.fedcba987654.tmp`]
+  const kept = [`..env.${process.ppid}.00000000aaaa.tmp`, '..env.infisical.0123456789ab.tmp', '.other.0123456789ab.tmp', '..env.notatemp.tmp']
+  for (const n of [...stale, ...kept]) writeFileSync(join(dir, n), 'SECRET="s"', { mode: 0o600 })
+  const swept: string[] = []
+  await writeFileAtomic(path, 'new', { backup: true, onSwept: (p) => swept.push(...p) })
+  assert.deepEqual(swept.sort(), stale.map((n) => join(dir, n)).sort())
+  assert.deepEqual(readdirSync(dir).sort(), ['.env', '.env.bak', ...kept].sort())
+  // nothing to sweep: not called
+  await writeFileAtomic(path, 'newer', { onSwept: () => assert.fail('nothing was swept') })
+})
+
+test('a symbolic link is written through: the target gets the content (backup beside it), the link stays', async () => {
+  const dir = tempDir()
+  mkdirSync(join(dir, 'vault'))
+  mkdirSync(join(dir, 'repo'))
+  writeFileSync(join(dir, 'vault', 'real.env'), 'A="old"\n', { mode: 0o600 })
+  symlinkSync('../vault/real.env', join(dir, 'repo', '.env'))
+  assert.deepEqual(await writeFileAtomic(join(dir, 'repo', '.env'), 'A="new"\n', { backup: true }), { changed: true, backupPath: join(dir, 'vault', 'real.env.bak') })
+  assert.ok(lstatSync(join(dir, 'repo', '.env')).isSymbolicLink(), 'the link is kept')
+  assert.equal(readlinkSync(join(dir, 'repo', '.env')), '../vault/real.env')
+  assert.equal(readFileSync(join(dir, 'vault', 'real.env'), 'utf8'), 'A="new"\n')
+  assert.equal(readFileSync(join(dir, 'vault', 'real.env.bak'), 'utf8'), 'A="old"\n')
+  assert.deepEqual([modeOf(join(dir, 'vault', 'real.env')), modeOf(join(dir, 'vault', 'real.env.bak'))], [0o600, 0o600])
+  assert.deepEqual(readdirSync(join(dir, 'repo')), ['.env'], 'no second copy beside the link')
+  assert.deepEqual(leftovers(join(dir, 'vault')), [])
+})
+
+test('a dangling symbolic link, or one to a folder, is refused, nothing written', async () => {
+  const dir = tempDir()
+  symlinkSync('missing.env', join(dir, '.env'))
+  await assert.rejects(writeFileAtomic(join(dir, '.env'), 'A="1"\n', { mode: 0o600, backup: true }), (err: unknown) => err instanceof ConfigError && /symbolic link to .*missing\.env, which does not exist/.test(err.message))
+  assert.deepEqual(readdirSync(dir), ['.env'])
+  assert.ok(lstatSync(join(dir, '.env')).isSymbolicLink())
+  mkdirSync(join(dir, 'folder'))
+  symlinkSync('folder', join(dir, 'linked'))
+  await assert.rejects(writeFileAtomic(join(dir, 'linked'), 'A="1"\n', { backup: true }), (err: unknown) => err instanceof ConfigError && /symbolic link to .*folder, which is not a regular file/.test(err.message))
+  assert.deepEqual(readdirSync(dir).sort(), ['.env', 'folder', 'linked'])
+  assert.deepEqual(readdirSync(join(dir, 'folder')), [])
 })

@@ -2,6 +2,7 @@
 // and volumes from Docker's compose labels (never guessed names); the database is dumped with pg_dump before anything
 // is removed or emptied. Commands go through the runners handed in (reads: exec; changes: change, dry-run aware).
 import { FailureError } from './errors.ts'
+import { BACKUP_DIR } from './backup-dir.ts'
 import type { Runner } from './exec.ts'
 import type { Registry } from './registry.ts'
 import { INSTANCE_PROFILE } from './infisical-config.ts'
@@ -113,5 +114,5 @@ export async function dumpDatabase(change: Runner, db: Database): Promise<{ sql:
 }
 
 export function backupName(now: Date = new Date()): string {
-  return `backups/infisical-${now.toISOString().replace(/[:.]/g, '-')}.sql`
+  return `${BACKUP_DIR}/infisical-${now.toISOString().replace(/[:.]/g, '-')}.sql`
 }

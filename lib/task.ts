@@ -12,7 +12,7 @@ import { checkContextName, contextRunners } from './docker-context.ts'
 import { clackAsk, isInteractiveTerminal, noTerminalAsk, type Ask } from './prompt.ts'
 import { redact, registerSecretsIn } from './redact.ts'
 import { loadEnvLayers, EnvFileError, type EnvLayers } from './env-layers.ts'
-import { writeFileAtomic } from './fs-atomic.ts'
+import { reportSweptWith, writeFileAtomic } from './fs-atomic.ts'
 import { editEnvFile } from './env-file.ts'
 import { loadRegistry, type Registry } from './registry.ts'
 import { repoRoot } from './paths.ts'
@@ -177,6 +177,10 @@ export function createContext<F extends FlagDecls>(def: Pick<TaskDef<F>, 'yes'>,
   const ask = modes.interactive ? clackAsk() : noTerminalAsk()
   // the one place docker commands get their runners: --context cannot be missed by any of them
   const runners = contextRunners(modes.dockerContext, { dryRun: modes.dryRun, skipped })
+  // a write first removes the copies an interrupted earlier write left beside its file: say so, by name only
+  reportSweptWith((paths) => {
+    for (const p of paths) log.warn(`removed ${rel(p)}: a temp file an interrupted earlier write left behind (it held a copy of the file)`)
+  })
   const ctx: TaskContext<F> = {
     root,
     ...modes,

@@ -3,13 +3,13 @@
 // sha256, images). Secret files (.env, .env.infisical) only with --include-secrets; --encrypt uses a passphrase from
 // STACKYARD_BACKUP_PASSPHRASE or a prompt. Archives are mode 0600. Changes: the backup folder only.
 // Usage: npx zx tasks/backup.ts [--stack NAME]… [--out DIR] [--keep N] [--include-secrets] [--encrypt] [--context NAME] [--dry-run] [--json]
-import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { task } from '../lib/task.ts'
 import { requireOutputDirectory } from '../lib/path-kind.ts'
 import { checkDocker } from '../lib/preflight.ts'
 import { HELPER_IMAGE } from '../lib/backup-methods.ts'
 import { backup } from '../lib/backup.ts'
+import { prepareBackupDir } from '../lib/backup-dir.ts'
 import { backupPassphrase, PASSPHRASE_VARIABLE, stackyardVersion } from '../lib/backup-inputs.ts'
 
 await task({
@@ -31,7 +31,7 @@ await task({
     requireOutputDirectory(outDir, ctx.flags.out, '--out')
     const passphrase = ctx.flags.encrypt ? await backupPassphrase(ctx, { confirm: true }) : undefined
     await checkDocker(ctx)
-    if (!ctx.dryRun) mkdirSync(outDir, { recursive: true, mode: 0o700 })
+    await prepareBackupDir(ctx, outDir)
     const report = await backup(ctx, {
       stacks: ctx.flags.stack.includes('all') ? [] : ctx.flags.stack,
       outDir,

@@ -3,10 +3,10 @@
 // then remove the Infisical containers and exactly their volumes, found by compose labels. Both ask for a typed
 // confirmation (or --yes). Changes: Docker containers/volumes/data of the infisical services; backups/.
 // Usage: npx zx tasks/00-infrastructure/infisical/reset.ts (--data | --infra) [--yes] [--dry-run] [--json]
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { task } from '../../../lib/task.ts'
 import { FailureError, UsageError } from '../../../lib/errors.ts'
+import { BACKUP_DIR, prepareBackupDir } from '../../../lib/backup-dir.ts'
 import { backupName, databaseOf, dumpDatabase, findInstance, instanceOf } from '../../../lib/infisical-reset.ts'
 
 await task({
@@ -38,7 +38,7 @@ await task({
     if (db) {
       const dump = await dumpDatabase(ctx.change, db)
       backup = backupName()
-      if (!dump.skipped) await mkdir(join(ctx.root, 'backups'), { recursive: true })
+      if (!dump.skipped) await prepareBackupDir(ctx, join(ctx.root, BACKUP_DIR))
       await ctx.writeFile(backup, dump.sql, { mode: 0o600, secret: true })
       if (!ctx.dryRun) ctx.log.success(`backup: ${backup} (restoring it needs the same INFISICAL_ENCRYPTION_KEY)`)
     }
