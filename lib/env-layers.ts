@@ -59,7 +59,7 @@ export interface LoadEnvLayersOptions {
 
 const HINTS: Record<EnvSyntaxCode, (err: EnvSyntaxError) => string> = {
   'unterminated-quote': (err) =>
-    `the quote opened on line ${err.statementLine} is never closed: quote the value with double quotes and escape \\" and \\\\ inside`,
+    `the quote opened on line ${err.openedAt?.line ?? err.statementLine} is never closed: quote the value with double quotes and escape \\" and \\\\ inside`,
   'invalid-key': () => 'write one KEY=value per line; a key may hold letters, digits and _ . - [ ] only',
   'key-space': () => 'write one KEY=value per line; a key cannot contain a space (quote values that do)',
   'empty-statement': () => 'remove the dangling `export` at the end of the file',
@@ -72,14 +72,47 @@ export class EnvFileError extends ConfigError {
   declare file: string
   declare line: number
   declare hint: string
-  constructor(file: string, line: number, detail: string, hint: string, cause?: unknown) {
-    super(line > 0 ? `${file}:${line}: ${detail}` : `${file}: ${detail}`, { file, line, hint, cause })
+  declare column: number
+  constructor(file: string, line: number, detail: string, hint: string, cause?: unknown, column = 0) {
+    super(line > 0 ? `${file}:${line}${column > 0 ? `:${column}` : ''}: ${detail}` : `${file}: ${detail}`, { file, line, hint, cause })
+    this.column = column
   }
 
-  /** The syntax error of `file`, located at the line where the failing statement starts. */
+  /**
+   * The syntax error of `file` as `file:line:column: what was expected`, never echoing any of the file's text (a
+   * value may be a secret, and the text around a missing quote is usually the next line's value). An unclosed quote
+   * is located where it opened.
+   */
   static fromSyntax(file: string, err: EnvSyntaxError): EnvFileError {
-    const line = err.statementLine || err.line
-    return new EnvFileError(file, line, err.message.replace(/^line \d+: /, ''), HINTS[err.code](err), err)
+    const { line, column, detail } = describeSyntax(err)
+    const hint = err.openedAt
+      ? `close the ${err.openedAt.quote} quote opened on line ${err.openedAt.line}; quote values with double quotes and escape \\" and \\\\ inside`
+      : HINTS[err.code](err)
+    return new EnvFileError(file, line, detail, hint, undefined, column)
+  }
+}
+
+/** Where a syntax error is and what was expected, in words that hold none of the text parsed. */
+export function describeSyntax(err: EnvSyntaxError): { line: number; column: number; detail: string } {
+  if (err.openedAt) {
+    const { line, column, quote } = err.openedAt
+    return { line, column, detail: `unterminated quoted value: the ${quote} opened here is not closed on line ${line} (expected a closing ${quote}); the value ran on to line ${err.line}, which does not parse` }
+  }
+  const line = err.statementLine || err.line
+  const column = err.column
+  switch (err.code) {
+    case 'unterminated-quote':
+      return { line, column, detail: 'unterminated quoted value: the quote opened here is never closed (expected a closing quote)' }
+    case 'invalid-key':
+      return { line, column, detail: 'unexpected character in a variable name (expected KEY=value: letters, digits and _ . - [ ] before the =)' }
+    case 'key-space':
+      return { line, column, detail: 'key cannot contain a space (expected KEY=value)' }
+    case 'empty-statement':
+      return { line, column, detail: 'zero length string (expected a KEY=value after export)' }
+    case 'invalid-template':
+      return { line, column, detail: 'invalid ${…} template in the value (expected $$, $NAME, ${NAME}, ${NAME:-default}, ${NAME:?error} or ${NAME:+other})' }
+    case 'missing-required':
+      return { line, column, detail: `required variable ${err instanceof InterpolationError ? err.variable : ''} is missing a value (expected it set in the shell, an earlier line or an earlier file)`.replace('  ', ' ') }
   }
 }
 

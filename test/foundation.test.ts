@@ -149,7 +149,8 @@ test('bad input: a malformed .env names file:line, exits 2, and nothing is writt
     for (const task of ['env.ts', 'secrets.ts']) {
       const r = await repo.run(task, [])
       assert.equal(r.code, 2, `${task}: ${r.stderr}`)
-      assert.match(r.stderr, /\.env:2: .*unterminated/)
+      assert.match(r.stderr, /\.env:2:8: unterminated/)
+      assert.ok(!r.stderr.includes('never closed\n') && !r.stderr.includes('"never'), 'the value is not echoed')
       assert.match(r.stderr, /hint:/)
       assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace without --verbose')
     }
