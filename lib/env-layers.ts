@@ -43,6 +43,8 @@ export interface EnvLayers {
   lookup(name: string): string | undefined
   /** The files that exist, in load order, as given in `files`. */
   loadedFiles: string[]
+  /** Every value each layer set, overridden ones included, for masking (lib/secrecy.ts); not enumerable, so never in JSON. */
+  layerValues: Array<{ key: string; value: string; source: EnvSource }>
 }
 
 export interface LoadEnvLayersOptions {
@@ -139,6 +141,7 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
   }
   const merged = new Map<string, string>()
   const history = new Map<string, EnvSource[]>()
+  const layerValues: EnvLayers['layerValues'] = []
   const record = (key: string, source: EnvSource) => {
     const list = history.get(key)
     if (list) list.push(source)
@@ -148,6 +151,7 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
   for (const [key, value] of Object.entries(opts.derived ?? {})) {
     merged.set(key, value)
     record(key, { kind: 'derived' })
+    layerValues.push({ key, value, source: { kind: 'derived' } })
   }
   const loadedFiles: string[] = []
   const files = opts.files ?? ['.env.global', '.env', SECRET_LAYER_FILE]
@@ -164,10 +168,16 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
       if (err instanceof EnvSyntaxError) throw EnvFileError.fromSyntax(file, err)
       throw err
     }
-    for (const s of statements) if (s.value !== undefined) record(s.key, { kind: 'file', file, line: s.line })
+    for (const s of statements) {
+      if (s.value === undefined) continue
+      const source: EnvSource = { kind: 'file', file, line: s.line }
+      record(s.key, source)
+      layerValues.push({ key: s.key, value: s.value, source })
+    }
   }
 
-  const layers: EnvLayers = { values: {}, files: {}, sources: {}, history: {}, shadowed: [], lookup: (name) => fromShell(name) ?? merged.get(name), loadedFiles }
+  const layers = { values: {}, files: {}, sources: {}, history: {}, shadowed: [], lookup: (name: string) => fromShell(name) ?? merged.get(name), loadedFiles } as unknown as EnvLayers
+  Object.defineProperty(layers, 'layerValues', { value: layerValues, enumerable: false })
   for (const [key, fileValue] of merged) {
     const keyHistory = history.get(key)!
     const below = keyHistory[keyHistory.length - 1]
