@@ -29,16 +29,25 @@ export function clearSecrets(): void {
   pattern = null
 }
 
+/** Values this long are replaced by plain search, longest first, before the pattern (a regular expression holding a
+ *  1 MiB value is too large for V8). */
+const LITERAL_LENGTH = 256
+let literals: string[] = []
+
 export function redact(text: string): string {
   if (known.size === 0 || !text) return text
   if (!pattern) {
+    const sorted = [...known].sort((a, b) => b.length - a.length)
+    literals = sorted.filter((v) => v.length >= LITERAL_LENGTH)
     // a short value is masked only where it stands alone: "staging" is not masked inside "/staging-eu" or "stagingarea"
-    const alternatives = [...known]
-      .sort((a, b) => b.length - a.length)
-      .map((v) => ([...v].length < SUBSTRING_LENGTH ? `(?<![\\p{L}\\p{N}_/.-])${escapeRegExp(v)}(?![\\p{L}\\p{N}_/.-])` : escapeRegExp(v)))
-    pattern = new RegExp(alternatives.join('|'), 'gu')
+    const alternatives = sorted
+      .filter((v) => v.length < LITERAL_LENGTH)
+      .map((v) => ([...v].length < SUBSTRING_LENGTH ? `(?<![A-Za-z0-9_/.-])${escapeRegExp(v)}(?![A-Za-z0-9_/.-])` : escapeRegExp(v)))
+    pattern = new RegExp(alternatives.length ? alternatives.join('|') : '(?!)', 'g')
   }
-  return text.replace(pattern, '••••')
+  let out = text
+  for (const v of literals) if (out.includes(v)) out = out.split(v).join('••••')
+  return out.replace(pattern, '••••')
 }
 
 /** How a secret value is shown when it must be mentioned at all: never any of its characters. */
