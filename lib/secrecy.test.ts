@@ -18,13 +18,13 @@ const declared = new Set(['INFISICAL_CLIENT_ID', 'INFISICAL_CLIENT_SECRET', 'POS
 test('every value of .env and .env.infisical is secret unless its key is a declared non-secret setting; names do not matter', () => {
   const root = fixture({
     '.env.global': 'TZ=Etc/UTC\nPLAIN_DEFAULT=visible-default\n',
-    '.env': `${IDENTITY}STACKYARD_BACKUP_PASSPHRASE="correct horse battery staple 42"\nINFISICAL_SECRET_PATH=/staging\nDOMAIN=example.org\nSTACKYARD_HOST_EDGE=proxy\n`,
+    '.env': `${IDENTITY}STACKYARD_BACKUP_PASSPHRASE="correct horse battery staple 42"\nINFISICAL_SECRET_PATH=/staging\nDOMAIN=example.org\nSTACKYARD_HOST_EDGE=proxy\nN8N_ACCESS_AUD=37a24d258004a5da\n`,
     '.env.infisical': 'SMTP_PASS="x-smtp-pass-4f2a9c"\nMAIL_LOGIN=relay-login-7e3d\nTZ=Europe/Paris\n',
   })
   const env = loadEnvLayers({ root, shell: {} })
   const secret = (key: string) => isSecretKey(key, env, declared)
   for (const key of ['STACKYARD_BACKUP_PASSPHRASE', 'SMTP_PASS', 'MAIL_LOGIN', 'INFISICAL_CLIENT_ID', 'INFISICAL_CLIENT_SECRET']) assert.ok(secret(key), `${key} is secret`)
-  for (const key of ['INFISICAL_SECRET_PATH', 'DOMAIN', 'TZ', 'PLAIN_DEFAULT', 'INFISICAL_PROJECT_ID', 'STACKYARD_HOST_EDGE']) assert.ok(!secret(key), `${key} is not secret`)
+  for (const key of ['INFISICAL_SECRET_PATH', 'DOMAIN', 'TZ', 'PLAIN_DEFAULT', 'INFISICAL_PROJECT_ID', 'STACKYARD_HOST_EDGE', 'N8N_ACCESS_AUD']) assert.ok(!secret(key), `${key} is not secret`)
   assert.ok(!isNonSecretSetting('STACKYARD_BACKUP_PASSPHRASE'), 'the passphrase is never a setting')
   assert.ok(!isNonSecretSetting('DOMAIN', new Set(['DOMAIN'])), 'x-secrets wins over the settings list')
 })

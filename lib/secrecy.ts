@@ -16,9 +16,12 @@ export const NON_SECRET_SETTINGS: ReadonlySet<string> = new Set([
   // Cloudflare: identifiers and policy, not credentials (the API token and tunnel token are declared secret in x-secrets)
   'CLOUDFLARE_ACCOUNT_ID', 'CLOUDFLARE_ZONE_ID', 'CLOUDFLARE_TUNNEL_NAME', 'CLOUDFLARE_TUNNEL_ID', 'CLOUDFLARE_ACCESS_EMAILS',
   'CLOUDFLARE_ACCESS_EMAIL_DOMAIN', 'CLOUDFLARE_ACCESS_IDP_ID', 'CLOUDFLARE_MODES', 'CLOUDFLARE_EMAIL', 'CLOUDFLARE_API_BASE_URL',
+  'CLOUDFLARE_AUTH_DOMAIN', // the team's Access login domain, written by cloudflare/access.ts
 ])
-/** Families of non-secret settings: STACKYARD_HOST_<context> assigns stacks to a Docker context. */
+/** Families of non-secret settings: STACKYARD_HOST_<context> assigns stacks to a Docker context; <SUB>_ACCESS_AUD is
+ *  the public audience tag of a route's Cloudflare Access application (lib/cloudflare-config.ts writes it). */
 const NON_SECRET_PREFIXES = ['STACKYARD_HOST_']
+const NON_SECRET_SUFFIXES = ['_ACCESS_AUD']
 
 /** Secrets the tooling itself reads (from the shell too) that no stack declares in x-secrets. */
 export const TOOL_SECRETS: ReadonlySet<string> = new Set(['STACKYARD_BACKUP_PASSPHRASE', 'INFISICAL_ADMIN_PASSWORD', 'INFISICAL_ADMIN_TOKEN'])
@@ -30,7 +33,11 @@ export type Declared = ReadonlySet<string> | { has(key: string): boolean }
 
 export function isNonSecretSetting(key: string, declared?: Declared): boolean {
   if (declared?.has(key) || TOOL_SECRETS.has(key)) return false
-  return NON_SECRET_SETTINGS.has(key) || NON_SECRET_PREFIXES.some((p) => key.startsWith(p) && key.length > p.length)
+  return (
+    NON_SECRET_SETTINGS.has(key) ||
+    NON_SECRET_PREFIXES.some((p) => key.startsWith(p) && key.length > p.length) ||
+    NON_SECRET_SUFFIXES.some((s) => key.endsWith(s) && key.length > s.length)
+  )
 }
 
 /** Whether `key` is secret regardless of where its value comes from (x-secrets or the tooling's own secrets). */

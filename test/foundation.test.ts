@@ -134,7 +134,7 @@ test('env: provenance per key, secrets masked, --reveal prints one value', async
     assert.ok(!r.stdout.includes('from-infisical-value-123'))
     const shell = await repo.run('env.ts', ['--json'], { env: { TZ: 'UTC' } })
     assert.equal(json(shell.stdout).keys.find((k: { key: string }) => k.key === 'TZ').source, 'shell')
-    const reveal = await repo.run('env.ts', ['--reveal', 'INFISICAL_AUTH_SECRET'])
+    const reveal = await repo.run('env.ts', ['--reveal', 'INFISICAL_AUTH_SECRET'], { allowSecrets: ['INFISICAL_AUTH_SECRET'] })
     assert.equal(reveal.stdout, 'from-infisical-value-123\n')
   } finally {
     repo.cleanup()
