@@ -93,7 +93,7 @@ test('restore: the archive\'s secret files are checked as Compose would read the
     const plan = planRestore(registry, m, [], { secrets: true })
     const check = (text: string | Buffer, shell: Record<string, string> = {}) => checkSecretFiles(dir, plan, { path: '/x/backup.tar.gz', secrets: new Map([['secrets/.env', Buffer.from(text)]]) }, shell)
     assert.doesNotThrow(() => check('A=1\nB="two words"\n'))
-    assert.throws(() => check('A="never closed\n'), (e: Error) => e.name === 'ArchiveError' && /backup\.tar\.gz: the archive's \.env:1: .*Compose could not read it after the restore/.test(e.message))
+    assert.throws(() => check('A="never closed\n'), (e: Error) => e.name === 'ArchiveError' && /backup\.tar\.gz: the archive's \.env:1:3: unterminated quoted value.*Compose could not read it after the restore/.test(e.message))
     assert.throws(() => check('A=${MISSING:?set it}\n'), /the archive's \.env:1/)
     assert.doesNotThrow(() => check('A=${MISSING:?set it}\n', { MISSING: 'from the shell' }))
     assert.throws(() => check('STACKYARD_ENVIRONMENT=staging\n'), /with its secret files, .*"staging" is not private or public/)

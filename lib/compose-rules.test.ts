@@ -37,9 +37,9 @@ test('1. multi-file lookup: before 2.39.0 an earlier file\'s key wins over this 
 
 test('2. setenv: before 2.39.3 an empty key or a NUL in a value is a config error naming file:line', () => {
   for (const [text, line, why] of [
-    ['A=1\nDEBUG', 2, /"DEBUG" is not KEY=value/],
-    ['A=1\n=x\n', 2, /"=x" has no key before "="/],
-    ['A="x"junk', 1, /"junk" is not KEY=value/],
+    ['A=1\nDEBUG', 2, /text that is not KEY=value/],
+    ['A=1\n=x\n', 2, /a value with no key before "="/],
+    ['A="x"junk', 1, /text that is not KEY=value/],
     ['A=1\nB="a\0b"\n', 2, /the value of B holds a NUL character/],
   ] as const) {
     assert.throws(() => layers('2.39.2', { '.env': text }), (err: unknown) => {

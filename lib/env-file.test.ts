@@ -159,7 +159,7 @@ describe('editEnvFile', () => {
     writeFileSync(path, text)
     await assert.rejects(editEnvFile(path, { A: '9' }), (err: unknown) => {
       assert.ok(err instanceof EnvFileError)
-      assert.equal(err.message, `${path}:3: unterminated quoted value "unterminated`)
+      assert.equal(err.message, `${path}:3:3: unterminated quoted value: the quote opened here is never closed (expected a closing quote)`)
       assert.deepEqual([err.file, err.line], [path, 3])
       assert.match(err.hint, /double quotes/)
       return true

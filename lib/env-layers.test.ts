@@ -97,7 +97,7 @@ test('a file Compose rejects becomes EnvFileError naming file:line with a hint',
     () => loadEnvLayers({ root, shell: {} }),
     (err: unknown) => {
       assert.ok(err instanceof EnvFileError && err instanceof ConfigError)
-      assert.equal(err.message, '.env:4: unterminated quoted value "never')
+      assert.equal(err.message, '.env:4:3: unterminated quoted value: the quote opened here is never closed (expected a closing quote)')
       assert.deepEqual([err.file, err.line, err.exitCode], ['.env', 4, 2])
       assert.match(err.hint, /quote the value with double quotes and escape \\" and \\\\ inside/)
       return true
@@ -105,12 +105,46 @@ test('a file Compose rejects becomes EnvFileError naming file:line with a hint',
   )
   const required = fixture({ '.env': 'A=1\nB=${TOKEN:?set it}\n' })
   assert.throws(() => loadEnvLayers({ root: required, shell: {} }), {
-    message: '.env:2: required variable TOKEN is missing a value: set it',
+    message: '.env:2:3: required variable TOKEN is missing a value (expected it set in the shell, an earlier line or an earlier file)',
     hint: 'set TOKEN in your shell or on an earlier line or file, or drop the :? check',
   })
   assert.equal(loadEnvLayers({ root: required, shell: { TOKEN: 't' } }).values.B, 't')
   const badKey = fixture({ '.env.infisical': 'GOOD=1\nBAD KEY=2\n' })
-  assert.throws(() => loadEnvLayers({ root: badKey, files: ALL_FILES, shell: {} }), { message: '.env.infisical:2: key cannot contain a space', line: 2 })
+  assert.throws(() => loadEnvLayers({ root: badKey, files: ALL_FILES, shell: {} }), { message: '.env.infisical:2:4: key cannot contain a space (expected KEY=value)', line: 2 })
+})
+
+test('a syntax error never echoes a value; an unclosed quote is blamed on the line where it opened', () => {
+  const passphrase = 'correct horse battery staple 42'
+  const next = 'redis-valid-secret-99'
+  const root = fixture({ '.env': `STACKYARD_BACKUP_PASSPHRASE="${passphrase}\nREDIS_PASSWORD="${next}"\nC=3\n` })
+  assert.throws(
+    () => loadEnvLayers({ root, shell: {} }),
+    (err: unknown) => {
+      assert.ok(err instanceof EnvFileError)
+      assert.match(err.message, /^\.env:1:29: unterminated quoted value: the " opened here is not closed on line 1 \(expected a closing "\)/)
+      assert.deepEqual([err.line, err.column, err.exitCode], [1, 29, 2])
+      assert.match(err.hint, /close the " quote opened on line 1/)
+      for (const text of [err.message, err.hint, String(err.stack)]) {
+        for (const fragment of [passphrase, 'correct', next, 'redis-valid']) assert.ok(!text.includes(fragment), `no value fragment in: ${text}`)
+      }
+      return true
+    },
+  )
+  const cases: Array<[string, RegExp]> = [
+    ['A=1\nsecret-value-7 x=2\n', /^\.env:2:15: key cannot contain a space/],
+    ['A=1\nB=pre$$fix${top.secret-99}\n', /^\.env:2:3: invalid \$\{…\} template in the value/],
+    ['A=1\nhunter2-secret"=1\n', /^\.env:2:15: unexpected character in a variable name/],
+    ['A=1\nB=${C:?hunter2-secret}\n', /^\.env:2:3: required variable C is missing a value/],
+  ]
+  for (const [text, message] of cases) {
+    const dir = fixture({ '.env': text })
+    assert.throws(() => loadEnvLayers({ root: dir, shell: {} }), (err: unknown) => {
+      assert.ok(err instanceof EnvFileError)
+      assert.match(err.message, message)
+      assert.ok(!/hunter2|secret-value|top\.secret/.test(err.message + err.hint), err.message)
+      return true
+    })
+  }
 })
 
 test('.env.infisical is a layer only while Infisical is configured by the layers below it or the shell', () => {

@@ -45,6 +45,8 @@ export interface EnvLayers {
   lookup(name: string): string | undefined
   /** The files that exist, in load order, as given in `files`. */
   loadedFiles: string[]
+  /** Every value each layer set, overridden ones included, for masking (lib/secrecy.ts); not enumerable, so never in JSON. */
+  layerValues: Array<{ key: string; value: string; source: EnvSource }>
 }
 
 export interface LoadEnvLayersOptions {
@@ -63,7 +65,7 @@ export interface LoadEnvLayersOptions {
 
 const HINTS: Record<EnvSyntaxCode, (err: EnvSyntaxError) => string> = {
   'unterminated-quote': (err) =>
-    `the quote opened on line ${err.statementLine} is never closed: quote the value with double quotes and escape \\" and \\\\ inside`,
+    `the quote opened on line ${err.openedAt?.line ?? err.statementLine} is never closed: quote the value with double quotes and escape \\" and \\\\ inside`,
   'invalid-key': () => 'write one KEY=value per line; a key may hold letters, digits and _ . - [ ] only',
   'key-space': () => 'write one KEY=value per line; a key cannot contain a space (quote values that do)',
   'empty-statement': () => 'remove the dangling `export` at the end of the file',
@@ -78,14 +80,51 @@ export class EnvFileError extends ConfigError {
   declare file: string
   declare line: number
   declare hint: string
-  constructor(file: string, line: number, detail: string, hint: string, cause?: unknown) {
-    super(line > 0 ? `${file}:${line}: ${detail}` : `${file}: ${detail}`, { file, line, hint, cause })
+  declare column: number
+  constructor(file: string, line: number, detail: string, hint: string, cause?: unknown, column = 0) {
+    super(line > 0 ? `${file}:${line}${column > 0 ? `:${column}` : ''}: ${detail}` : `${file}: ${detail}`, { file, line, hint, cause })
+    this.column = column
   }
 
-  /** The syntax error of `file`, located at the line where the failing statement starts. */
+  /**
+   * The syntax error of `file` as `file:line:column: what was expected`, never echoing any of the file's text (a
+   * value may be a secret, and the text around a missing quote is usually the next line's value). An unclosed quote
+   * is located where it opened.
+   */
   static fromSyntax(file: string, err: EnvSyntaxError): EnvFileError {
-    const line = err.statementLine || err.line
-    return new EnvFileError(file, line, err.message.replace(/^line \d+: /, ''), HINTS[err.code](err), err)
+    const { line, column, detail } = describeSyntax(err)
+    const hint = err.openedAt
+      ? `close the ${err.openedAt.quote} quote opened on line ${err.openedAt.line}; quote values with double quotes and escape \\" and \\\\ inside`
+      : HINTS[err.code](err)
+    return new EnvFileError(file, line, detail, hint, undefined, column)
+  }
+}
+
+/** Where a syntax error is and what was expected, in words that hold none of the text parsed. */
+export function describeSyntax(err: EnvSyntaxError): { line: number; column: number; detail: string } {
+  if (err.openedAt) {
+    const { line, column, quote } = err.openedAt
+    return { line, column, detail: `unterminated quoted value: the ${quote} opened here is not closed on line ${line} (expected a closing ${quote}); the value ran on to line ${err.line}, which does not parse` }
+  }
+  const line = err.statementLine || err.line
+  const column = err.column
+  switch (err.code) {
+    case 'unterminated-quote':
+      return { line, column, detail: 'unterminated quoted value: the quote opened here is never closed (expected a closing quote)' }
+    case 'invalid-key':
+      return { line, column, detail: 'unexpected character in a variable name (expected KEY=value: letters, digits and _ . - [ ] before the =)' }
+    case 'key-space':
+      return { line, column, detail: 'key cannot contain a space (expected KEY=value)' }
+    case 'empty-statement':
+      return { line, column, detail: 'zero length string (expected a KEY=value after export)' }
+    case 'empty-key':
+      return { line, column, detail: err.message.replace(/^line \d+: /, '') }
+    case 'nul-value':
+      return { line, column, detail: err.message.replace(/^line \d+: /, '') }
+    case 'invalid-template':
+      return { line, column, detail: 'invalid ${…} template in the value (expected $$, $NAME, ${NAME}, ${NAME:-default}, ${NAME:?error} or ${NAME:+other})' }
+    case 'missing-required':
+      return { line, column, detail: `required variable ${err instanceof InterpolationError ? err.variable : ''} is missing a value (expected it set in the shell, an earlier line or an earlier file)`.replace('  ', ' ') }
   }
 }
 
@@ -115,6 +154,7 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
   }
   const merged = new Map<string, string>()
   const history = new Map<string, EnvSource[]>()
+  const layerValues: EnvLayers['layerValues'] = []
   const record = (key: string, source: EnvSource) => {
     const list = history.get(key)
     if (list) list.push(source)
@@ -124,6 +164,7 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
   for (const [key, value] of Object.entries(opts.derived ?? {})) {
     merged.set(key, value)
     record(key, { kind: 'derived' })
+    layerValues.push({ key, value, source: { kind: 'derived' } })
   }
   const loadedFiles: string[] = []
   const rules = opts.rules ?? modelledCompose(opts.root, shell).rules
@@ -143,10 +184,16 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
       if (err instanceof EnvSyntaxError) throw EnvFileError.fromSyntax(file, err)
       throw err
     }
-    for (const s of statements) if (s.value !== undefined) record(s.key, { kind: 'file', file, line: s.line })
+    for (const s of statements) {
+      if (s.value === undefined) continue
+      const source: EnvSource = { kind: 'file', file, line: s.line }
+      record(s.key, source)
+      layerValues.push({ key: s.key, value: s.value, source })
+    }
   }
 
-  const layers: EnvLayers = { values: {}, files: {}, sources: {}, history: {}, shadowed: [], lookup: (name) => fromShell(name) ?? merged.get(name), loadedFiles }
+  const layers = { values: {}, files: {}, sources: {}, history: {}, shadowed: [], lookup: (name: string) => fromShell(name) ?? merged.get(name), loadedFiles } as unknown as EnvLayers
+  Object.defineProperty(layers, 'layerValues', { value: layerValues, enumerable: false })
   for (const [key, fileValue] of merged) {
     const keyHistory = history.get(key)!
     const below = keyHistory[keyHistory.length - 1]

@@ -1,7 +1,8 @@
 // Describes the merged environment for display: value (masked when secret), source, shadowing.
-// Pure: no I/O; secrets are never included unmasked.
+// Pure: no I/O; secrets (by lib/secrecy.ts: where a value comes from and what is declared) are never included unmasked.
 import type { EnvLayers, EnvSource } from './env-layers.ts'
-import { mask, SECRET_NAME } from './redact.ts'
+import { mask } from './redact.ts'
+import { isSecretKey } from './secrecy.ts'
 import { color } from './log.ts'
 import { table } from './format.ts'
 
@@ -27,7 +28,7 @@ export function describeEnv(env: EnvLayers, declaredSecrets: Set<string>): EnvRo
   return Object.keys(env.values)
     .sort()
     .map((key) => {
-      const secret = declaredSecrets.has(key) || SECRET_NAME.test(key)
+      const secret = isSecretKey(key, env, declaredSecrets)
       const v = env.values[key]
       return {
         key,

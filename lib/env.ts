@@ -15,12 +15,20 @@ export class EnvSyntaxError extends Error {
   /** The 1-based line where the failing statement starts; 0 when not from a file. */
   statementLine: number
   code: EnvSyntaxCode
-  constructor(message: string, code: EnvSyntaxCode, line: number, statementLine: number = line) {
+  /** The 1-based column (of `statementLine` for an unterminated quote: where the quote opens) of the problem; 0 when unknown. */
+  column = 0
+  /**
+   * Where a quoted value that ran over line ends opened, when the statement right after its closing quote is what
+   * fails: the usual cause is a missing closing quote there (the next line's opening quote closed it instead).
+   */
+  openedAt?: { line: number; column: number; quote: string }
+  constructor(message: string, code: EnvSyntaxCode, line: number, statementLine: number = line, column = 0) {
     super(message)
     this.name = new.target.name
     this.code = code
     this.line = line
     this.statementLine = statementLine
+    this.column = column
   }
 }
 
@@ -31,6 +39,12 @@ export class InterpolationError extends EnvSyntaxError {
   constructor(message: string, code: InterpolationCode, variable?: string, line = 0) {
     super(message, code, line)
     this.variable = variable
+  }
+  /** A copy located at `line` (and `column`) of a file. */
+  at(line: number, column: number): InterpolationError {
+    const located = new InterpolationError(this.message, this.code as InterpolationCode, this.variable, line)
+    located.column = column
+    return located
   }
 }
 
@@ -359,6 +373,10 @@ export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOp
     const eol = text.indexOf('\n', from)
     return text.slice(from, eol === -1 ? n : eol)
   }
+  /** 1-based column of an offset, in characters of its line. */
+  const columnOf = (offset: number) => [...text.slice(text.lastIndexOf('\n', offset - 1) + 1, offset)].length + 1
+  /** A quoted value that ran over line ends, and where its closing quote ended (see EnvSyntaxError.openedAt). */
+  let multiline: { end: number; line: number; column: number; quote: string } | undefined
 
   /** Skips blank space and comment lines, counting newlines. */
   const skipToStatement = () => {
@@ -373,13 +391,13 @@ export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOp
     }
   }
 
-  const expand = (raw: string, statementLine: number): string | undefined => {
+  const expand = (raw: string, statementLine: number, valueStart: number): string | undefined => {
     try {
       return interpolate(raw, resolve, rules.eagerDefaults)
     } catch (err) {
       if (!(err instanceof InterpolationError)) throw err
       if (tolerant && err.code === 'missing-required') return undefined
-      throw new InterpolationError(err.message, err.code as InterpolationCode, err.variable, statementLine)
+      throw err.at(statementLine, columnOf(valueStart))
     }
   }
 
@@ -388,10 +406,13 @@ export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOp
     if (pos >= n) break
     const start = pos
     const statementLine = line
+    const after = multiline && !text.slice(multiline.end, start).includes('\n') ? multiline : undefined
+    multiline = undefined
+    try {
     if (text.startsWith('export', pos) && isGoRegexSpace(text.charCodeAt(pos + 6))) {
       pos += 6
       while (pos < n && isBlank(text.charCodeAt(pos))) pos++
-      if (pos >= n) throw new EnvSyntaxError('zero length string', 'empty-statement', line)
+      if (pos >= n) throw new EnvSyntaxError('zero length string', 'empty-statement', line, line, columnOf(start))
     }
     const keyStart = pos
 
@@ -406,7 +427,7 @@ export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOp
       }
       if (!isBlank(cp) && !isKeyChar(cp)) {
         const message = `line ${line}: unexpected character ${goQuote(String.fromCodePoint(cp))} in variable name ${goQuote(lineAt(keyStart))}`
-        throw new EnvSyntaxError(message, 'invalid-key', line)
+        throw new EnvSyntaxError(message, 'invalid-key', line, line, columnOf(i))
       }
       i += cp > 0xffff ? 2 : 1
     }
@@ -414,7 +435,7 @@ export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOp
     const rawKey = sep === -1 ? '' : text.slice(keyStart, i)
     if (bare && !rawKey.includes(' ')) line++
     const key = trimEndUnicodeSpace(rawKey)
-    if (key.includes(' ')) throw new EnvSyntaxError(`line ${line}: key cannot contain a space`, 'key-space', line)
+    if (key.includes(' ')) throw new EnvSyntaxError(`line ${line}: key cannot contain a space`, 'key-space', line, line, columnOf(keyStart + key.indexOf(' ')))
     if (bare) {
       const value = lookup(key) ?? undefined
       if (value !== undefined) known.set(key, value)
@@ -435,7 +456,7 @@ export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOp
       line++
       const comment = raw.indexOf(' #')
       raw = trimEndUnicodeSpace(comment === -1 ? raw : raw.slice(0, comment))
-      value = expand(raw, statementLine)
+      value = expand(raw, statementLine, valueStart)
       out.push({ key, value, bare, line: statementLine, start, keyStart, end: valueStart + raw.length })
     } else {
       // A backslash keeps the next character (and itself), except before the quote, where it is dropped.
@@ -461,27 +482,34 @@ export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOp
       }
       if (close === -1) {
         const message = `line ${line}: unterminated quoted value ${lineAt(pos)}`
-        throw new EnvSyntaxError(message, 'unterminated-quote', line, statementLine)
+        throw new EnvSyntaxError(message, 'unterminated-quote', line, statementLine, columnOf(pos))
       }
       raw += text.slice(chunk, close)
-      value = quote === 34 ? expand(expandEscapes(raw), statementLine) : raw
+      value = quote === 34 ? expand(expandEscapes(raw), statementLine, pos) : raw
+      if (line > statementLine) multiline = { end: close + 1, line: statementLine, column: columnOf(pos), quote: String.fromCharCode(quote) }
       pos = close + 1
       out.push({ key, value, bare, line: statementLine, start, keyStart, end: pos })
     }
     if (value !== undefined) known.set(key, value)
-    if (rules.setenvStrict) setenvCheck(out[out.length - 1], text)
+    if (rules.setenvStrict) setenvCheck(out[out.length - 1], text, columnOf)
+    } catch (err) {
+      if (after && err instanceof EnvSyntaxError && !(err instanceof InterpolationError)) err.openedAt = { line: after.line, column: after.column, quote: after.quote }
+      throw err
+    }
   }
   return out
 }
 
-/** Compose before 2.39.3 passes every --env-file entry to setenv, which refuses an empty key and a NUL. */
-function setenvCheck(s: DotenvStatement, text: string): void {
+/**
+ * Compose before 2.39.3 passes every --env-file entry to setenv, which refuses an empty key and a NUL. The message
+ * says what is wrong and where, never the text itself (it may be a pasted secret).
+ */
+function setenvCheck(s: DotenvStatement, text: string, columnOf: (offset: number) => number): void {
   if (s.key === '') {
-    const word = text.slice(s.keyStart, s.end).split('\n')[0].trim()
-    const what = text.charCodeAt(s.keyStart) === 61 ? `"${word}" has no key before "="` : `"${word}" is not KEY=value (a word without "=" at the end of the file, or text after a closing quote)`
-    throw new EnvSyntaxError(`line ${s.line}: ${what}`, 'empty-key', s.line)
+    const what = text.charCodeAt(s.keyStart) === 61 ? 'a value with no key before "="' : 'text that is not KEY=value (a word without "=" at the end of the file, or text after a closing quote)'
+    throw new EnvSyntaxError(`line ${s.line}: ${what}`, 'empty-key', s.line, s.line, columnOf(s.keyStart))
   }
-  if (s.value?.includes('\0')) throw new EnvSyntaxError(`line ${s.line}: the value of ${s.key} holds a NUL character`, 'nul-value', s.line)
+  if (s.value?.includes('\0')) throw new EnvSyntaxError(`line ${s.line}: the value of ${s.key} holds a NUL character`, 'nul-value', s.line, s.line, columnOf(s.keyStart))
 }
 
 /** The entries of an env file with the line each starts on, in file order, later duplicates included. */

@@ -6,6 +6,8 @@ import { z } from 'zod'
 import { FailureError } from './errors.ts'
 import { createTransport, HttpError, type HttpResponse, type Method, type Transport } from './http.ts'
 import { printable } from './format.ts'
+import { registerSecret } from './redact.ts'
+import { isSecretFrom } from './secrecy.ts'
 
 export interface InfisicalScope {
   projectId: string
@@ -439,7 +441,10 @@ export function createInfisicalClient(o: InfisicalClientOptions): InfisicalClien
         throw new InfisicalApiError('access', 'GET /api/v3/secrets/raw', `the machine identity may list but not read the values of ${hidden.length} secret(s) in ${describe(scope)}`, { hint: 'give the identity a project role that can read secret values' })
       // A 2024 server lists an unknown environment (or a missing folder) as empty: ask the folder route, which says so.
       if (r.secrets.length === 0) await client.listFolders(scope, '/')
-      return r.secrets.filter((s) => (s.type ?? 'shared') === 'shared').map((s) => ({ key: s.secretKey, value: s.secretValue, version: s.version, updatedAt: s.updatedAt }))
+      const shared = r.secrets.filter((s) => (s.type ?? 'shared') === 'shared')
+      // every value read from Infisical is masked in what is printed, unless its key is a declared non-secret setting
+      for (const s of shared) if (isSecretFrom(s.secretKey, 'infisical')) registerSecret(s.secretValue)
+      return shared.map((s) => ({ key: s.secretKey, value: s.secretValue, version: s.version, updatedAt: s.updatedAt }))
     },
     oversized: (scope, items) => planBatches(scopeBody(scope), items.map((i) => ({ secretKey: i.key, secretValue: i.value })), { batchSize }).oversized.map((s) => s.secretKey),
     createSecrets: (scope, items) => batch('POST', scope, items.map((i) => ({ secretKey: i.key, secretValue: i.value })), 'create'),

@@ -14,7 +14,8 @@ import { composeEnv, envFileChain, planStack, proxyOverlayFile, DERIVED_ENV_FILE
 import { activeRoutes } from './routes.ts'
 import { ConfigError } from './errors.ts'
 import { DEFAULT_CONTEXT, hostProfiles, hostStacks, hostStacksVariable } from './docker-context.ts'
-import { registerSecretsIn } from './redact.ts'
+import { registerSecrets } from './redact.ts'
+import { secretValues } from './secrecy.ts'
 import { SECRET_LAYER_FILE, secretLayerApplies } from './env-layers.ts'
 
 /** What the stack tasks use of the task context (any task's context fits). */
@@ -82,7 +83,7 @@ export function platformEnv(ctx: Pick<StackCtx, 'root' | 'registry'>, o: Platfor
   const envFiles = envFileChain(ctx.root, { derived: derivedExists, secretLayer })
   const base = composeEnv(ctx.root, ctx.registry, envFiles, { environment: o.environment, profile: o.profile })
   // whatever reads the env files for Compose masks their secrets in everything printed (errors, --verbose)
-  registerSecretsIn(base.layers.values, ctx.registry.secrets)
+  registerSecrets(secretValues(base.layers, process.env, ctx.registry.secrets))
   return { envFiles, derivedExists, base }
 }
 

@@ -21,3 +21,12 @@ test('mask shows no character of the value', () => {
   assert.equal(mask(''), '(empty)')
   assert.equal(mask(undefined), '(unset)')
 })
+
+test('a very long secret (1 MiB) is masked without building a regular expression V8 refuses', () => {
+  clearSecrets()
+  const huge = 'h'.repeat(1024 * 1024)
+  registerSecret(huge)
+  registerSecret('other-secret-1')
+  assert.equal(redact(`value ${huge} and other-secret-1`), 'value •••• and ••••')
+  clearSecrets()
+})

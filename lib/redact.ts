@@ -6,9 +6,8 @@ let pattern: RegExp | null = null
 
 /** Values shorter than this are not registered: masking "1" or "true" everywhere would garble output. */
 const MIN_LENGTH = 6
-
-/** Key names that are secret by convention, used only when no declaration says otherwise. */
-export const SECRET_NAME = /(TOKEN|SECRET|PASSWORD|PASSWD|_KEY$|^KEY$|PRIVATE|CREDENTIAL|_AUTH$)/i
+/** Values shorter than this are masked only as a whole token (not inside a longer word such as a path or a name). */
+const SUBSTRING_LENGTH = 8
 
 export function registerSecret(value: string | undefined | null): void {
   if (!value || value.length < MIN_LENGTH || known.has(value)) return
@@ -20,9 +19,9 @@ export function registerSecret(value: string | undefined | null): void {
   pattern = null
 }
 
-/** Registers the values of secret keys: those declared (x-secrets), and those named like secrets by convention. */
-export function registerSecretsIn(values: Record<string, string | undefined>, declared: ReadonlySet<string> | { has(key: string): boolean }): void {
-  for (const [k, v] of Object.entries(values)) if (declared.has(k) || SECRET_NAME.test(k)) registerSecret(v)
+/** Registers each value of a list (lib/secrecy.ts decides which values are secret). */
+export function registerSecrets(values: Iterable<string>): void {
+  for (const v of values) registerSecret(v)
 }
 
 export function clearSecrets(): void {
@@ -30,13 +29,25 @@ export function clearSecrets(): void {
   pattern = null
 }
 
+/** Values this long are replaced by plain search, longest first, before the pattern (a regular expression holding a
+ *  1 MiB value is too large for V8). */
+const LITERAL_LENGTH = 256
+let literals: string[] = []
+
 export function redact(text: string): string {
   if (known.size === 0 || !text) return text
   if (!pattern) {
-    const alternatives = [...known].sort((a, b) => b.length - a.length).map(escapeRegExp)
-    pattern = new RegExp(alternatives.join('|'), 'g')
+    const sorted = [...known].sort((a, b) => b.length - a.length)
+    literals = sorted.filter((v) => v.length >= LITERAL_LENGTH)
+    // a short value is masked only where it stands alone: "staging" is not masked inside "/staging-eu" or "stagingarea"
+    const alternatives = sorted
+      .filter((v) => v.length < LITERAL_LENGTH)
+      .map((v) => ([...v].length < SUBSTRING_LENGTH ? `(?<![A-Za-z0-9_/.-])${escapeRegExp(v)}(?![A-Za-z0-9_/.-])` : escapeRegExp(v)))
+    pattern = new RegExp(alternatives.length ? alternatives.join('|') : '(?!)', 'g')
   }
-  return text.replace(pattern, '••••')
+  let out = text
+  for (const v of literals) if (out.includes(v)) out = out.split(v).join('••••')
+  return out.replace(pattern, '••••')
 }
 
 /** How a secret value is shown when it must be mentioned at all: never any of its characters. */

@@ -10,7 +10,8 @@ import { log, out, setVerbose, color, type Logger } from './log.ts'
 import type { Runner } from './exec.ts'
 import { checkContextName, contextRunners } from './docker-context.ts'
 import { clackAsk, isInteractiveTerminal, noTerminalAsk, type Ask } from './prompt.ts'
-import { redact, registerSecretsIn } from './redact.ts'
+import { redact, registerSecrets } from './redact.ts'
+import { secretValues } from './secrecy.ts'
 import { loadEnvLayers, EnvFileError, type EnvLayers } from './env-layers.ts'
 import { reportSweptWith, writeFileAtomic } from './fs-atomic.ts'
 import { editEnvFile } from './env-file.ts'
@@ -257,9 +258,9 @@ export function loadPlatformEnv(root: string, registry: () => Registry): EnvLaye
   } catch (err) {
     if (err instanceof EnvFileError) throw err
   }
-  registerSecretsIn(layers.values, declared)
-  // secrets that only the calling shell holds (e.g. INFISICAL_ADMIN_PASSWORD, CLOUDFLARE_API_TOKEN) are masked too
-  registerSecretsIn(process.env, declared)
+  // every layer's value of a secret key (lib/secrecy.ts), and secrets that only the calling shell holds
+  // (e.g. INFISICAL_ADMIN_PASSWORD, CLOUDFLARE_API_TOKEN)
+  registerSecrets(secretValues(layers, process.env, declared))
   return layers
 }
 

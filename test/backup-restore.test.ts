@@ -313,8 +313,8 @@ test('an archive whose .env would not parse, or holds settings the platform refu
   try {
     b.write('.env', 'KEEP=me\n', 0o600)
     const cases: Array<[string, string, RegExp]> = [
-      ['quote.tar.gz', 'A="never closed\nB=2\n', /the archive's \.env:1: .*Compose could not read it after the restore/],
-      ['required.tar.gz', 'A=${NOT_SET_ANYWHERE:?must be set}\n', /the archive's \.env:1: .*NOT_SET_ANYWHERE/],
+      ['quote.tar.gz', 'A="never closed\nB=2\n', /the archive's \.env:1:3: unterminated quoted value.*Compose could not read it after the restore/],
+      ['required.tar.gz', 'A=${NOT_SET_ANYWHERE:?must be set}\n', /the archive's \.env:1:3: required variable NOT_SET_ANYWHERE/],
       ['settings.tar.gz', 'STACKYARD_ENVIRONMENT=staging\n', /with its secret files, .*"staging" is not private or public/],
     ]
     for (const [name, env, why] of cases) {

@@ -142,7 +142,7 @@ test('env: provenance per key, secrets masked, --reveal prints one value', async
     assert.ok(!r.stdout.includes('from-infisical-value-123'))
     const shell = await repo.run('env.ts', ['--json'], { env: { TZ: 'UTC' } })
     assert.equal(json(shell.stdout).keys.find((k: { key: string }) => k.key === 'TZ').source, 'shell')
-    const reveal = await repo.run('env.ts', ['--reveal', 'INFISICAL_AUTH_SECRET'])
+    const reveal = await repo.run('env.ts', ['--reveal', 'INFISICAL_AUTH_SECRET'], { allowSecrets: ['INFISICAL_AUTH_SECRET'] })
     assert.equal(reveal.stdout, 'from-infisical-value-123\n')
   } finally {
     repo.cleanup()
@@ -157,7 +157,8 @@ test('bad input: a malformed .env names file:line, exits 2, and nothing is writt
     for (const task of ['env.ts', 'secrets.ts']) {
       const r = await repo.run(task, [])
       assert.equal(r.code, 2, `${task}: ${r.stderr}`)
-      assert.match(r.stderr, /\.env:2: .*unterminated/)
+      assert.match(r.stderr, /\.env:2:8: unterminated/)
+      assert.ok(!r.stderr.includes('never closed\n') && !r.stderr.includes('"never'), 'the value is not echoed')
       assert.match(r.stderr, /hint:/)
       assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace without --verbose')
     }

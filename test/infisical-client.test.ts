@@ -5,6 +5,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createInfisicalClient, InfisicalApiError, normalizeBaseUrl, type InfisicalClientOptions } from '../lib/infisical.ts'
 import { createTransport } from '../lib/http.ts'
+import { clearSecrets, redact } from '../lib/redact.ts'
 import { startFakeInfisical, type Convention, type FakeInfisical } from './fake-infisical.ts'
 
 const CONVENTIONS: Convention[] = ['2024', 'upstream']
@@ -55,6 +56,18 @@ for (const convention of CONVENTIONS) {
     }
     const del = fake.server.requests.find((r) => r.method === 'DELETE')!
     assert.deepEqual(del.body, { workspaceId: fake.projectId, environment: 'dev', secretPath: '/', secrets: [{ secretKey: 'A', type: 'shared' }] })
+  })
+
+  test(`${convention}: every value listed from Infisical is registered for masking, whatever its key's name; declared settings are not`, async (t) => {
+    const fake = await startFakeInfisical({ convention })
+    t.after(() => fake.close())
+    const c = clientFor(fake)
+    const scope = scopeOf(fake)
+    await c.createSecrets(scope, [{ key: 'SMTP_PASS', value: 'x-smtp-from-api-77' }, { key: 'MAIL_LOGIN', value: 'relay-login-api-5' }, { key: 'DOMAIN', value: 'example.org' }])
+    clearSecrets()
+    await c.listSecrets(scope)
+    assert.equal(redact('x-smtp-from-api-77 relay-login-api-5 example.org'), '•••• •••• example.org')
+    clearSecrets()
   })
 
   test(`${convention}: bad credentials → one sentence about the credentials`, async (t) => {

@@ -2,13 +2,13 @@
 // tasks in it (INFISICAL_API_URL comes from the child's environment). Never used by product code.
 import { readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { tempRepo, type RunResult, type TempRepo } from './helpers/repo.ts'
+import { tempRepo, type RunOptions, type RunResult, type TempRepo } from './helpers/repo.ts'
 import { startFakeInfisical, type FakeInfisical, type FakeInfisicalOptions } from './fake-infisical.ts'
 
 export interface InfisicalRepo {
   fake: FakeInfisical
   repo: TempRepo
-  run(task: 'push' | 'pull' | 'status' | 'export' | 'bootstrap' | 'reset', args?: string[], opts?: { env?: Record<string, string | undefined>; input?: string }): Promise<RunResult>
+  run(task: 'push' | 'pull' | 'status' | 'export' | 'bootstrap' | 'reset', args?: string[], opts?: { env?: Record<string, string | undefined>; input?: string; allowSecrets?: RunOptions['allowSecrets'] }): Promise<RunResult>
   mode(path: string): number
   cleanup(): Promise<void>
 }
@@ -24,7 +24,7 @@ export async function infisicalRepo(opts: FakeInfisicalOptions & { envLines?: st
   return {
     fake,
     repo,
-    run: (task, args = [], o = {}) => repo.run(`00-infrastructure/infisical/${task}.ts`, args, { input: o.input, env: { INFISICAL_API_URL: fake.url, ...o.env } }),
+    run: (task, args = [], o = {}) => repo.run(`00-infrastructure/infisical/${task}.ts`, args, { input: o.input, env: { INFISICAL_API_URL: fake.url, ...o.env }, allowSecrets: o.allowSecrets }),
     mode: (path) => statSync(join(repo.root, path)).mode & 0o777,
     async cleanup() {
       repo.cleanup()

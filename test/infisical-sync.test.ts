@@ -221,3 +221,12 @@ test('push of values over 1 MiB in total is cut into bodies the server accepts; 
   assert.match(huge.stderr, /✖ \.env: HUGE is too large to push: Infisical refuses request bodies over 1048576 bytes \(1 MiB\)/)
   assert.equal(r.fake.writes().length, writes, 'nothing was sent')
 })
+
+test('status names the Infisical scope in clear: the folder path and environment are settings, not secrets', async (t) => {
+  const r = await infisicalRepo({ envLines: ['INFISICAL_ENVIRONMENT=staging', 'INFISICAL_SECRET_PATH=/staging', 'N8N_ENCRYPTION_KEY=n8n-key-value-1234'] })
+  t.after(() => r.cleanup())
+  const status = await r.run('status')
+  assert.equal(status.code, 0, status.stderr)
+  assert.match(status.stdout + status.stderr, /in sync with Infisical \(staging\/staging\)/)
+  assert.doesNotMatch(status.stdout + status.stderr, /••••|n8n-key-value-1234/)
+})

@@ -6,7 +6,8 @@ import type { FlagDecls } from '../flags.ts'
 import type { Logger } from '../log.ts'
 import type { Ask } from '../prompt.ts'
 import type { PreflightDeps, DockerFacts } from '../preflight.ts'
-import { registerSecret, SECRET_NAME } from '../redact.ts'
+import { registerSecret } from '../redact.ts'
+import { isNonSecretSetting } from '../secrecy.ts'
 import type { Registry } from '../registry.ts'
 import { HARDWARE_PROFILES, type Environment, type HardwareProfile } from '../schema.ts'
 import type { TaskContext } from '../task.ts'
@@ -266,7 +267,8 @@ export function createSetupContext(input: SetupInput, instanceProfile: string): 
       }
       return out
     },
-    isSecret: (key) => ctx.registry.secrets.has(key) || SECRET_NAME.test(key),
+    // .env holds secrets unless a key is a setting declared non-secret (lib/secrecy.ts)
+    isSecret: (key) => !isNonSecretSetting(key, ctx.registry.secrets),
     failIfMissing() {
       if (!ctx.missingInputs.length) return
       const width = Math.max(...ctx.missingInputs.map((m) => m.flag.length))

@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { UsageError } from '../errors.ts'
-import { parseDotenv } from '../env.ts'
+import { EnvSyntaxError, parseDotenv } from '../env.ts'
+import { EnvFileError } from '../env-layers.ts'
 import { loadEnvLayers, type EnvLayers } from '../env-layers.ts'
 import type { Flags } from '../flags.ts'
 import { probePort } from '../preflight.ts'
@@ -82,7 +83,14 @@ export function flagAnswers(f: SetupFlags): Answers {
 /** KEY=value lines from stdin (a pipe, never the terminal). */
 export function readStdinSecrets(isTTY: boolean, read: () => string = () => readFileSync(0, 'utf8')): Record<string, string> {
   if (isTTY) throw new UsageError('--secrets-stdin reads KEY=value lines from a pipe, and stdin is a terminal', { hint: 'printf "CLOUDFLARE_API_TOKEN=%s\\n" "$TOKEN" | npx zx tasks/setup.ts --secrets-stdin …' })
-  const parsed = parseDotenv(read())
+  let parsed: Record<string, string>
+  try {
+    parsed = parseDotenv(read())
+  } catch (err) {
+    // the located error names stdin:line:column and what was expected, never the text (it holds the secrets)
+    if (err instanceof EnvSyntaxError) throw EnvFileError.fromSyntax('--secrets-stdin: stdin', err)
+    throw err
+  }
   for (const k of Object.keys(parsed)) if (!ENV_NAME.test(k)) throw new UsageError(`--secrets-stdin: "${k}" is not a variable name`)
   return Object.fromEntries(Object.entries(parsed).filter(([, v]) => v !== ''))
 }

@@ -1,9 +1,11 @@
 // Test helpers: a temporary copy of the repository (a separate platform) with the fake docker on PATH,
-// and a runner for its tasks. Used by end-to-end tests; never by product code.
-import { chmodSync, cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync, existsSync, mkdirSync } from 'node:fs'
+// and a runner for its tasks. Used by end-to-end tests; never by product code. Every run is scanned for leaked secrets.
+import { appendFileSync, chmodSync, cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync, existsSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { spawn } from 'node:child_process'
+import { parseDotenv } from '../../lib/env.ts'
+import { isSecretFrom } from '../../lib/secrecy.ts'
 
 export const REPO = resolve(import.meta.dirname, '..', '..')
 const COPY = ['package.json', '.npmrc', 'tsconfig.json', '.env.global', '.gitignore', 'lib', 'tasks', 'compose', 'caddy', 'cloudflared', 'infisical', 'test/fake-docker']
@@ -34,8 +36,53 @@ export interface TempRepo {
   resetDocker(): void
   /** run `node --import tsx tasks/<task>` in the copy, with the fake docker first on PATH (maxFileBytes: no file the
    *  task writes may grow past this, RLIMIT_FSIZE through prlimit) */
-  run(task: string, args?: string[], opts?: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number; maxFileBytes?: number }): Promise<RunResult>
+  run(task: string, args?: string[], opts?: RunOptions): Promise<RunResult>
   cleanup(): void
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>
+  input?: string
+  timeoutMs?: number
+  maxFileBytes?: number
+  /** the leak scan (see scanForLeaks) skips these keys, or every key with `true`: only for a run that is meant to
+   *  print a secret (e.g. `env.ts --reveal KEY`) */
+  allowSecrets?: true | string[]
+}
+
+/** The secret files the leak scan reads, and the shortest value it looks for (shorter ones may occur by chance). */
+const SCANNED_FILES = ['.env', '.env.infisical']
+const SCAN_MIN_LENGTH = 8
+
+/** The secret values (lib/secrecy.ts rule, length ≥ 8) of the copy's .env and .env.infisical, with their keys. */
+function secretsIn(root: string): Map<string, string> {
+  const found = new Map<string, string>()
+  for (const file of SCANNED_FILES) {
+    let values: Record<string, string>
+    try {
+      values = parseDotenv(readFileSync(join(root, file), 'utf8'))
+    } catch {
+      continue // missing, or planted unparseable on purpose (the corpus checks those by its own secrets list)
+    }
+    for (const [key, value] of Object.entries(values))
+      if (value.length >= SCAN_MIN_LENGTH && isSecretFrom(key, { kind: 'file', file })) found.set(value, `${key} (${file})`)
+  }
+  return found
+}
+
+/**
+ * Throws when a run printed a secret value of the copy's env files unmasked, naming the key (never the value).
+ * Counts the scanned runs in os.tmpdir()/$STACKYARD_LEAK_SCAN_COUNT when that is set (one line per run).
+ */
+function scanForLeaks(task: string, before: Map<string, string>, after: Map<string, string>, r: RunResult, allow: RunOptions['allowSecrets']): void {
+  const counter = process.env.STACKYARD_LEAK_SCAN_COUNT
+  if (counter) appendFileSync(join(tmpdir(), counter.replace(/[/\\]/g, '_')), `${task}\n`)
+  if (allow === true) return
+  const out = r.stdout + r.stderr
+  for (const [value, where] of [...before, ...after]) {
+    if (allow?.includes(where.split(' ')[0])) continue
+    if (out.includes(value)) throw new Error(`leak scan: ${task} printed the value of ${where} unmasked (exit ${r.code})`)
+  }
 }
 
 // Paths of cleaned-up copies, reused by the next tempRepo() in this process. tsx keys its transpile
@@ -94,7 +141,8 @@ export function tempRepo(opts: TempRepoOptions = {}): TempRepo {
       }
       delete env.NODE_OPTIONS
       for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k]
-      return new Promise((resolvePromise, reject) => {
+      const secretsBefore = secretsIn(root)
+      return new Promise<RunResult>((resolvePromise, reject) => {
         const argv = [process.execPath, '--import', 'tsx', join(root, 'tasks', task), ...args]
         const limited = o.maxFileBytes === undefined ? argv : ['prlimit', `--fsize=${o.maxFileBytes}`, '--', ...argv]
         const child = spawn(limited[0], limited.slice(1), { cwd: root, env: env as NodeJS.ProcessEnv })
@@ -109,6 +157,9 @@ export function tempRepo(opts: TempRepoOptions = {}): TempRepo {
           resolvePromise({ code, stdout, stderr })
         })
         child.stdin.end(o.input ?? '')
+      }).then((r) => {
+        scanForLeaks(task, secretsBefore, secretsIn(root), r, o.allowSecrets)
+        return r
       })
     },
     cleanup() {

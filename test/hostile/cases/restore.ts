@@ -143,7 +143,7 @@ export const cases: HostileCase[] = [
   refused('restore: not gzip at all', 'text.tar.gz', raw('text.tar.gz', () => Buffer.from('just text\n')), /not a valid gzip-compressed backup archive/),
   refused('restore: a truncated encrypted header', 'cut.tar.gz.enc', raw('cut.tar.gz.enc', () => Buffer.from('STKYBAK1\x11\x08')), /truncated/),
   // ---- secret files that would break the installation if written ----
-  refused('restore: an .env that Compose cannot parse (a secret inside is not printed)', 'badenv.tar.gz', archive('badenv.tar.gz', forged(() => undefined, `TOKEN=${SECRET}\nBROKEN="never closed\n`)), /the archive's \.env:2: .*Compose could not read it after the restore/, { secrets: [SECRET] }),
+  refused('restore: an .env that Compose cannot parse (a secret inside is not printed)', 'badenv.tar.gz', archive('badenv.tar.gz', forged(() => undefined, `TOKEN=${SECRET}\nBROKEN="never closed\n`)), /the archive's \.env:2:8: unterminated quoted value.*Compose could not read it after the restore/, { secrets: [SECRET] }),
   refused('restore: an .env with a required variable nothing sets', 'required.tar.gz', archive('required.tar.gz', forged(() => undefined, `TOKEN=${SECRET}\nX=\${NOWHERE_SET:?must be set}\n`)), /the archive's \.env:2/, { secrets: [SECRET] }),
   refused('restore: an .env with settings the platform refuses', 'settings.tar.gz', archive('settings.tar.gz', forged(() => undefined, `TOKEN=${SECRET}\nSTACKYARD_ENVIRONMENT=production\n`)), /with its secret files, .*"production" is not private or public/, { secrets: [SECRET] }),
   refused('restore: an .env that is not UTF-8', 'latin1.tar.gz', archive('latin1.tar.gz', forged(() => undefined, Buffer.from('A=caf\xe9\n', 'latin1'))), /its \.env is not UTF-8 text/),
