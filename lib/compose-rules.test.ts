@@ -56,12 +56,12 @@ test('2. setenv: before 2.39.3 an empty key or a NUL in a value is a config erro
 
 test('3. eager defaults: before 5.0.2 ${X:-${Y:?boom}} fails with Y unset although X is set', () => {
   const files = { '.env': 'X=1\nA=${X:-${Y:?boom}}\n' }
-  assert.throws(() => layers('5.0.1', files), /required variable Y is missing a value: boom/)
+  assert.throws(() => layers('5.0.1', files), /required variable Y is missing a value/)
   assert.equal(layers('5.0.2', files).values.A, '1')
   // an alternative (:+) and a :? error text are evaluated eagerly too (measured with Compose 2.26.1)
   assert.throws(() => layers('2.26.1', { '.env': 'A=${X:+${Y:?no}}\n' }), /required variable Y/)
   assert.equal(layers('5.0.2', { '.env': 'A=${X:+${Y:?no}}\n' }).values.A, '')
-  assert.throws(() => layers('2.26.1', { '.env': 'X=1\nA=${X:?${Y:?no}}\n' }), /required variable Y is missing a value: no/)
+  assert.throws(() => layers('2.26.1', { '.env': 'X=1\nA=${X:?${Y:?no}}\n' }), /required variable Y is missing a value/)
   assert.equal(layers('5.0.2', { '.env': 'X=1\nA=${X:?${Y:?no}}\n' }).values.A, '1')
 })
 

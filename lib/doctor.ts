@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { loadEnvLayers, type EnvLayers } from './env-layers.ts'
 import { CURRENT_RULES, type DotenvRules } from './env.ts'
 import { modelledCompose } from './compose-rules.ts'
+import { isSecretKey } from './secrecy.ts'
 import type { Registry } from './registry.ts'
 import { BASE_FILE, STACK_DIR } from './registry.ts'
 import { validateComposeFile } from './compose-schema.ts'
@@ -260,9 +261,13 @@ function composeVersions(input: DoctorInput, l: Loaded): CheckResult {
       const before = old.layers!.values[key]
       if (before === value) continue
       const src = now.layers!.sources[key]
+      // a secret's readings are not shown, not even the older one (a part of the secret)
+      const secret = isSecretKey(key, now.layers!, l.registry.secrets)
       findings.push({
         status: 'warn',
-        message: `${key} is ${JSON.stringify(before ?? '')} with Compose before ${v.since} and ${JSON.stringify(value)} with newer ones`,
+        message: secret
+          ? `${key} reads differently with Compose before ${v.since} and with newer ones (a secret: values not shown)`
+          : `${key} is ${JSON.stringify(before ?? '')} with Compose before ${v.since} and ${JSON.stringify(value)} with newer ones`,
         where: src?.file ? `${src.file}${src.line ? `:${src.line}` : ''}` : undefined,
         fix: v.fix,
       })

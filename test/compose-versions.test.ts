@@ -11,16 +11,20 @@ test('doctor names a key that reads differently under older Compose, with both v
   try {
     assert.equal((await repo.run('secrets.ts', ['generate'])).code, 0)
     repo.write('.env.global', repo.read('.env.global') + 'SITE_HOST=\n')
-    repo.write('.env', repo.read('.env') + 'SITE_HOST=example.org\nSITE_URL=https://www.${SITE_HOST}\n', 0o600)
+    repo.write('.env', repo.read('.env') + 'SITE_HOST=example.org\nSITE_URL=https://www.${SITE_HOST}\nDOMAIN=example.net\nTZ=Etc/${DOMAIN}\n', 0o600)
     const r = await repo.run('doctor.ts', ['--json'])
     const check = json(r.stdout).checks.find((c: { id: string }) => c.id === 'compose-versions')
     assert.equal(check.status, 'warn', r.stdout)
     const f = check.findings.find((x: { message: string }) => x.message.startsWith('SITE_URL'))
-    assert.equal(f.message, 'SITE_URL is "https://www." with Compose before 2.39.0 and "https://www.example.org" with newer ones')
+    // a value of .env is a secret: its readings are not shown
+    assert.equal(f.message, 'SITE_URL reads differently with Compose before 2.39.0 and with newer ones (a secret: values not shown)')
     assert.match(f.where, /^\.env:\d+$/)
     assert.match(f.fix, /earlier file also sets/)
+    // a setting declared non-secret shows both readings
+    const tz = check.findings.find((x: { message: string }) => x.message.startsWith('TZ'))
+    assert.equal(tz.message, 'TZ is "Etc/" with Compose before 2.39.0 and "Etc/example.net" with newer ones')
     // a configuration that reads the same everywhere: no finding, and the summary says which Compose is modelled
-    repo.write('.env', repo.read('.env').replace('SITE_URL=https://www.${SITE_HOST}\n', ''), 0o600)
+    repo.write('.env', repo.read('.env').replace('SITE_URL=https://www.${SITE_HOST}\nDOMAIN=example.net\nTZ=Etc/${DOMAIN}\n', ''), 0o600)
     const clean = json((await repo.run('doctor.ts', ['--json'])).stdout).checks.find((c: { id: string }) => c.id === 'compose-versions')
     assert.equal(clean.status, 'ok')
     assert.match(clean.summary, /modelling the current Compose \(none measured yet\)/)
@@ -35,8 +39,9 @@ test('up records the Compose it runs; env.ts then reads the files as that Compos
     assert.equal((await repo.run('secrets.ts', ['generate'])).code, 0)
     repo.write('.env.global', repo.read('.env.global') + 'SITE_HOST=\n')
     repo.write('.env', repo.read('.env') + 'SITE_HOST=example.org\nSITE_URL=https://www.${SITE_HOST}\n', 0o600)
-    const env = async (shell: Record<string, string> = {}) => json((await repo.run('env.ts', ['--json'], { env: shell })).stdout)
-    const value = (out: { keys: Array<{ key: string; value: string }> }) => out.keys.find((e) => e.key === 'SITE_URL')?.value
+    // the value itself (a .env value is masked in listings): --reveal prints it and nothing else
+    const env = async (shell: Record<string, string> = {}) => (await repo.run('env.ts', ['--reveal', 'SITE_URL'], { env: shell, allowSecrets: true })).stdout.trim()
+    const value = (v: string) => v
     assert.equal(value(await env()), 'https://www.example.org', 'nothing measured: the current rules')
     // the fake engine reports Compose 2.39.1 (docker info's client plugins)
     const up = await repo.run('up.ts', ['--dry-run'])
