@@ -35,6 +35,18 @@ test('1. multi-file lookup: before 2.39.0 an earlier file\'s key wins over this 
   assert.equal(layers('2.38.1', one).values.N8N_URL, layers('2.39.0', one).values.N8N_URL)
 })
 
+test('1b. bare key: before 2.39.0 it inherits an earlier file\'s value, over its own file\'s earlier line', () => {
+  // measured with Compose 2.26.1: `.env.global: A=1` · `.env: A=2` then `A` gives A=1; compose-go at e70e961 keeps 2
+  const files = { '.env.global': 'A=1\n', '.env': 'A=2\nA\n' }
+  assert.equal(layers('2.26.1', files).values.A, '1')
+  assert.equal(layers('2.39.0', files).values.A, '2')
+  // the shell still comes first
+  const shell = { A: 'sh' }
+  const withShell = loadEnvLayers({ root: '/nonexistent', files: Object.keys(files), contents: new Map(Object.entries(files)), shell, rules: rulesFor('2.26.1') })
+  assert.equal(withShell.values.A, 'sh')
+  assert.equal(withShell.files.A, 'sh')
+})
+
 test('2. setenv: before 2.39.3 an empty key or a NUL in a value is a config error naming file:line', () => {
   for (const [text, line, why] of [
     ['A=1\nDEBUG', 2, /"DEBUG" is not KEY=value/],

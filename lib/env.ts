@@ -416,7 +416,8 @@ export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOp
     const key = trimEndUnicodeSpace(rawKey)
     if (key.includes(' ')) throw new EnvSyntaxError(`line ${line}: key cannot contain a space`, 'key-space', line)
     if (bare) {
-      const value = lookup(key) ?? undefined
+      // Compose before 2.39.0 inherits from the shell, then from the earlier --env-files (measured with 2.26.1)
+      const value = lookup(key) ?? earlier?.get(key)
       if (value !== undefined) known.set(key, value)
       out.push({ key, value, bare, line: statementLine, start, keyStart, end: keyStart + key.length })
       pos = i + 1
