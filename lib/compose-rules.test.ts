@@ -66,6 +66,43 @@ test('2. setenv: before 2.39.3 an empty key or a NUL in a value is a config erro
   }
 })
 
+test('2b. setenv: before 2.39.3 it applies to the merged result of all files, after every file is read', () => {
+  // measured with Compose 2.26.1: a NUL a later file overrides, or in a key the shell sets, passes; a syntax error
+  // of a later file is reported instead of an earlier file's NUL
+  const both = { '.env': 'A="a\0b"\n', '.env.infisical': 'A=ok\n' }
+  assert.equal(layers('2.26.1', both).values.A, 'ok')
+  const shell = loadEnvLayers({ root: '/nonexistent', files: ['.env'], contents: new Map([['.env', 'A="a\0b"\n']]), shell: { A: 'sh' }, rules: rulesFor('2.26.1') })
+  assert.equal(shell.values.A, 'sh')
+  assert.throws(() => layers('2.26.1', { '.env': 'A="a\0b"\n', '.env.infisical': 'B=${a.b}\n' }), (err: unknown) => {
+    assert.ok(err instanceof EnvFileError)
+    assert.equal(err.file, '.env.infisical')
+    assert.match(err.message, /Invalid template/)
+    return true
+  })
+  // a bare key inheriting the earlier file's NUL fails (its own line is named)
+  assert.throws(() => layers('2.26.1', { '.env': 'A="a\0b"\n', '.env.infisical': 'A\n' }), /\.env\.infisical:1: the value of A holds a NUL/)
+})
+
+test('2c. before 2.39.3 the files are read a second time against the merged result: a :? check can fail then', () => {
+  // measured with Compose 2.26.1: `Y=1`, `A=${Y:?boom}`, `Y=` fails with "required variable Y is missing a value: boom"
+  const one = { '.env': 'Y=1\nA=${Y:?boom}\nY=\n' }
+  assert.throws(() => layers('2.39.2', one), (err: unknown) => {
+    assert.ok(err instanceof EnvFileError)
+    assert.equal(err.file, '.env')
+    assert.equal(err.line, 2)
+    assert.match(err.message, /required variable Y is missing a value: boom/)
+    return true
+  })
+  assert.equal(layers('2.39.3', one).values.A, '1')
+  // across files too, and the shell still wins
+  const two = { '.env': 'Y=1\nA=${Y:?b}\n', '.env.infisical': 'Y=\n' }
+  assert.throws(() => layers('2.26.1', two), /\.env:2: required variable Y is missing a value: b/)
+  const withShell = loadEnvLayers({ root: '/nonexistent', files: Object.keys(two), contents: new Map(Object.entries(two)), shell: { Y: '1' }, rules: rulesFor('2.26.1') })
+  assert.equal(withShell.values.A, '1')
+  // the values stay those of the first reading: `Y=`, `A=${Y:-dflt}`, `Y=1` gives A=dflt
+  assert.equal(layers('2.26.1', { '.env': 'Y=\nA=${Y:-dflt}\nY=1\n' }).values.A, 'dflt')
+})
+
 test('3. eager defaults: before 5.0.2 ${X:-${Y:?boom}} fails with Y unset although X is set', () => {
   const files = { '.env': 'X=1\nA=${X:-${Y:?boom}}\n' }
   assert.throws(() => layers('5.0.1', files), /required variable Y is missing a value: boom/)

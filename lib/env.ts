@@ -470,13 +470,15 @@ export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOp
       out.push({ key, value, bare, line: statementLine, start, keyStart, end: pos })
     }
     if (value !== undefined) known.set(key, value)
-    if (rules.setenvStrict) setenvCheck(out[out.length - 1], text)
   }
   return out
 }
 
-/** Compose before 2.39.3 passes every --env-file entry to setenv, which refuses an empty key and a NUL. */
-function setenvCheck(s: DotenvStatement, text: string): void {
+/**
+ * Compose before 2.39.3 passes every --env-file entry to setenv, which refuses an empty key and a NUL. Checked by
+ * loadEnvLayers once every file is read (Compose calls setenv on the merged result, for keys the shell does not set).
+ */
+export function setenvCheck(s: DotenvStatement, text: string): void {
   if (s.key === '') {
     const word = text.slice(s.keyStart, s.end).split('\n')[0].trim()
     const what = text.charCodeAt(s.keyStart) === 61 ? `"${word}" has no key before "="` : `"${word}" is not KEY=value (a word without "=" at the end of the file, or text after a closing quote)`
