@@ -19,17 +19,17 @@ import { rulesFor } from '../lib/compose-rules.ts'
 import { FILE_KEYS, SHELL_KEYS, genEnvFile, genLayerCase, type LayerCase } from './helpers/env-gen.ts'
 
 const SEED = Number(process.env.COMPOSE_DIFF_SEED ?? 20261206)
-const N_SINGLE = Number(process.env.COMPOSE_DIFF_SINGLE ?? 2400)
-const N_LAYERS = Number(process.env.COMPOSE_DIFF_LAYERS ?? 400)
-const BATCH = 120
-const PARALLEL = Math.max(2, availableParallelism() * 2)
+const N_SINGLE = Number(process.env.COMPOSE_DIFF_SINGLE ?? 3000)
+const N_LAYERS = Number(process.env.COMPOSE_DIFF_LAYERS ?? 300)
+const BATCH = 150
+const PARALLEL = Number(process.env.COMPOSE_DIFF_PARALLEL ?? Math.max(4, availableParallelism() * 4))
 const UNSET = '__STACKYARD_DIFF_UNSET__'
 /** Every name a layering case can define (interpolatable ones: only those can be read back through `${K-…}`). */
 const NAMES = [...new Set([...FILE_KEYS, ...SHELL_KEYS, 'N8N_URL', 'NOPE', 'PATH', 'HOME'])]
 /** The shell of the single-file batches, besides PATH and HOME. */
 const SINGLE_SHELL = { SH_A: 'from shell $x', SH_E: '', x: 'shell x' }
 
-/** The first `docker` on PATH, unless it is the project's fake (a script) or missing. */
+/** The first `docker` on PATH that is a binary (the project's fake, test/fake-docker/docker, is a node script). */
 function resolveDocker(): { bin?: string; why: string; version?: string } {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (!dir) continue
@@ -39,12 +39,12 @@ function resolveDocker(): { bin?: string; why: string; version?: string } {
     } catch {
       continue
     }
-    if (readFileSync(bin).subarray(0, 2).toString() === '#!') return { why: `${bin} is a script (the test fake?), not the docker CLI` }
+    if (readFileSync(bin).subarray(0, 2).toString() === '#!') continue
     const r = spawnSync(bin, ['compose', 'version', '--short'], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME }, timeout: 20_000 })
     if (r.status !== 0) return { why: `${bin} compose version failed: ${(r.stderr || r.stdout).trim()}` }
     return { bin, why: '', version: r.stdout.trim() }
   }
-  return { why: 'docker is not on PATH' }
+  return { why: 'no docker CLI on PATH' }
 }
 
 interface Run {
@@ -76,7 +76,7 @@ function composeRunner(bin: string, base: string) {
         new Promise<Run>((resolve) => {
           const args = ['compose', '-f', composeFile, '--project-directory', emptyDir, ...envFiles.flatMap((f) => ['--env-file', f]), 'config', '--format', 'json']
           const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...shell }
-          execFile(bin, args, { env, cwd: emptyDir, maxBuffer: 64 << 20, encoding: 'utf8' }, (err, stdout, stderr) =>
+          execFile(bin, args, { env, cwd: emptyDir, maxBuffer: 64 << 20, encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) =>
             resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
           )
         }),
@@ -103,6 +103,8 @@ test('env engine agrees with the real docker compose (differential)', { timeout:
   const base = mkdtempSync(join(tmpdir(), 'stackyard-compose-diff-'))
   const compose = composeRunner(docker.bin, base)
   const disagreements: string[] = []
+  /** how many values were compared (keys set in a single file; defined keys of a layering case) */
+  let compared = 0
   const shellBase = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }
   try {
     // ---- single files through a service's env_file ----------------------------------------------------------
@@ -147,6 +149,7 @@ test('env engine agrees with the real docker compose (differential)', { timeout:
       for (const c of cases) {
         const theirs = services[`c${c.i}`]?.environment ?? {}
         const ours = escapeDollars((c.ours as { env: Record<string, string> }).env)
+        compared += Object.keys(ours).length
         try {
           assert.deepEqual(theirs, ours)
         } catch {
@@ -222,6 +225,7 @@ test('env engine agrees with the real docker compose (differential)', { timeout:
       }
       const theirs = (JSON.parse(r.stdout).services.s.environment ?? {}) as Record<string, string>
       const expected = escapeDollars(ours.values)
+      compared += Object.values(ours.values).filter((v) => v !== UNSET).length
       try {
         assert.deepEqual(theirs, expected)
       } catch {
@@ -234,8 +238,8 @@ test('env engine agrees with the real docker compose (differential)', { timeout:
 
     const seconds = ((Date.now() - started) / 1000).toFixed(1)
     t.diagnostic(
-      `docker compose ${version} (${docker.bin}), seed ${SEED}: ${N_SINGLE} single-file cases (${rejected.length} rejected by both sides expected), ` +
-        `${N_LAYERS} layering cases (${layerErrors} rejected), ${disagreements.length} disagreements, ${seconds}s`,
+      `docker compose ${version} (${docker.bin}), seed ${SEED}: ${N_SINGLE} single-file cases (${rejected.length} rejected), ` +
+        `${N_LAYERS} layering cases (${layerErrors} rejected), ${compared} values compared, ${disagreements.length} disagreements, ${seconds}s`,
     )
     if (disagreements.length) {
       assert.fail(`${disagreements.length} disagreement(s) with docker compose ${version} (COMPOSE_DIFF_SEED=${SEED}):\n\n` + disagreements.slice(0, 15).join('\n\n'))
