@@ -60,7 +60,7 @@ function reference(r: Rng, o: GenOptions, depth: number): string {
   if (k < 2) return '$' + name
   if (k < 4) return '${' + name + '}'
   let op: string = r.pick(OPS)
-  if (op.endsWith('?') && !r.chance(o.errorRate * 8)) op = op === '?' ? '-' : ':-'
+  if (op.endsWith('?') && !r.chance(0.35)) op = op === '?' ? '-' : ':-'
   let arg = ''
   for (let n = r.int(3); n > 0; n--) arg += depth < 2 && r.chance(0.35) ? reference(r, o, depth + 1) : r.pick([word(r), ' ', '$$', r.pick(UNICODE), '/', 'a b'])
   return '${' + name + op + arg + '}'
