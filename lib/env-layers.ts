@@ -172,7 +172,8 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
  * Compose before 2.39.3 reads the --env-files once, calls setenv for every key of the merged result the shell does
  * not set (an empty key or a NUL fails the command with "setenv: invalid argument", after any syntax error of any
  * file), then reads the files again with each key resolving to the shell, else to that merged result: a `${X:?…}`
- * that held while its file was first read can fail then (`Y=1`, `A=${Y:?}`, `Y=` fails). Measured with 2.26.1.
+ * that held while its file was first read can fail then (`Y=1`, `A=${Y:?}`, `Y=` fails). Measured with 2.26.1; that
+ * the second reading goes away with setenv in 2.39.3 is inferred (it is what setenv feeds), not measured.
  */
 function composeSetenvPass(
   files: string[],
