@@ -22,7 +22,7 @@ const SEED = Number(process.env.COMPOSE_DIFF_SEED ?? 20261206)
 const N_SINGLE = Number(process.env.COMPOSE_DIFF_SINGLE ?? 3000)
 const N_LAYERS = Number(process.env.COMPOSE_DIFF_LAYERS ?? 300)
 const BATCH = 150
-const PARALLEL = Number(process.env.COMPOSE_DIFF_PARALLEL ?? Math.max(4, availableParallelism() * 4))
+const PARALLEL = Number(process.env.COMPOSE_DIFF_PARALLEL ?? Math.max(2, availableParallelism() * 2))
 const UNSET = '__STACKYARD_DIFF_UNSET__'
 /** Every name a layering case can define (interpolatable ones: only those can be read back through `${K-…}`). */
 const NAMES = [...new Set([...FILE_KEYS, ...SHELL_KEYS, 'N8N_URL', 'NOPE', 'PATH', 'HOME'])]
