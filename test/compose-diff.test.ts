@@ -108,9 +108,10 @@ test('env engine agrees with the real docker compose (differential)', { timeout:
   const shellBase = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }
   try {
     // ---- single files through a service's env_file ----------------------------------------------------------
-    // service env_file is parsed by compose-go's loader (no setenv): the --env-file-only setenv rule does not apply
-    const fileRules: DotenvRules = { ...rules, setenvStrict: false }
-    const singleLookup = (name: string) => ({ ...shellBase, ...SINGLE_SHELL })[name as keyof typeof shellBase] as string | undefined
+    // a service's env_file is read by compose-go's loader, with no setenv: scanDotenv is the model (loadEnvLayers
+    // adds the --env-file-only setenv behaviour)
+    const singleShell = new Map(Object.entries({ ...shellBase, ...SINGLE_SHELL }))
+    const singleLookup = (name: string) => singleShell.get(name)
     interface Single {
       i: number
       seed: number
@@ -128,7 +129,7 @@ test('env engine agrees with the real docker compose (differential)', { timeout:
       let ours: Single['ours']
       try {
         const env = new Map<string, string>()
-        scanDotenv(text, singleLookup, { env, rules: fileRules })
+        scanDotenv(text, singleLookup, { env, rules })
         ours = { env: Object.fromEntries(env) }
       } catch (err) {
         if (!(err instanceof EnvSyntaxError)) throw err
