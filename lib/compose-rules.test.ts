@@ -35,6 +35,18 @@ test('1. multi-file lookup: before 2.39.0 an earlier file\'s key wins over this 
   assert.equal(layers('2.38.1', one).values.N8N_URL, layers('2.39.0', one).values.N8N_URL)
 })
 
+test('1b. bare key: before 2.39.0 it inherits an earlier file\'s value, over its own file\'s earlier line', () => {
+  // measured with Compose 2.26.1: `.env.global: A=1` · `.env: A=2` then `A` gives A=1; compose-go at e70e961 keeps 2
+  const files = { '.env.global': 'A=1\n', '.env': 'A=2\nA\n' }
+  assert.equal(layers('2.26.1', files).values.A, '1')
+  assert.equal(layers('2.39.0', files).values.A, '2')
+  // the shell still comes first
+  const shell = { A: 'sh' }
+  const withShell = loadEnvLayers({ root: '/nonexistent', files: Object.keys(files), contents: new Map(Object.entries(files)), shell, rules: rulesFor('2.26.1') })
+  assert.equal(withShell.values.A, 'sh')
+  assert.equal(withShell.files.A, 'sh')
+})
+
 test('2. setenv: before 2.39.3 an empty key or a NUL in a value is a config error naming file:line', () => {
   for (const [text, line, why] of [
     ['A=1\nDEBUG', 2, /text that is not KEY=value/],
@@ -52,6 +64,43 @@ test('2. setenv: before 2.39.3 an empty key or a NUL in a value is a config erro
     })
     assert.doesNotThrow(() => layers('2.39.3', { '.env': text }), text)
   }
+})
+
+test('2b. setenv: before 2.39.3 it applies to the merged result of all files, after every file is read', () => {
+  // measured with Compose 2.26.1: a NUL a later file overrides, or in a key the shell sets, passes; a syntax error
+  // of a later file is reported instead of an earlier file's NUL
+  const both = { '.env': 'A="a\0b"\n', '.env.infisical': 'A=ok\n' }
+  assert.equal(layers('2.26.1', both).values.A, 'ok')
+  const shell = loadEnvLayers({ root: '/nonexistent', files: ['.env'], contents: new Map([['.env', 'A="a\0b"\n']]), shell: { A: 'sh' }, rules: rulesFor('2.26.1') })
+  assert.equal(shell.values.A, 'sh')
+  assert.throws(() => layers('2.26.1', { '.env': 'A="a\0b"\n', '.env.infisical': 'B=${a.b}\n' }), (err: unknown) => {
+    assert.ok(err instanceof EnvFileError)
+    assert.equal(err.file, '.env.infisical')
+    assert.match(err.message, /invalid \$\{…\} template/)
+    return true
+  })
+  // a bare key inheriting the earlier file's NUL fails (its own line is named)
+  assert.throws(() => layers('2.26.1', { '.env': 'A="a\0b"\n', '.env.infisical': 'A\n' }), /\.env\.infisical:1:1: the value of A holds a NUL/)
+})
+
+test('2c. before 2.39.3 the files are read a second time against the merged result: a :? check can fail then', () => {
+  // measured with Compose 2.26.1: `Y=1`, `A=${Y:?boom}`, `Y=` fails with "required variable Y is missing a value: boom"
+  const one = { '.env': 'Y=1\nA=${Y:?boom}\nY=\n' }
+  assert.throws(() => layers('2.39.2', one), (err: unknown) => {
+    assert.ok(err instanceof EnvFileError)
+    assert.equal(err.file, '.env')
+    assert.equal(err.line, 2)
+    assert.match(err.message, /required variable Y is missing a value/)
+    return true
+  })
+  assert.equal(layers('2.39.3', one).values.A, '1')
+  // across files too, and the shell still wins
+  const two = { '.env': 'Y=1\nA=${Y:?b}\n', '.env.infisical': 'Y=\n' }
+  assert.throws(() => layers('2.26.1', two), /\.env:2:\d+: required variable Y is missing a value/)
+  const withShell = loadEnvLayers({ root: '/nonexistent', files: Object.keys(two), contents: new Map(Object.entries(two)), shell: { Y: '1' }, rules: rulesFor('2.26.1') })
+  assert.equal(withShell.values.A, '1')
+  // the values stay those of the first reading: `Y=`, `A=${Y:-dflt}`, `Y=1` gives A=dflt
+  assert.equal(layers('2.26.1', { '.env': 'Y=\nA=${Y:-dflt}\nY=1\n' }).values.A, 'dflt')
 })
 
 test('3. eager defaults: before 5.0.2 ${X:-${Y:?boom}} fails with Y unset although X is set', () => {

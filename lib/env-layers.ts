@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { pathKind } from './path-kind.ts'
 import { join } from 'node:path'
 import { ConfigError } from './errors.ts'
-import { EnvSyntaxError, InterpolationError, scanDotenv, type DotenvRules, type EnvSyntaxCode, type Lookup } from './env.ts'
+import { EnvSyntaxError, InterpolationError, scanDotenv, setenvCheck, type DotenvRules, type DotenvStatement, type EnvSyntaxCode, type Lookup } from './env.ts'
 import { modelledCompose } from './compose-rules.ts'
 
 /** The top file layer: Infisical's export, written by `up` (and `infisical/pull.ts`). */
@@ -167,6 +167,9 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
     layerValues.push({ key, value, source: { kind: 'derived' } })
   }
   const loadedFiles: string[] = []
+  const texts: string[] = []
+  /** the statement that set each key last, for Compose's setenv check (rules.setenvStrict) */
+  const last = new Map<string, { file: string; text: string; statement: DotenvStatement }>()
   const rules = opts.rules ?? modelledCompose(opts.root, shell).rules
   const files = opts.files ?? ['.env.global', '.env', SECRET_LAYER_FILE]
   for (const file of files) {
@@ -175,6 +178,7 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
     const text = opts.contents?.get(file) ?? readOptional(opts.root, file)
     if (text === undefined) continue
     loadedFiles.push(file)
+    texts.push(text)
     let statements
     try {
       // older Compose: keys of the earlier files win over this file's own earlier lines while it is interpolated
@@ -189,8 +193,10 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
       const source: EnvSource = { kind: 'file', file, line: s.line }
       record(s.key, source)
       layerValues.push({ key: s.key, value: s.value, source })
+      last.set(s.key, { file, text, statement: s })
     }
   }
+  if (rules.setenvStrict) composeSetenvPass(loadedFiles, texts, last, merged, fromShell, rules)
 
   const layers = { values: {}, files: {}, sources: {}, history: {}, shadowed: [], lookup: (name: string) => fromShell(name) ?? merged.get(name), loadedFiles } as unknown as EnvLayers
   Object.defineProperty(layers, 'layerValues', { value: layerValues, enumerable: false })
@@ -208,6 +214,43 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
     setEntry(layers.history, key, keyHistory)
   }
   return layers
+}
+
+/**
+ * Compose before 2.39.3 reads the --env-files once, calls setenv for every key of the merged result the shell does
+ * not set (an empty key or a NUL fails the command with "setenv: invalid argument", after any syntax error of any
+ * file), then reads the files again with each key resolving to the shell, else to that merged result: a `${X:?…}`
+ * that held while its file was first read can fail then (`Y=1`, `A=${Y:?}`, `Y=` fails). Measured with 2.26.1; that
+ * the second reading goes away with setenv in 2.39.3 is inferred (it is what setenv feeds), not measured.
+ */
+function composeSetenvPass(
+  files: string[],
+  texts: string[],
+  last: ReadonlyMap<string, { file: string; text: string; statement: DotenvStatement }>,
+  merged: ReadonlyMap<string, string>,
+  fromShell: Lookup,
+  rules: DotenvRules,
+): void {
+  const fail = (file: string, err: unknown): never => {
+    if (err instanceof EnvSyntaxError) throw EnvFileError.fromSyntax(file, err)
+    throw err
+  }
+  for (const [key, { file, text, statement }] of last) {
+    if (fromShell(key) !== undefined) continue
+    try {
+      setenvCheck(statement, text)
+    } catch (err) {
+      fail(file, err)
+    }
+  }
+  const final: Lookup = (name) => fromShell(name) ?? merged.get(name)
+  files.forEach((file, i) => {
+    try {
+      scanDotenv(texts[i], final, { rules: { ...rules, earlierFilesFirst: false } })
+    } catch (err) {
+      fail(file, err)
+    }
+  })
 }
 
 /** Assignment (fast), except that `__proto__` becomes an own key instead of changing the prototype. */

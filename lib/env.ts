@@ -437,7 +437,8 @@ export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOp
     const key = trimEndUnicodeSpace(rawKey)
     if (key.includes(' ')) throw new EnvSyntaxError(`line ${line}: key cannot contain a space`, 'key-space', line, line, columnOf(keyStart + key.indexOf(' ')))
     if (bare) {
-      const value = lookup(key) ?? undefined
+      // Compose before 2.39.0 inherits from the shell, then from the earlier --env-files (measured with 2.26.1)
+      const value = lookup(key) ?? earlier?.get(key)
       if (value !== undefined) known.set(key, value)
       out.push({ key, value, bare, line: statementLine, start, keyStart, end: keyStart + key.length })
       pos = i + 1
@@ -491,7 +492,6 @@ export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOp
       out.push({ key, value, bare, line: statementLine, start, keyStart, end: pos })
     }
     if (value !== undefined) known.set(key, value)
-    if (rules.setenvStrict) setenvCheck(out[out.length - 1], text, columnOf)
     } catch (err) {
       if (after && err instanceof EnvSyntaxError && !(err instanceof InterpolationError)) err.openedAt = { line: after.line, column: after.column, quote: after.quote }
       throw err
@@ -501,10 +501,12 @@ export function scanDotenv(text: string, lookup: Lookup = noLookup, opts: ScanOp
 }
 
 /**
- * Compose before 2.39.3 passes every --env-file entry to setenv, which refuses an empty key and a NUL. The message
- * says what is wrong and where, never the text itself (it may be a pasted secret).
+ * Compose before 2.39.3 passes every --env-file entry to setenv, which refuses an empty key and a NUL. Checked by
+ * loadEnvLayers once every file is read (Compose calls setenv on the merged result, for keys the shell does not set).
+ * The message says what is wrong and where, never the text itself (it may be a pasted secret).
  */
-function setenvCheck(s: DotenvStatement, text: string, columnOf: (offset: number) => number): void {
+export function setenvCheck(s: DotenvStatement, text: string): void {
+  const columnOf = (offset: number) => [...text.slice(text.lastIndexOf('\n', offset - 1) + 1, offset)].length + 1
   if (s.key === '') {
     const what = text.charCodeAt(s.keyStart) === 61 ? 'a value with no key before "="' : 'text that is not KEY=value (a word without "=" at the end of the file, or text after a closing quote)'
     throw new EnvSyntaxError(`line ${s.line}: ${what}`, 'empty-key', s.line, s.line, columnOf(s.keyStart))
