@@ -96,8 +96,14 @@ export class EnvFileError extends ConfigError {
     const hint = err.openedAt
       ? `close the ${err.openedAt.quote} quote opened on line ${err.openedAt.line}; quote values with double quotes and escape \\" and \\\\ inside`
       : HINTS[err.code](err)
-    return new EnvFileError(file, line, detail, hint, undefined, column)
+    const e = new EnvFileError(file, line, detail, hint, undefined, column)
+    // Compose's own wording, which may quote the file's text: never printed (not the message, not the cause); kept
+    // so that a comparison with Compose (test/compose-diff.test.ts) can check the exact error
+    Object.defineProperty(e, 'syntax', { value: err, enumerable: false })
+    return e
   }
+  /** the parser's error in Compose's words (may quote file text: never print it) */
+  declare readonly syntax?: EnvSyntaxError
 }
 
 /** Where a syntax error is and what was expected, in words that hold none of the text parsed. */

@@ -213,7 +213,7 @@ test('env engine agrees with the real docker compose (differential)', { timeout:
       const r = await compose(layerComposeFile, envFiles, c.shell)
       if ('error' in ours) {
         layerErrors++
-        const cause = ours.error.cause as EnvSyntaxError
+        const cause = ours.error.syntax as EnvSyntaxError
         const setenv = cause.code === 'empty-key' || cause.code === 'nul-value'
         if (r.code === 0) disagreements.push(layerReport(c, `we reject it (${ours.error.message}), Compose accepts it`))
         else if (setenv ? !r.stderr.includes('setenv: invalid argument') : !r.stderr.includes(cause.message))
