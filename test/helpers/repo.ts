@@ -1,6 +1,6 @@
 // Test helpers: a temporary copy of the repository (a separate platform) with the fake docker on PATH,
 // and a runner for its tasks. Used by end-to-end tests; never by product code. Every run is scanned for leaked secrets.
-import { appendFileSync, chmodSync, cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync, existsSync, mkdirSync } from 'node:fs'
+import { appendFileSync, chmodSync, cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { spawn } from 'node:child_process'
@@ -60,6 +60,8 @@ function secretsIn(root: string): Map<string, string> {
   for (const file of SCANNED_FILES) {
     let values: Record<string, string>
     try {
+      // only a regular file (the corpus plants FIFOs and devices where .env goes: opening one would wait for ever)
+      if (!statSync(join(root, file)).isFile()) continue
       values = parseDotenv(readFileSync(join(root, file), 'utf8'))
     } catch {
       continue // missing, or planted unparseable on purpose (the corpus checks those by its own secrets list)

@@ -33,7 +33,8 @@ export const cases: HostileCase[] = [
     task: 'backup.ts',
     args: ['--stack', 'compute', '--include-secrets'],
     files: { '.env': ENV, backups: 'not a folder\n' },
-    expect: { code: 1, message: /^✖ backups is not a folder: nothing was written/ },
+    // the output folder is checked with the flags, before Docker is asked anything: a usage error
+    expect: { code: 2, message: /^✖ --out backups: backups is not a directory \(it is a file\)/ },
     secrets: ['0123456789abcdef0123456789abcdef'],
   },
   {
