@@ -133,3 +133,23 @@ ${route('w', 8100)}
     rmSync(ok, { recursive: true, force: true })
   }
 })
+
+test('x-secrets check: a live check names a service of its own stack and a known method', () => {
+  const ok = fixture({ '01-a': { 'docker-compose.yml': stack('a', '', 'x-secrets:\n  A_DB_PASSWORD:\n    format: password\n    description: the a role\n    check: { method: pg-login, service: web, role: a }') } })
+  try {
+    assert.deepEqual(loadRegistry(ok).secrets.get('A_DB_PASSWORD')?.spec.check, { method: 'pg-login', service: 'web', role: 'a' })
+  } finally {
+    rmSync(ok, { recursive: true, force: true })
+  }
+  for (const [check, why] of [
+    ['{ method: pg-login, service: db, role: a }', /x-secrets\.A_DB_PASSWORD\.check\.service: "db" is not a service of this stack/],
+    ['{ method: http, service: web, role: a }', /check/],
+  ] as const) {
+    const root = fixture({ '01-a': { 'docker-compose.yml': stack('a', '', `x-secrets:\n  A_DB_PASSWORD:\n    format: password\n    description: the a role\n    check: ${check}`) } })
+    try {
+      assert.throws(() => loadRegistry(root), (err: unknown) => err instanceof ConfigError && why.test(err.message))
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  }
+})

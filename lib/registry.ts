@@ -270,6 +270,12 @@ export function loadRegistry(root: string, opts: LoadRegistryOptions = {}): Regi
   for (const d of secrets.values())
     if (d.spec.format === 'jwt' && !secrets.has(d.spec.secret))
       throw new ConfigError(`${d.file}: x-secrets.${d.key}.secret: "${d.spec.secret}" is not a declared secret`, { file: d.file, hint: 'a JWT is signed with another declared secret' })
+  for (const d of secrets.values()) {
+    const check = d.spec.check
+    const stack = stacks.find((s) => s.name === d.stack)!
+    if (check && !stack.services.some((s) => s.name === check.service))
+      throw new ConfigError(`${d.file}: x-secrets.${d.key}.check.service: "${check.service}" is not a service of this stack`, { file: d.file, hint: `one of: ${stack.services.map((s) => s.name).join(', ')}` })
+  }
 
   if (!opts.allowPortClashes) assertDistinctPorts(portClaims)
 

@@ -48,7 +48,20 @@ export const RouteSpec = z.strictObject({
 })
 export type RouteSpec = z.infer<typeof RouteSpec>
 
-const base = { description }
+/**
+ * `check:` in an x-secrets entry: how `doctor --live` proves the running service still accepts the value.
+ * pg-login: the role logs in over TCP inside the service's container with the password the env layers hold.
+ */
+export const LiveCheck = z.strictObject({
+  method: z.literal('pg-login'),
+  /** the service of the same stack that holds the role */
+  service: z.string().min(1),
+  role: z.string().min(1).max(63),
+  /** the database to log in to (default: the role's name) */
+  database: z.string().min(1).max(63).optional(),
+})
+export type LiveCheck = z.infer<typeof LiveCheck>
+const base = { description, check: LiveCheck.optional() }
 /** One entry of a stack's top-level `x-secrets` map: how the value is made. */
 export const SecretSpec = z.discriminatedUnion('format', [
   /** N random bytes as 2N lower-case hex characters */

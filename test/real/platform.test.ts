@@ -251,6 +251,23 @@ if (realTier('platform')) {
     assert.match(wrong.stderr, /password authentication failed/)
   })
 
+  test('doctor --live: every role accepts its password; a password changed behind Stackyard\'s back is named (exit 1), and databases.ts --passwords mends it', async () => {
+    const ok = await repo.run('doctor.ts', ['--live', '--json'])
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr)
+    const live = (out: string) => JSON.parse(out).checks.find((c: { id: string }) => c.id === 'live-secrets')
+    assert.match(live(ok.stdout).summary, /^4 secrets accepted by the running services; 1 other not checked \(service not running\)$/)
+    const changed = docker(['exec', containers(DATA).get('postgres')!.id, 'psql', '-X', '-qtA', '-U', 'postgres', '-c', "ALTER ROLE n8n PASSWORD 'changed behind its back'"])
+    assert.equal(changed.code, 0, changed.stderr)
+    const bad = await repo.run('doctor.ts', ['--live', '--json'])
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr)
+    const f = live(bad.stdout).findings
+    assert.deepEqual(f.map((x: { message: string }) => x.message), ['N8N_DB_PASSWORD does not open role n8n on data/postgres: the database holds another password'])
+    assert.match(f[0].fix, /databases\.ts --passwords/)
+    assert.doesNotMatch(bad.stdout + bad.stderr, new RegExp(parseDotenv(repo.read('.env')).N8N_DB_PASSWORD), 'the password is never printed')
+    assert.equal((await repo.run('01-data/databases.ts', ['--passwords'])).code, 0)
+    assert.equal((await repo.run('doctor.ts', ['--live'])).code, 0)
+  })
+
   test('6. update without a registry fails cleanly: exit 1, the daemon\'s reason, nothing restarted', async () => {
     const before = snapshotContainers()
     const r = await repo.run('update.ts', ['--stack', 'data'])
