@@ -15,6 +15,8 @@ import { checkDocker } from '../lib/preflight.ts'
 await task({
   summary: 'Check that the configuration is sound',
   json: true,
+  // --live talks to Docker (and takes --context like every such task)
+  docker: true,
   flags: {
     live: { type: 'boolean', help: 'also check each secret against the running service that uses it (a PostgreSQL role logs in with its password)' },
   },

@@ -104,9 +104,11 @@ test('secrets: every app secret declared once, in the format the app expects', (
     return { stack: d.stack, ...d.spec, description: undefined }
   }
   const hex32 = (stack: string) => ({ stack, format: 'hex', bytes: 32, description: undefined })
-  const password = (stack: string) => ({ stack, format: 'password', length: 32, description: undefined })
-  assert.deepEqual(decl('POSTGRES_PASSWORD'), password('data'))
-  for (const app of ['N8N', 'OPENWEBUI', 'FLOWISE']) assert.deepEqual(decl(`${app}_DB_PASSWORD`), password('data'))
+  const password = (stack: string, check?: object) => ({ stack, format: 'password', length: 32, description: undefined, ...(check ? { check } : {}) })
+  // each database password is proven against its role by doctor --live
+  assert.deepEqual(decl('POSTGRES_PASSWORD'), password('data', { method: 'pg-login', service: 'postgres', role: 'postgres', database: 'postgres' }))
+  for (const app of ['N8N', 'OPENWEBUI', 'FLOWISE'])
+    assert.deepEqual(decl(`${app}_DB_PASSWORD`), password('data', { method: 'pg-login', service: 'postgres', role: app.toLowerCase() }))
   for (const k of ['N8N_ENCRYPTION_KEY', 'N8N_USER_MANAGEMENT_JWT_SECRET', 'OPENWEBUI_SECRET_KEY', 'FLOWISE_ENCRYPTION_KEY', 'FLOWISE_JWT_AUTH_TOKEN_SECRET', 'FLOWISE_JWT_REFRESH_TOKEN_SECRET', 'FLOWISE_SESSION_SECRET', 'FLOWISE_TOKEN_HASH_SECRET', 'SEARXNG_SECRET'])
     assert.deepEqual(decl(k), hex32('apps'))
   // each reaches its app under the name the app reads
