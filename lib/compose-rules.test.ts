@@ -114,12 +114,12 @@ test('3. eager defaults: before 5.0.2 ${X:-${Y:?boom}} fails with Y unset althou
   assert.equal(layers('5.0.2', { '.env': 'X=1\nA=${X:?${Y:?no}}\n' }).values.A, '1')
 })
 
-test('the Compose modelled: the shell\'s STACKYARD_COMPOSE_VERSION, else the version preflight recorded, else the current rules', () => {
+test('the Compose modelled: the shell\'s STACKYARD_COMPOSE_VERSION, else the version preflight recorded, else the current rules', async () => {
   const root = mkdtempSync(join(tmpdir(), 'stackyard-rules-'))
   try {
     assert.deepEqual(modelledCompose(root, {}), { source: 'default', rules: CURRENT_RULES })
-    assert.equal(recordComposeVersion(root, '2.26.1'), true)
-    assert.equal(recordComposeVersion(root, '2.26.1'), false, 'unchanged: not written again')
+    assert.equal(await recordComposeVersion(root, '2.26.1'), true)
+    assert.equal(await recordComposeVersion(root, '2.26.1'), false, 'unchanged: not written again')
     assert.deepEqual(modelledCompose(root, {}), { version: '2.26.1', source: 'measured', rules: rulesFor('2.26.1') })
     assert.equal(modelledCompose(root, { STACKYARD_COMPOSE_VERSION: '5.1.0' }).source, 'shell')
     // the loader follows it: the same files read differently under the recorded old Compose

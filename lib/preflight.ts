@@ -54,7 +54,7 @@ export async function checkDocker(deps: Pick<PreflightDeps, 'exec'> & { root?: s
   if (!versionAtLeast(v, MIN_COMPOSE_VERSION))
     throw new ConfigError(`Docker Compose ${v.join('.')} is too old: Stackyard needs ${MIN_COMPOSE_VERSION} or newer (up --wait-timeout, env_file required:)`, { hint: 'upgrade the docker-compose-plugin package (sudo apt-get install --only-upgrade docker-compose-plugin)' })
   // the env engine models this Compose from now on (lib/compose-rules.ts); a dry run records nothing
-  if (deps.root && !deps.dryRun) recordComposeVersion(deps.root, v.join('.'))
+  if (deps.root && !deps.dryRun) await recordComposeVersion(deps.root, v.join('.'))
   return { composeVersion: v.join('.'), serverVersion: facts.serverVersion, runtimes: facts.runtimes }
 }
 
