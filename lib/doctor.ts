@@ -239,7 +239,7 @@ const VERSION_RULES: Array<{ rules: DotenvRules; since: string; fix: string }> =
 function composeVersions(input: DoctorInput, l: Loaded): CheckResult {
   const title = 'Compose versions'
   if (!l.env || !l.registry || !l.settings) return skipped('compose-versions', title, 'env files did not load')
-  const modelled = modelledCompose(input.root)
+  const modelled = modelledCompose(input.root, l.env.shell)
   const derived = derivedEnv(l.registry, l.settings)
   const read = (rules: DotenvRules) => {
     try {

@@ -47,6 +47,8 @@ export interface EnvLayers {
   loadedFiles: string[]
   /** Every value each layer set, overridden ones included, for masking (lib/secrecy.ts); not enumerable, so never in JSON. */
   layerValues: Array<{ key: string; value: string; source: EnvSource }>
+  /** The calling environment these layers were read with (the one place it is read); not enumerable, so never in JSON. */
+  shell: Readonly<Record<string, string | undefined>>
 }
 
 export interface LoadEnvLayersOptions {
@@ -206,6 +208,7 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
 
   const layers = { values: {}, files: {}, sources: {}, history: {}, shadowed: [], lookup: (name: string) => fromShell(name) ?? merged.get(name), loadedFiles } as unknown as EnvLayers
   Object.defineProperty(layers, 'layerValues', { value: layerValues, enumerable: false })
+  Object.defineProperty(layers, 'shell', { value: shell, enumerable: false })
   for (const [key, fileValue] of merged) {
     const keyHistory = history.get(key)!
     const below = keyHistory[keyHistory.length - 1]

@@ -83,7 +83,7 @@ export function platformEnv(ctx: Pick<StackCtx, 'root' | 'registry'>, o: Platfor
   const envFiles = envFileChain(ctx.root, { derived: derivedExists, secretLayer })
   const base = composeEnv(ctx.root, ctx.registry, envFiles, { environment: o.environment, profile: o.profile })
   // whatever reads the env files for Compose masks their secrets in everything printed (errors, --verbose)
-  registerSecrets(secretValues(base.layers, process.env, ctx.registry.secrets))
+  registerSecrets(secretValues(base.layers, ctx.registry.secrets))
   return { envFiles, derivedExists, base }
 }
 

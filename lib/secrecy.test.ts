@@ -33,7 +33,7 @@ test('every layer value of a secret key is registered, the shadowed ones too; se
   const root = fixture({ '.env': 'SMTP_PASS=file-smtp-value-1\nINFISICAL_SECRET_PATH=/staging\nINFISICAL_ENVIRONMENT=staging\nSHORT_PIN=stag12\n' })
   const shell = { SMTP_PASS: 'shell-smtp-value-1', INFISICAL_ADMIN_PASSWORD: 'admin-pass-from-shell', HOME: '/home/someone' }
   const env = loadEnvLayers({ root, shell })
-  const values = secretValues(env, shell, declared)
+  const values = secretValues(env, declared)
   for (const v of ['file-smtp-value-1', 'shell-smtp-value-1', 'admin-pass-from-shell', 'stag12']) assert.ok(values.includes(v), v)
   for (const v of ['/staging', 'staging', '/home/someone']) assert.ok(!values.includes(v), v)
   assert.ok(!Object.keys(env).includes('layerValues'), 'the layer values stay out of JSON')

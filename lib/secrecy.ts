@@ -63,8 +63,9 @@ export function isSecretKey(key: string, env: Pick<EnvLayers, 'history'>, declar
  * Every value to mask: each layer's value of a secret key, not only the one that wins (a .env value shadowed by the
  * shell is masked too), and shell values of declared secrets.
  */
-export function secretValues(env: Pick<EnvLayers, 'history' | 'layerValues'>, shell: Record<string, string | undefined>, declared?: Declared): string[] {
+export function secretValues(env: Pick<EnvLayers, 'history' | 'layerValues' | 'shell'>, declared?: Declared): string[] {
   const out: string[] = []
+  const shell = env.shell
   for (const { key, value, source } of env.layerValues) if (isSecretKey(key, env, declared) || isSecretFrom(key, source, declared)) out.push(value)
   for (const [key, value] of Object.entries(shell)) {
     if (value === undefined) continue

@@ -260,7 +260,7 @@ export function loadPlatformEnv(root: string, registry: () => Registry): EnvLaye
   }
   // every layer's value of a secret key (lib/secrecy.ts), and secrets that only the calling shell holds
   // (e.g. INFISICAL_ADMIN_PASSWORD, CLOUDFLARE_API_TOKEN)
-  registerSecrets(secretValues(layers, process.env, declared))
+  registerSecrets(secretValues(layers, declared))
   return layers
 }
 

@@ -92,6 +92,9 @@ if (realTier('platform')) {
       }
     }
     assert.match(r.stdout, new RegExp(`compute/ollama-cpu\\s+http://${BIND.replace(/\./g, '\\.')}:8200`))
+    // the Compose the env engine models from now on: the one this engine's CLI runs (read from docker info)
+    const compose = docker(['compose', 'version', '--short']).stdout.trim()
+    assert.equal(repo.read('.stackyard/compose-version').trim(), /\d+\.\d+\.\d+/.exec(compose)![0])
   })
 
   test('1b. a second setup --yes and a second up recreate no container and change no file', async () => {
