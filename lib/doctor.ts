@@ -62,6 +62,12 @@ export function result(id: string, title: string, findings: Finding[], okSummary
 }
 const skipped = (id: string, title: string, why: string): CheckResult => ({ id, title, status: 'skip', summary: why, findings: [] })
 
+/** `file:line` of the layer a key's value comes from (undefined for the shell or the derived layer) */
+export const sourceWhere = (env: Pick<EnvLayers, 'sources'>, key: string): string | undefined => {
+  const src = env.sources[key]
+  return src?.file ? `${src.file}${src.line ? `:${src.line}` : ''}` : undefined
+}
+
 const errorWhere = (err: Error): string | undefined => {
   const e = err as { file?: string; line?: number }
   return e.file ? `${e.file}${e.line ? `:${e.line}` : ''}` : undefined
@@ -155,7 +161,7 @@ export const checks: Check[] = [
       findings.push({
         status: 'fail',
         message: `${d.key} ${problem}${off.length ? ` (Compose reads it even while the ${off.join(', ')} profile is off)` : ''}`,
-        where: l.env.sources[d.key]?.file ? `${l.env.sources[d.key].file}:${l.env.sources[d.key].line ?? ''}`.replace(/:$/, '') : d.file,
+        where: sourceWhere(l.env, d.key) ?? d.file,
         fix: generated
           ? problem === 'missing'
             ? 'run npx zx tasks/secrets.ts generate'
@@ -260,7 +266,6 @@ function composeVersions(input: DoctorInput, l: Loaded): CheckResult {
     for (const [key, value] of Object.entries(now.layers!.values)) {
       const before = old.layers!.values[key]
       if (before === value) continue
-      const src = now.layers!.sources[key]
       // a secret's readings are not shown, not even the older one (a part of the secret)
       const secret = isSecretKey(key, now.layers!, l.registry.secrets)
       findings.push({
@@ -268,7 +273,7 @@ function composeVersions(input: DoctorInput, l: Loaded): CheckResult {
         message: secret
           ? `${key} reads differently with Compose before ${v.since} and with newer ones (a secret: values not shown)`
           : `${key} is ${JSON.stringify(before ?? '')} with Compose before ${v.since} and ${JSON.stringify(value)} with newer ones`,
-        where: src?.file ? `${src.file}${src.line ? `:${src.line}` : ''}` : undefined,
+        where: sourceWhere(now.layers!, key),
         fix: v.fix,
       })
     }

@@ -3,7 +3,7 @@
 // container on stdin only, never in argv; a stopped service is reported as not checked, not as a failure.
 import { Readable } from 'node:stream'
 import type { Platform, StackCtx } from './platform.ts'
-import type { CheckResult, Finding } from './doctor.ts'
+import { sourceWhere, type CheckResult, type Finding } from './doctor.ts'
 import type { SecretDecl } from './registry.ts'
 import { execCommand } from './compose.ts'
 import { stackRows } from './status.ts'
@@ -49,7 +49,7 @@ export async function liveSecrets(ctx: Pick<StackCtx, 'exec'>, p: Platform): Pro
       message: wrong
         ? `${d.key} does not open role ${check.role} on ${where}: the database holds another password`
         : `${d.key}: cannot log in as ${check.role} on ${where}: ${why}`,
-      where: p.compose.layers.sources[d.key]?.file ? `${p.compose.layers.sources[d.key].file}:${p.compose.layers.sources[d.key].line ?? ''}`.replace(/:$/, '') : d.file,
+      where: sourceWhere(p.compose.layers, d.key) ?? d.file,
       fix: wrong
         ? check.role === 'postgres' || stack.name !== 'data'
           ? `if the env files are right, set it in the database (ALTER ROLE ${check.role} PASSWORD …, through npx zx tasks/compose.ts ${stack.name} -- exec ${check.service} psql); if the database is right, put the old value back in .env (.env.bak)`
