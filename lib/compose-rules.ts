@@ -6,7 +6,6 @@ import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { CURRENT_RULES, type DotenvRules } from './env.ts'
 import { STATE_DIR } from './paths.ts'
-import { parseVersion, versionAtLeast } from './compose.ts'
 import { writeFileAtomic } from './fs-atomic.ts'
 
 export const COMPOSE_VERSION_FILE = `${STATE_DIR}/compose-version`
@@ -45,4 +44,16 @@ export async function recordComposeVersion(root: string, version: string): Promi
   const file = join(root, COMPOSE_VERSION_FILE)
   await mkdir(dirname(file), { recursive: true })
   return (await writeFileAtomic(file, version + '\n', { mode: 0o644 })).changed
+}
+
+/** Parses `docker compose version --short` ("2.39.1", "v2.24.0-desktop.1") into [major, minor, patch]. */
+export function parseVersion(text: string): [number, number, number] | undefined {
+  const m = /v?(\d+)\.(\d+)\.(\d+)/.exec(text.trim())
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined
+}
+
+export function versionAtLeast(v: readonly number[], min: string): boolean {
+  const m = parseVersion(min)!
+  for (let i = 0; i < 3; i++) if (v[i] !== m[i]) return v[i] > m[i]
+  return true
 }

@@ -88,15 +88,3 @@ export function logsCommand(o: { services?: readonly string[]; follow?: boolean;
 export function execCommand(service: string, command: readonly string[]): string[] {
   return ['exec', '-T', service, ...command]
 }
-
-/** Parses `docker compose version --short` ("2.39.1", "v2.24.0-desktop.1") into [major, minor, patch]. */
-export function parseVersion(text: string): [number, number, number] | undefined {
-  const m = /v?(\d+)\.(\d+)\.(\d+)/.exec(text.trim())
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined
-}
-
-export function versionAtLeast(v: readonly number[], min: string): boolean {
-  const m = parseVersion(min)!
-  for (let i = 0; i < 3; i++) if (v[i] !== m[i]) return v[i] > m[i]
-  return true
-}

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { healthOutput, parseConfigImages, parseContainerInspect, parseImageInspect, parseInfo, parsePs, repository, shortDigest, uptime } from './docker-state.ts'
-import { parseVersion, versionAtLeast } from './compose.ts'
+import { parseVersion, versionAtLeast } from './compose-rules.ts'
 
 const row = { Name: 'stackyard-infra-caddy-1', Service: 'caddy', Project: 'stackyard-infra', Image: 'caddy:2.10.2-alpine', State: 'running', Health: 'healthy', Status: 'Up 5 minutes (healthy)', Publishers: [{ URL: '127.0.0.1', TargetPort: 8020, PublishedPort: 8020, Protocol: 'tcp' }] }
 

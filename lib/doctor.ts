@@ -2,71 +2,23 @@
 // repository (registry, env files, modes, git index through the injected runner); changes nothing.
 import { statSync, existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { loadEnvLayers, type EnvLayers } from './env-layers.ts'
+import { loadEnvLayers } from './env-layers.ts'
 import { CURRENT_RULES, type DotenvRules } from './env.ts'
 import { modelledCompose } from './compose-rules.ts'
 import { isSecretKey } from './secrecy.ts'
 import type { Registry } from './registry.ts'
-import { BASE_FILE, STACK_DIR } from './registry.ts'
+import { BASE_FILE, STACK_DIR, hardwareVariants } from './registry.ts'
 import { validateComposeFile } from './compose-schema.ts'
 import { checkSecret } from './secrets.ts'
-import { readSettings, type Settings } from './settings.ts'
-import { activeRoutes, derivedEnv, hardwareVariants } from './routes.ts'
+import { readSettings } from './settings.ts'
+import { activeRoutes, derivedEnv } from './routes.ts'
 import { secretFileFindings } from './secret-files.ts'
 import { plural } from './format.ts'
 import { infisicalCheck } from './infisical-doctor.ts'
+import { result, sourceWhere, type Check, type CheckResult, type DoctorInput, type Finding, type Loaded } from './doctor-check.ts'
 import { backupCheck, socketProxyCheck } from './ops-doctor.ts'
 
-export type Status = 'ok' | 'warn' | 'fail' | 'skip'
-
-export interface Finding {
-  status: Exclude<Status, 'ok' | 'skip'>
-  message: string
-  /** file:line, variable or flag it concerns */
-  where?: string
-  fix?: string
-}
-
-export interface CheckResult {
-  id: string
-  title: string
-  status: Status
-  /** one line when all is well */
-  summary: string
-  findings: Finding[]
-}
-
-export interface DoctorInput {
-  root: string
-  registry(): Registry
-  env(): EnvLayers
-  /** true when git tracks the path (relative to root); undefined when git cannot tell */
-  gitTracked(path: string): Promise<boolean | undefined>
-}
-
-export interface Loaded {
-  registry?: Registry
-  registryError?: Error
-  env?: EnvLayers
-  envError?: Error
-  settings?: Settings
-  settingsError?: Error
-}
-
-export type Check = (input: DoctorInput, loaded: Loaded) => CheckResult | Promise<CheckResult>
-
-/** A check's result from its findings: fail if any fails, warn if any, else ok with the summary. */
-export function result(id: string, title: string, findings: Finding[], okSummary: string): CheckResult {
-  const status: Status = findings.some((f) => f.status === 'fail') ? 'fail' : findings.length ? 'warn' : 'ok'
-  return { id, title, status, summary: status === 'ok' ? okSummary : plural(findings.length, 'finding'), findings }
-}
 const skipped = (id: string, title: string, why: string): CheckResult => ({ id, title, status: 'skip', summary: why, findings: [] })
-
-/** `file:line` of the layer a key's value comes from (undefined for the shell or the derived layer) */
-export const sourceWhere = (env: Pick<EnvLayers, 'sources'>, key: string): string | undefined => {
-  const src = env.sources[key]
-  return src?.file ? `${src.file}${src.line ? `:${src.line}` : ''}` : undefined
-}
 
 const errorWhere = (err: Error): string | undefined => {
   const e = err as { file?: string; line?: number }

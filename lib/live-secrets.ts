@@ -3,7 +3,7 @@
 // container on stdin only, never in argv; a stopped service is reported as not checked, not as a failure.
 import { Readable } from 'node:stream'
 import type { Platform, StackCtx } from './platform.ts'
-import { sourceWhere, type CheckResult, type Finding } from './doctor.ts'
+import { sourceWhere, type CheckResult, type Finding } from './doctor-check.ts'
 import type { SecretDecl } from './registry.ts'
 import { execCommand } from './compose.ts'
 import { stackRows } from './status.ts'

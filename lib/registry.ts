@@ -9,7 +9,6 @@ import type { z } from 'zod'
 import { ConfigError, UsageError } from './errors.ts'
 import { templateVariables } from './env.ts'
 import { namedVolumeKeys } from './compose-volumes.ts'
-import { hardwareVariants } from './routes.ts'
 import {
   BackupSpec,
   ComposeDoc,
@@ -21,6 +20,7 @@ import {
   StackMeta,
   ENVIRONMENTS,
   ENV_NAME,
+  HARDWARE_PROFILES,
   formatIssues,
   type Environment,
 } from './schema.ts'
@@ -365,4 +365,14 @@ function collectVariables(l: Loaded, into: ComposeVariable[]): void {
     }
   }
   walk(l.doc.contents, [])
+}
+
+/**
+ * Hardware variants: two services of one stack that each run only under hardware profiles (cpu, gpu-nvidia,
+ * gpu-amd) and share none, e.g. ollama-cpu and ollama-gpu-nvidia. STACKYARD_PROFILE picks one hardware profile,
+ * so at most one of them runs: they may declare the same route (subdomain and local port).
+ */
+export function hardwareVariants(a: Service, b: Service): boolean {
+  const hardware = (s: Service) => s.profiles.length > 0 && s.profiles.every((p) => (HARDWARE_PROFILES as readonly string[]).includes(p) && p !== 'none')
+  return a !== b && a.stack === b.stack && hardware(a) && hardware(b) && !a.profiles.some((p) => b.profiles.includes(p))
 }

@@ -3,7 +3,6 @@
 import type { Registry, Route, Service } from './registry.ts'
 import type { Settings } from './settings.ts'
 import { ConfigError, UsageError } from './errors.ts'
-import { HARDWARE_PROFILES } from './schema.ts'
 
 /** The stacks this installation runs: STACKYARD_STACKS plus the stacks they come after; every stack when unset. */
 export function selectedStacks(registry: Pick<Registry, 'stacks' | 'select'>, settings: Pick<Settings, 'stacks'>): Set<string> {
@@ -52,12 +51,3 @@ export function derivedEnv(registry: Registry, settings: Settings): Record<strin
   return Object.fromEntries(registry.routes.map((r) => [r.urlEnv, routeUrl(r, settings)]))
 }
 
-/**
- * Hardware variants: two services of one stack that each run only under hardware profiles (cpu, gpu-nvidia,
- * gpu-amd) and share none, e.g. ollama-cpu and ollama-gpu-nvidia. STACKYARD_PROFILE picks one hardware profile,
- * so at most one of them runs: they may declare the same route (subdomain and local port).
- */
-export function hardwareVariants(a: Service, b: Service): boolean {
-  const hardware = (s: Service) => s.profiles.length > 0 && s.profiles.every((p) => (HARDWARE_PROFILES as readonly string[]).includes(p) && p !== 'none')
-  return a !== b && a.stack === b.stack && hardware(a) && hardware(b) && !a.profiles.some((p) => b.profiles.includes(p))
-}
