@@ -12,7 +12,7 @@ import type { Change, Problem } from './cloudflare-diff.ts'
 
 export const CATCH_ALL: IngressRule = { service: 'http_status:404' }
 
-/** What cloudflared needs to enforce Access on a hostname (cloudflare-api.md §5). */
+/** What cloudflared needs to enforce Access on a hostname. */
 export interface HostAccess {
   teamName: string
   aud: string
@@ -48,7 +48,7 @@ export function isOwnedRule(rule: IngressRule, proxyUrl: string, domain: string)
   return normService(rule.service) === normService(proxyUrl) && underDomain(rule.hostname, domain) && fqdn(rule.hostname) !== fqdn(domain)
 }
 
-/** Refuses a tunnel that reads its ingress from a local config file (cloudflare-api.md §5). */
+/** Refuses a tunnel that reads its ingress from a local config file. */
 export function assertRemotelyManaged(current: Pick<TunnelConfiguration, 'source'>, tunnel: string): void {
   if (current.source === 'local')
     throw new FailureError(`tunnel ${tunnel} is locally managed (its ingress lives in a cloudflared config file), so Stackyard will not edit its ingress`, {

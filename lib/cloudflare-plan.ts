@@ -1,5 +1,5 @@
 // Reconciliation of Access, tunnel ingress and DNS with the registry: read everything once, plan with the
-// pure planners (cloudflare-access/-ingress/-dns.ts), then apply in a safe order (cloudflare-api.md §12):
+// pure planners (cloudflare-access/-ingress/-dns.ts), then apply in a safe order:
 // policies and apps first (their AUD feeds the ingress), the ingress (after checking that nobody changed
 // it since it was read, unless that read is fresh), then DNS as one atomic batch per step; removals run the
 // other way round (DNS, ingress, then apps), so a host is never reachable without its Access app. Every

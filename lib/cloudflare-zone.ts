@@ -1,5 +1,5 @@
 // Zone checks: the settings that matter for a tunnel-fronted platform and the rules that could cache or
-// rewrite routed hosts' API paths, judged by one documented stance (cloudflare-api.md §11):
+// rewrite routed hosts' API paths, judged by one stance:
 //   - `ssl` is never changed automatically. Tunnel hostnames do not use it (the edge reaches cloudflared
 //     through the tunnel; cloudflared reaches http://caddy:80 per the ingress), and the value is
 //     zone-wide, so changing it can break other origins in the zone. `off` fails (no HTTPS at the edge);
@@ -10,7 +10,7 @@
 //   - `security_level` `high`/`under_attack` is a warning: challenges break API and CLI clients (fixable
 //     to `medium`).
 //   - cache rules, page rules and header transforms that could cache or rewrite a routed host's
-//     responses are warnings (the origin's forced Content-Type broke Infisical; see origin.md §6.1).
+//     responses are warnings (a forced Content-Type on API responses breaks Infisical's login).
 // Pure evaluation plus the reads and fixes over a session; no env reads.
 import type { PageRule, Ruleset, ZoneSetting } from './cloudflare.ts'
 import type { Session } from './cloudflare-session.ts'
@@ -123,7 +123,7 @@ export function evaluateRules(state: Pick<ZoneState, 'pageRules' | 'rulesets'>, 
       if (rs.phase === 'http_request_cache_settings' && rule.action === 'set_cache_settings' && rule.action_parameters?.cache === true)
         out.push({ id: `ruleset:${rule.id ?? label}`, level: 'warn', message: `${label} makes responses cacheable for ${touched.join(', ')}`, why: 'API responses (e.g. Infisical /api/*) must not be cached: add a bypass rule before it' })
       if (rs.phase !== 'http_request_cache_settings' && JSON.stringify(rule.action_parameters ?? {}).toLowerCase().includes('content-type'))
-        out.push({ id: `ruleset:${rule.id ?? label}`, level: 'warn', message: `${label} rewrites Content-Type for ${touched.join(', ')}`, why: 'a forced Content-Type broke Infisical logins in the origin system (origin.md §6.1)' })
+        out.push({ id: `ruleset:${rule.id ?? label}`, level: 'warn', message: `${label} rewrites Content-Type for ${touched.join(', ')}`, why: 'a forced Content-Type on API responses breaks Infisical logins' })
     }
   }
   return out

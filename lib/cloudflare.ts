@@ -252,7 +252,7 @@ export interface Cloudflare {
   /** GET /accounts */
   accounts(): Promise<Array<z.infer<typeof Account>>>
 
-  /** GET /accounts/{a}/cfd_tunnel?name=…&is_deleted=false (cloudflare-api.md §5) */
+  /** GET /accounts/{a}/cfd_tunnel?name=…&is_deleted=false */
   tunnelsByName(accountId: string, name: string): Promise<Tunnel[]>
   /** GET /accounts/{a}/cfd_tunnel/{t} */
   tunnel(accountId: string, tunnelId: string): Promise<Tunnel>

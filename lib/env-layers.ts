@@ -1,5 +1,5 @@
 // The layered environment as Compose builds it from repeated --env-file: reads env files, never writes process.env.
-// Order, lowest first: derived < .env.global < .env < .env.infisical < shell (the shell always wins, env-semantics §2).
+// Order, lowest first: derived < .env.global < .env < .env.infisical < shell (the shell always wins, as in Compose).
 import { readFileSync } from 'node:fs'
 import { pathKind } from './path-kind.ts'
 import { join } from 'node:path'

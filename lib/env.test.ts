@@ -1,5 +1,5 @@
 // Tests for lib/env.ts: table tests ported from compose-go (dotenv/*_test.go, dotenv/fixtures, template/*_test.go at
-// e70e961), the Compose column of env-semantics.md §5, the §7 serialization examples, and fast-check properties.
+// e70e961), Compose's observed behaviour on the grammar's corners, the serialization examples, and fast-check properties.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
@@ -448,7 +448,7 @@ describe('templateVariables: compose-go variables_test (TestExtractVariables)', 
   test('an invalid template throws', () => assert.throws(() => templateVariables('x ${a.b}'), InterpolationError))
 })
 
-describe('env-semantics.md §5, Compose column', () => {
+describe('Compose behaviour on the grammar corners', () => {
   const rows: Array<[row: number, input: string, expected: Record<string, string>, shell?: Record<string, string>]> = [
     [1, 'A=abc#def', { A: 'abc#def' }],
     [2, 'A=abc #def', { A: 'abc' }],
@@ -543,7 +543,7 @@ describe('parser details', () => {
   })
 })
 
-describe('serializeValue / serializeEntry (env-semantics.md §7)', () => {
+describe('serializeValue / serializeEntry', () => {
   const examples: Array<[value: string, line: string]> = [
     ['p@ss w#rd', 'KEY="p@ss w#rd"'],
     [`it's "ok"`, String.raw`KEY="it's \"ok\""`],

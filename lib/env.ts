@@ -1,6 +1,6 @@
 // Docker Compose's dotenv grammar and ${VAR} interpolation, ported from compose-go: pure, no I/O, no env reads.
 // Behaviour (including quirks and error wording) follows compose-go's dotenv/parser.go and template/template.go.
-// Reference: shared/reference/env-semantics.md; writing values back uses the double-quoted form of its §7.
+// Writing values back always uses the double-quoted form (serializeValue).
 
 /** Resolves a variable name; `undefined` means unset (distinct from the empty string). */
 export type Lookup = (name: string) => string | undefined
@@ -339,7 +339,7 @@ export interface ScanOptions {
   earlier?: ReadonlyMap<string, string>
 }
 
-/** What differs between Compose versions in reading env files (env-semantics §8 in the project's reference). */
+/** What differs between Compose versions in reading env files (lib/compose-rules.ts picks them per version). */
 export interface DotenvRules {
   /** before 2.39.0: while a later --env-file is interpolated, a key of an earlier file wins over this file's own earlier line */
   earlierFilesFirst: boolean
@@ -529,7 +529,7 @@ export function parseDotenv(text: string, lookup?: Lookup): Record<string, strin
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Writing (env-semantics.md §7): always double quotes; `\` `"` `$` LF CR escaped, everything else literal.
+// Writing: always double quotes; `\` `"` `$` LF CR escaped, everything else literal.
 
 const SERIALIZE_ESCAPES: Record<string, string> = { '\\': '\\\\', '"': '\\"', $: '$$', '\n': '\\n', '\r': '\\r' }
 const VALID_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/

@@ -7,7 +7,7 @@ const remote = (o: Record<string, string>) => Object.entries(o).map(([key, value
 const fp = (v: string) => createHash('sha256').update(v).digest('hex')
 const baseOf = (o: Record<string, string>): SyncBase => ({ get: (k) => (k in o ? fp(o[k]) : undefined), fingerprint: fp })
 
-test('serverNormalize trims both sides and keeps one trailing newline (reference §8)', () => {
+test('serverNormalize trims both sides and keeps one trailing newline', () => {
   assert.equal(serverNormalize('  a b  '), 'a b')
   assert.equal(serverNormalize('\tx\n\n'), 'x\n')
   assert.equal(serverNormalize('x\n'), 'x\n')

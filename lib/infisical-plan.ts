@@ -3,14 +3,14 @@
 import type { RemoteSecret, SecretWrite } from './infisical.ts'
 
 /**
- * What Infisical stores for a written value (reference §8): trimmed on both sides; a value that ended with "\n" gets
+ * What Infisical stores for a written value: trimmed on both sides; a value that ended with "\n" gets
  * one "\n" back. Comparing through this keeps status from reporting drift forever.
  */
 export function serverNormalize(value: string): string {
   return value.endsWith('\n') ? value.trim() + '\n' : value.trim()
 }
 
-/** Infisical treats every `${…}` as a secret reference (no escape syntax, §8). */
+/** Infisical treats every `${…}` as a secret reference (no escape syntax). */
 export function looksLikeReference(value: string): boolean {
   return /\$\{[^}]+\}/.test(value)
 }

@@ -1,7 +1,7 @@
 // Infisical REST client over lib/http.ts: base URL, universal-auth login and re-login, v3 raw + v3 batch raw secrets,
 // folders, admin bootstrap and the calls that set up a machine identity; zod at the edge; every failure mapped to one
 // sentence. No env reads, no files, no task logic; tokens live in memory only and never reach a log or an error.
-// API facts: shared/reference/infisical-api.md (the section numbers below refer to it).
+// API reference: https://infisical.com/docs/api-reference/overview/introduction (the v3 raw secrets, folders and universal-auth endpoints).
 import { z } from 'zod'
 import { FailureError } from './errors.ts'
 import { createTransport, HttpError, type HttpResponse, type Method, type Transport } from './http.ts'
@@ -93,7 +93,7 @@ export interface InfisicalClientOptions {
 
 /** Infisical (Fastify's default bodyLimit) refuses request bodies over 1 MiB with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024
-/** a 2024 server's per-route budgets per minute and IP (reference §10): list and each batch verb, folders, login */
+/** a 2024 server's per-route budgets per minute and IP: list and each batch verb, folders, login */
 export const RATE_BUDGET = 'a 2024 server allows 40 requests a minute per route (the secret list and each batch verb), 60 for folders and 200 for logins, per IP'
 
 /**
@@ -163,31 +163,31 @@ export interface InfisicalClient {
   readonly origin: string
   /** HTTP requests sent so far (logins and retries included) */
   readonly requests: number
-  /** GET /api/status (§1): up and able to reach its database and Redis */
+  /** GET /api/status: up and able to reach its database and Redis */
   status(): Promise<{ ok: boolean; message: string }>
-  /** GET /api/v1/admin/config (§1) */
+  /** GET /api/v1/admin/config */
   adminConfig(): Promise<{ initialized: boolean }>
-  /** Does the server have POST /api/v1/admin/bootstrap (§3)? Probed with an empty body, which changes nothing. */
+  /** Does the server have POST /api/v1/admin/bootstrap? Probed with an empty body, which changes nothing. */
   hasBootstrap(): Promise<boolean>
-  /** POST /api/v1/admin/bootstrap (§3): admin user, organization and an admin identity token */
+  /** POST /api/v1/admin/bootstrap: admin user, organization and an admin identity token */
   bootstrap(input: { email: string; password: string; organization: string }): Promise<{ organizationId: string; organizationSlug?: string; token: string }>
-  /** POST /api/v1/auth/universal-auth/login (§2); done on demand by every authenticated call */
+  /** POST /api/v1/auth/universal-auth/login; done on demand by every authenticated call */
   login(): Promise<void>
-  /** GET /api/v3/secrets/raw (§4): shared secrets of one folder; imports left out */
+  /** GET /api/v3/secrets/raw: shared secrets of one folder; imports left out */
   listSecrets(scope: InfisicalScope, opts?: { expand?: boolean }): Promise<RemoteSecret[]>
   /** keys whose value alone makes a batch body larger than the server accepts (MAX_BODY_BYTES): they cannot be sent */
   oversized(scope: InfisicalScope, items: SecretWrite[]): string[]
-  /** POST /api/v3/secrets/batch/raw (§5), chunked by count and encoded size */
+  /** POST /api/v3/secrets/batch/raw, chunked by count and encoded size */
   createSecrets(scope: InfisicalScope, items: SecretWrite[]): Promise<WriteOutcome>
-  /** PATCH /api/v3/secrets/batch/raw (§5), chunked; every key must exist */
+  /** PATCH /api/v3/secrets/batch/raw, chunked; every key must exist */
   updateSecrets(scope: InfisicalScope, items: SecretWrite[]): Promise<WriteOutcome>
-  /** DELETE /api/v3/secrets/batch/raw (§5), chunked; every key must exist */
+  /** DELETE /api/v3/secrets/batch/raw, chunked; every key must exist */
   deleteSecrets(scope: InfisicalScope, keys: string[]): Promise<WriteOutcome>
-  /** POST|PATCH|DELETE /api/v3/secrets/raw/{name} (§4): one key per request (baselines and single edits) */
+  /** POST|PATCH|DELETE /api/v3/secrets/raw/{name}: one key per request (baselines and single edits) */
   writeOne(method: 'POST' | 'PATCH' | 'DELETE', scope: InfisicalScope, key: string, value?: string): Promise<WriteOutcome>
-  /** GET /api/v1/folders (§7): names of the folders directly under `path` */
+  /** GET /api/v1/folders: names of the folders directly under `path` */
   listFolders(scope: Omit<InfisicalScope, 'secretPath'>, path: string): Promise<string[]>
-  /** POST /api/v1/folders (§7) for each missing segment of scope.secretPath; returns the folders created */
+  /** POST /api/v1/folders for each missing segment of scope.secretPath; returns the folders created */
   ensureFolder(scope: InfisicalScope): Promise<string[]>
   /** POST /api/v2/workspace: a project (default environments dev, staging, prod) */
   createProject(name: string): Promise<{ id: string; environments: string[] }>
@@ -309,7 +309,7 @@ export function createInfisicalClient(o: InfisicalClientOptions): InfisicalClien
     error: InfisicalApiError
   }
 
-  /** Maps a non-2xx answer of either status convention (§9) to one kind and one sentence. */
+  /** Maps a non-2xx answer of either status convention to one kind and one sentence. */
   function classify(res: HttpResponse, label: string, scope?: Partial<InfisicalScope>): Classified {
     const where = describe(scope)
     const body = ErrorBody.safeParse(res.json)

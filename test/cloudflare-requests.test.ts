@@ -1,4 +1,4 @@
-// The request budget of a reconcile against the fake (cloudflare-api.md §4: keep the count low): with the IDs
+// The request budget of a reconcile against the fake (keep the count low): with the IDs
 // remembered by the run before, 1 changed host costs 6 requests (3 reads, 3 writes) and none 3 reads, exactly;
 // a stale remembered ID is rediscovered once, a wrong configured one is a ConfigError; --dry-run sends no write;
 // a record created behind our back between read and batch is taken as done.

@@ -25,7 +25,7 @@ async function login(fake: FakeInfisical) {
 }
 const scope = (fake: FakeInfisical) => ({ workspaceId: fake.projectId, environment: 'dev', secretPath: '/' })
 
-test('trimming as the server does it (§8)', () => {
+test('trimming as the server does it', () => {
   assert.equal(trimLikeInfisical('  a  '), 'a')
   assert.equal(trimLikeInfisical(' a \n\n'), 'a\n')
 })
@@ -46,7 +46,7 @@ test('batch create is all-or-nothing with the 2024 messages; update lists the ke
   assert.equal(fake.records()[0].version, 2)
 })
 
-test('status-code conventions (§9): 2024 swaps 401/403 and uses 403 for validation; upstream is conventional', async (t) => {
+test('status-code conventions: 2024 swaps 401/403 and uses 403 for validation; upstream is conventional', async (t) => {
   for (const [convention, creds, validation] of [['2024', 403, 403], ['upstream', 401, 422]] as const) {
     const fake = await startFakeInfisical({ convention })
     t.after(() => fake.close())

@@ -1,7 +1,7 @@
-// Test helper: a loopback fake Infisical that follows shared/reference/infisical-api.md: v3 raw and v3 batch raw
+// Test helper: a loopback fake Infisical that follows the real Infisical API (https://infisical.com/docs/api-reference): v3 raw and v3 batch raw
 // secrets, folders, universal-auth login, admin config and bootstrap, the calls that set up a machine identity; the
 // server's value trimming, batch all-or-nothing with the 2024 messages, secret-reference expansion, the two
-// status-code conventions (§9), a per-minute limit per route with the rate-limit headers (§10), token expiry (a JWT
+// status-code conventions, a per-minute limit per route with the rate-limit headers, token expiry (a JWT
 // past its exp: 500 on a 2024 build), approval mode, and Fastify's 1 MiB body limit (413).
 // Built on test/helpers/http-server.ts (fault injection: fake.server.inject). Never used by product code.
 import { randomBytes } from 'node:crypto'
@@ -90,7 +90,7 @@ export interface FakeInfisical {
   close(): Promise<void>
 }
 
-/** What the server stores for a written value (§8). */
+/** What the server stores for a written value. */
 export function trimLikeInfisical(v: string): string {
   return v.endsWith('\n') ? v.trim() + '\n' : v.trim()
 }
@@ -126,7 +126,7 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
     return p
   }
 
-  // ---- errors in the two conventions (§9) ----
+  // ---- errors in the two conventions ----
   const body = (status: number, error: string, message: unknown) => ({ status, body: convention === 'upstream' ? { reqId: `req-${randomBytes(4).toString('hex')}`, statusCode: status, message, error } : { statusCode: status, message, error } })
   const unauthorized = (message: string) => body(convention === '2024' ? 403 : 401, 'UnauthorizedError', message)
   const permissionDenied = (message = 'You are not allowed to access this resource') => body(convention === '2024' ? 401 : 403, 'PermissionDenied', message)
@@ -144,7 +144,7 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
     if (!token.startsWith('fake.')) return convention === '2024' ? { status: 500, body: { statusCode: 500, error: 'Internal Server Error', message: 'jwt malformed' } } : body(403, 'TokenError', 'Invalid token')
     const t = tokens.get(token)
     if (!t) return unauthorized('Failed to authorize: token revoked')
-    // the token's TTL is also its JWT's exp (accessTokenMaxTTL = expiresIn): the JWT check fails first (§9)
+    // the token's TTL is also its JWT's exp (accessTokenMaxTTL = expiresIn): the JWT check fails first
     if (t.expiresAt <= Date.now()) return convention === '2024' ? { status: 500, body: { statusCode: 500, error: 'Internal Server Error', message: 'jwt expired' } } : body(403, 'TokenError', 'Token expired')
     return identities.get(t.identityId)!
   }
@@ -155,7 +155,7 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
     return token
   }
 
-  // ---- rate limit per route on secrets and folder routes (§10): each route has its own window ----
+  // ---- rate limit per route on secrets and folder routes: each route has its own window ----
   const limited = (route: string, handler: Route['handler'], kind: 'secrets' | 'folders' = 'secrets'): Route['handler'] => async (req, params) => {
     const limit = kind === 'folders' ? options.folderRateLimit : options.rateLimit
     if (limit === undefined) return handler(req, params)
@@ -264,7 +264,7 @@ export async function startFakeInfisical(opts: FakeInfisicalOptions = {}): Promi
       const list = items(b)!.map((s) => ({ key: String(s.secretKey).trim(), value: typeof s.secretValue === 'string' ? s.secretValue : '' }))
       const found = list.filter((s) => r.folder!.has(s.key)).map((s) => s.key)
       if (method === 'POST' && found.length) return badRequest(`Secret already exist: ${found.join(',')}`)
-      // the 2024 message lists the keys that WERE found (§5)
+      // the 2024 message lists the keys that WERE found
       if (method !== 'POST' && found.length !== list.length) return badRequest(`Secret not exist: ${found.join(',')}`)
       if (options.approval) return approvalReply(r, method)
       const out = []

@@ -17,7 +17,7 @@ for (const fault of ['500', 'drop'] as const) {
     r.fake.server.inject(
       (req) => isBatchCreate(req) && ++batches >= 2,
       fault === '500' ? { status: 500, body: { statusCode: 500, error: 'Internal Server Error', message: 'Something went wrong' } } : { drop: true },
-      fault === '500' ? 2 : 1, // a 500 is retried once after a re-login (§9), so it has to happen twice
+      fault === '500' ? 2 : 1, // a 500 is retried once after a re-login, so it has to happen twice
     )
     const failed = await r.run('push')
     assert.equal(failed.code, 1, failed.stderr)

@@ -1,4 +1,4 @@
-// Random env files from the corners of Compose's dotenv grammar (shared/reference/env-semantics.md §3-§4), for the
+// Random env files from the corners of Compose's dotenv grammar, for the
 // differential test against the real `docker compose` (test/compose-diff.test.ts). Deterministic: a case is a
 // function of its seed alone, so a disagreement is reproduced from the seed the test prints.
 
