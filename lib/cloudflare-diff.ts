@@ -31,10 +31,6 @@ export function counts(changes: readonly Change[]): Record<Op, number> {
   return c
 }
 
-export function hasWrites(changes: readonly Change[]): boolean {
-  return changes.some((c) => c.op !== '=')
-}
-
 /** Renders the plan grouped by area; `headers` adds context per area (tunnel name, zone…). */
 export function renderPlan(changes: readonly Change[], problems: readonly Problem[], headers: Partial<Record<Area, string>> = {}): string {
   const lines: string[] = []

@@ -63,11 +63,6 @@ export function readLocalEnv(root: string, registry: Registry): Record<string, s
   return out
 }
 
-/** The keys of `local` that push sends. */
-export function pushSet(local: Record<string, string>, selection: Selection): Record<string, string> {
-  return Object.fromEntries(Object.entries(local).filter(([k]) => selection.push.has(k)))
-}
-
 export interface RemoteState {
   secrets: RemoteSecret[]
   /** the folder does not exist yet (push creates it) */

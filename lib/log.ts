@@ -21,9 +21,6 @@ let verbose = false
 export function setVerbose(on: boolean): void {
   verbose = on
 }
-export function isVerbose(): boolean {
-  return verbose
-}
 
 function emit(prefix: string, message: string): void {
   const text = redact(message)

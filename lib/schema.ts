@@ -98,7 +98,6 @@ export const SecretSpec = z.discriminatedUnion('format', [
   }),
 ])
 export type SecretSpec = z.infer<typeof SecretSpec>
-export const SecretsMap = z.record(envName, SecretSpec)
 
 /** Service-level `x-proxy: true` marks the reverse proxy (Caddy): private local ports are published on it. */
 export const ProxyFlag = z.boolean()
