@@ -3,6 +3,7 @@
 // the stacks each host runs (STACKYARD_HOST_<NAME>_STACKS). Runners only wrap argv; no I/O of their own.
 import { UsageError } from './errors.ts'
 import { changeRunner, run, type Runner } from './exec.ts'
+import { commaList } from './format.ts'
 
 /** Docker's rule for context names (docker context create). */
 export const CONTEXT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/
@@ -33,7 +34,7 @@ export function contextRunners(context: string | undefined, o: { dryRun: boolean
 
 /** STACKYARD_CONTEXTS: the Docker contexts a multi-host status/health covers, in order (default: none configured). */
 export function configuredContexts(values: Record<string, string | undefined>): string[] {
-  const names = (values.STACKYARD_CONTEXTS ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const names = commaList(values.STACKYARD_CONTEXTS)
   for (const n of names) checkContextName(n, 'STACKYARD_CONTEXTS')
   return [...new Set(names)]
 }
@@ -51,7 +52,7 @@ export function hostVariable(context: string, what: 'STACKS' | 'PROFILES'): stri
 /** The optional compose profiles of a context (STACKYARD_HOST_<NAME>_PROFILES), or undefined: STACKYARD_PROFILES applies. */
 export function hostProfiles(values: Record<string, string | undefined>, context: string | undefined): string[] | undefined {
   const raw = values[hostVariable(context ?? DEFAULT_CONTEXT, 'PROFILES')]
-  return raw === undefined ? undefined : raw.split(',').map((s) => s.trim()).filter(Boolean)
+  return raw === undefined ? undefined : commaList(raw)
 }
 
 /**
@@ -61,5 +62,5 @@ export function hostProfiles(values: Record<string, string | undefined>, context
 export function hostStacks(values: Record<string, string | undefined>, context: string | undefined): string[] | undefined {
   const raw = values[hostStacksVariable(context ?? DEFAULT_CONTEXT)]
   if (raw === undefined) return undefined
-  return raw.split(',').map((s) => s.trim()).filter(Boolean)
+  return commaList(raw)
 }

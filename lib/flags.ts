@@ -1,7 +1,7 @@
 // Command-line parsing from declarations, and help rendered from the same declarations: pure.
 // A task's own argv only (never zx's global minimist argv, which swallows `--dry-run stack`).
 import { UsageError } from './errors.ts'
-import { table } from './format.ts'
+import { table, commaList } from './format.ts'
 
 export type FlagDecl =
   | { type: 'boolean'; help: string; default?: boolean; short?: string }
@@ -147,7 +147,7 @@ function assign(flags: Record<string, unknown>, name: string, d: FlagDecl, raw: 
       flags[key] = raw
       return
     case 'strings': {
-      const values = raw.split(',').map((s) => s.trim()).filter(Boolean)
+      const values = commaList(raw)
       for (const v of values) checkChoice(`--${name}`, v, d.choices)
       flags[key] = [...((flags[key] as string[]) ?? []), ...values]
       return

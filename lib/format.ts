@@ -1,4 +1,4 @@
-// Plain-text rendering helpers (tables, durations): pure, no I/O.
+// Plain-text helpers: rendering (tables, durations, printable text) and reading comma lists; pure, no I/O.
 import { stripAnsi } from './log.ts'
 
 /** Render rows as an aligned table; the first row is the header. Cells may contain ANSI colour. */
@@ -41,4 +41,9 @@ export function stripTerminalCodes(text: string): string {
  */
 export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** `a, b,,c` → ['a', 'b', 'c']: a comma-separated setting or flag value, items trimmed, empty ones dropped. */
+export function commaList(text: string | undefined): string[] {
+  return (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)
 }

@@ -3,6 +3,7 @@
 import { ConfigError } from './errors.ts'
 import type { EnvLayers } from './env-layers.ts'
 import { DOMAIN, ENVIRONMENTS, HARDWARE_PROFILES, type Environment, type HardwareProfile } from './schema.ts'
+import { commaList } from './format.ts'
 
 export interface Settings {
   environment: Environment
@@ -35,8 +36,8 @@ export function readSettings(values: Record<string, string | undefined>, env?: P
     throw new ConfigError(`${where(env, 'DOMAIN')}: "${domain}" is not a domain name`, { hint: 'use the bare domain, e.g. example.com (no scheme, no port, no path)' })
   if (environment === 'public' && !domain)
     throw new ConfigError('the public environment needs DOMAIN', { hint: 'set DOMAIN=example.com in .env (or run npx zx tasks/setup.ts)' })
-  const profiles = (values.STACKYARD_PROFILES ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const profiles = commaList(values.STACKYARD_PROFILES)
   const bindAddress = values.LOCAL_BIND_ADDRESS || '127.0.0.1'
-  const stacks = (values.STACKYARD_STACKS ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const stacks = commaList(values.STACKYARD_STACKS)
   return { environment, domain, profile, profiles, bindAddress, ...(stacks.length ? { stacks } : {}) }
 }

@@ -12,6 +12,7 @@ import type { Registry } from '../registry.ts'
 import { HARDWARE_PROFILES, type Environment, type HardwareProfile } from '../schema.ts'
 import type { TaskContext } from '../task.ts'
 import type { UpReport } from '../up.ts'
+import { commaList } from '../format.ts'
 
 export const CLOUDFLARE_MODES = ['none', 'tunnel-token', 'api-token'] as const
 export type CloudflareMode = (typeof CLOUDFLARE_MODES)[number]
@@ -171,7 +172,6 @@ export interface SetupContext extends SetupInput {
   failIfMissing(): void
 }
 
-const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)
 const nonEmpty = (v: string | undefined) => (v === undefined || v === '' ? undefined : v)
 
 /** The answers the files imply. Settings count only once setup has written them (STACKYARD_ENVIRONMENT in .env). */
@@ -187,10 +187,10 @@ export function inferCurrent(files: SetupFiles, registry: Pick<Registry, 'stacks
     infisicalProjectId: nonEmpty(e.INFISICAL_PROJECT_ID),
   }
   if (!configured) return { configured, current }
-  const profiles = list(e.STACKYARD_PROFILES)
+  const profiles = commaList(e.STACKYARD_PROFILES)
   if (e.STACKYARD_ENVIRONMENT === 'private' || e.STACKYARD_ENVIRONMENT === 'public') current.environment = e.STACKYARD_ENVIRONMENT
   try {
-    current.stacks = (list(e.STACKYARD_STACKS).length ? registry.select(list(e.STACKYARD_STACKS)) : registry.stacks).map((s) => s.name)
+    current.stacks = (commaList(e.STACKYARD_STACKS).length ? registry.select(commaList(e.STACKYARD_STACKS)) : registry.stacks).map((s) => s.name)
   } catch {
     // an unknown name: asked again
   }

@@ -6,6 +6,7 @@ import { INFISICAL_MODES, type InfisicalMode, type SetupContext } from '../conte
 import { openSession, readRemote } from '../../infisical-sync.ts'
 import { adminPasswordProblem, emailProblem, requiredProblem, urlProblem } from '../validate.ts'
 import { bootstrapAction, pushAction, startAction } from '../infisical-actions.ts'
+import { commaList } from '../../format.ts'
 
 type Ctx = Pick<SetupContext, 'answers' | 'current' | 'files' | 'registry' | 'decide' | 'secret' | 'ask' | 'setEnv' | 'planned' | 'actions' | 'next' | 'log' | 'timeout'>
 
@@ -40,7 +41,7 @@ export async function infisical(ctx: Ctx, instanceProfile = 'infisical'): Promis
 
 /** STACKYARD_PROFILES as a set: the current spelling is kept when the set is the same. */
 function writeProfiles(ctx: Ctx, wanted: string[]): void {
-  const now = (ctx.files.dotEnv.STACKYARD_PROFILES ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const now = commaList(ctx.files.dotEnv.STACKYARD_PROFILES)
   const same = now.length === wanted.length && wanted.every((p) => now.includes(p))
   ctx.setEnv('STACKYARD_PROFILES', same && 'STACKYARD_PROFILES' in ctx.files.dotEnv ? ctx.files.dotEnv.STACKYARD_PROFILES : [...new Set(wanted)].join(','), { pin: true })
 }

@@ -6,6 +6,7 @@ import { UsageError } from '../../errors.ts'
 import { HARDWARE_PROFILES, type HardwareProfile } from '../../schema.ts'
 import type { Registry } from '../../registry.ts'
 import type { SetupContext } from '../context.ts'
+import { commaList } from '../../format.ts'
 
 type Ctx = Pick<SetupContext, 'answers' | 'current' | 'given' | 'files' | 'facts' | 'decide' | 'ask' | 'setEnv' | 'registry' | 'log'>
 
@@ -62,7 +63,7 @@ export async function stacks(ctx: Ctx, instanceProfile = 'infisical'): Promise<v
       flag: '--optional none|PROFILE,…',
       what: `optional services to switch on (${[...candidates.keys()].join(', ')})`,
       current: ctx.current.optional?.filter((p) => candidates.has(p)),
-      fallback: (ctx.files.global.STACKYARD_PROFILES ?? '').split(',').map((s) => s.trim()).filter((p) => candidates.has(p)),
+      fallback: commaList(ctx.files.global.STACKYARD_PROFILES).filter((p) => candidates.has(p)),
       prompt: (initial) =>
         ctx.ask.multiselect<string>({
           message: 'Optional services to switch on',
