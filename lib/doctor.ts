@@ -11,7 +11,7 @@ import { BASE_FILE, STACK_DIR, hardwareVariants } from './registry.ts'
 import { validateComposeFile } from './compose-schema.ts'
 import { checkSecret } from './secrets.ts'
 import { readSettings } from './settings.ts'
-import { activeRoutes, derivedEnv } from './routes.ts'
+import { activeRoutes, derivedEnv, routeHost } from './routes.ts'
 import { secretFileFindings } from './secret-files.ts'
 import { plural } from './format.ts'
 import { infisicalCheck } from './infisical-doctor.ts'
@@ -172,8 +172,8 @@ export const checks: Check[] = [
         findings.push({ status: 'fail', message: `subdomain "${sub}" would be served by ${owners.join(' and ')} at once: more than one hardware profile is on`, where: 'STACKYARD_PROFILES', fix: 'choose the hardware profile with STACKYARD_PROFILE only; remove cpu/gpu-nvidia/gpu-amd from STACKYARD_PROFILES' })
     if (s?.domain)
       for (const r of l.env ? activeRoutes(l.registry, s, l.env.values) : [])
-        if (`${r.subdomain}.${s.domain}`.length > 253) findings.push({ status: 'fail', message: `${r.subdomain}.${s.domain} is longer than 253 characters` })
-    const example = s?.domain ? ` (e.g. ${l.registry.routes[0]?.subdomain}.${s.domain})` : ''
+        if (routeHost(r, s)!.length > 253) findings.push({ status: 'fail', message: `${routeHost(r, s)} is longer than 253 characters` })
+    const example = s?.domain && l.registry.routes[0] ? ` (e.g. ${routeHost(l.registry.routes[0], s)})` : ''
     return result('hostnames', 'hostnames', findings, `${bySub.size} subdomains, all distinct${example}`)
   },
   composeVersions,

@@ -10,6 +10,7 @@ import type { Platform, StackCtx } from './platform.ts'
 import { proxyState, validateInContainer } from './proxy.ts'
 import { collectStatus, type ServiceStatus } from './status.ts'
 import { literal, serviceEnvironment } from './service-env.ts'
+import { routeHost } from './routes.ts'
 
 export interface HealthResult {
   check: string
@@ -73,7 +74,7 @@ export const PROBES: Probe[] = [
       const r = s.route!
       // from inside the proxy container: the same path users take, without the tunnel
       const url = p.settings.environment === 'public' ? `http://127.0.0.1:80/api/status` : `http://127.0.0.1:${r.local_port}/api/status`
-      const host = p.settings.environment === 'public' ? ['--header', `Host: ${r.subdomain}.${p.settings.domain}`] : []
+      const host = p.settings.environment === 'public' ? ['--header', `Host: ${routeHost(r, p.settings)}`] : []
       return inService(ctx, p, p.registry.proxy!, ['wget', '-q', '-O', '-', '-T', '5', ...host, url])
     },
   },

@@ -36,14 +36,18 @@ export function activeRoutes(registry: Registry, settings: Settings, values: Rec
   })
 }
 
-export function routeHost(route: Route, settings: Settings): string | undefined {
+/** The route's public hostname, <sub>.<domain> (undefined without a domain). */
+export function routeHost(route: Pick<Route, 'subdomain'>, settings: Pick<Settings, 'domain'>): string | undefined {
   return settings.domain ? `${route.subdomain}.${settings.domain}` : undefined
 }
 
-/** Where users reach the service: http://localhost:<local_port> (private) or https://<sub>.<domain> (public). */
-export function routeUrl(route: Route, settings: Settings): string {
-  if (settings.environment === 'public' && settings.domain) return `https://${route.subdomain}.${settings.domain}`
-  return `http://localhost:${route.local_port}`
+/**
+ * Where users reach the service: https://<sub>.<domain> (public) or http://<local host>:<local_port> (private; the
+ * local host is localhost unless the caller names the address the ports are bound to).
+ */
+export function routeUrl(route: Pick<Route, 'subdomain' | 'local_port'>, settings: Pick<Settings, 'environment' | 'domain'>, localHost = 'localhost'): string {
+  if (settings.environment === 'public' && settings.domain) return `https://${routeHost(route, settings)}`
+  return `http://${localHost}:${route.local_port}`
 }
 
 /** The lowest env layer: each route's URL variable (e.g. INFISICAL_SITE_URL), for every declared route. */

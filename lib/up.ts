@@ -15,7 +15,7 @@ import { DERIVED_ENV_FILE, externalNetworks, renderDerivedEnv, renderProxyOverla
 import { proxyState, reloadProxy, renderForPlatform, writeCaddyfile } from './proxy.ts'
 import { upCommand } from './compose.ts'
 import { runGraph } from './orchestrate.ts'
-import { selectedStacks } from './routes.ts'
+import { routeUrl, selectedStacks } from './routes.ts'
 import { diagnoseStack, renderDiagnosis, type StackDiagnosis } from './diagnose.ts'
 import { remoteBindMounts } from './remote-hosts.ts'
 
@@ -194,11 +194,7 @@ export function requireSelected(p: Pick<Platform, 'registry' | 'settings' | 'sta
 export function reachable(p: Platform, stacks: readonly Stack[]): Reachable[] {
   const host = ['127.0.0.1', '0.0.0.0', '::', '::1'].includes(p.settings.bindAddress) ? 'localhost' : p.settings.bindAddress
   const routes: Route[] = stacks.flatMap((s) => p.plan(s).routes)
-  return routes.map((r) =>
-    p.settings.environment === 'public'
-      ? { stack: r.stack, service: r.service, url: `https://${r.subdomain}.${p.settings.domain}`, access: r.access }
-      : { stack: r.stack, service: r.service, url: `http://${host}:${r.local_port}` },
-  )
+  return routes.map((r) => ({ stack: r.stack, service: r.service, url: routeUrl(r, p.settings, host), ...(p.settings.environment === 'public' ? { access: r.access } : {}) }))
 }
 
 export function renderUpReport(r: UpReport): string {

@@ -3,6 +3,7 @@
 import type { Environment } from '../../schema.ts'
 import type { SetupContext } from '../context.ts'
 import { domainProblem } from '../validate.ts'
+import { routeHost } from '../../routes.ts'
 
 type Ctx = Pick<SetupContext, 'answers' | 'current' | 'files' | 'decide' | 'ask' | 'setEnv' | 'registry' | 'log'>
 
@@ -37,6 +38,6 @@ export async function environment(ctx: Ctx): Promise<void> {
   if (!domain) return
   ctx.answers.domain = domain
   ctx.setEnv('DOMAIN', domain)
-  const hosts = [...new Set(ctx.registry.routes.map((r) => `${r.subdomain}.${domain}`))]
+  const hosts = [...new Set(ctx.registry.routes.map((r) => routeHost(r, { domain })!))]
   if (hosts.length) ctx.log.info(`hostnames: ${hosts.join(', ')} (those of the services you run)`)
 }

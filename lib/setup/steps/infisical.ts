@@ -7,6 +7,7 @@ import { openSession, readRemote } from '../../infisical-sync.ts'
 import { adminPasswordProblem, emailProblem, requiredProblem, urlProblem } from '../validate.ts'
 import { bootstrapAction, pushAction, startAction } from '../infisical-actions.ts'
 import { commaList } from '../../format.ts'
+import { routeUrl } from '../../routes.ts'
 
 type Ctx = Pick<SetupContext, 'answers' | 'current' | 'files' | 'registry' | 'decide' | 'secret' | 'ask' | 'setEnv' | 'planned' | 'actions' | 'next' | 'log' | 'timeout'>
 
@@ -71,7 +72,7 @@ async function bundled(ctx: Ctx, instanceProfile: string): Promise<void> {
   ctx.next.push(() => {
     const url = ctx.registry.routes.find((r) => ctx.registry.services.some((s) => s.name === r.service && s.profiles.includes(instanceProfile)))
     const values = ctx.planned()
-    const site = url ? (values.STACKYARD_ENVIRONMENT === 'public' && values.DOMAIN ? `https://${url.subdomain}.${values.DOMAIN}` : `http://localhost:${url.local_port}`) : 'the Infisical route'
+    const site = url ? routeUrl(url, { environment: values.STACKYARD_ENVIRONMENT === 'public' ? 'public' : 'private', domain: values.DOMAIN }) : 'the Infisical route'
     return `Infisical: ${site}${email ? `, log in as ${email}` : ''}; change secrets there, then npx zx tasks/up.ts exports them to the stacks`
   })
 }
