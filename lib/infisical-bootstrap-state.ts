@@ -3,8 +3,8 @@
 // failure continues from the step that failed. Read here; written through the task context (atomic, 0600), never
 // under --dry-run, and removed once the credentials are in .env.
 import { readFileSync } from 'node:fs'
-import { mkdir, rm } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { z } from 'zod'
 import { STATE_DIR } from './paths.ts'
 import { registerSecret } from './redact.ts'
@@ -59,7 +59,6 @@ export function progressStore(ctx: ProgressContext): ProgressStore {
     },
     async save(p) {
       if (ctx.dryRun) return
-      await mkdir(dirname(abs), { recursive: true })
       await ctx.writeFile(BOOTSTRAP_STATE_FILE, JSON.stringify(p, null, 2) + '\n', { mode: 0o600, secret: true })
     },
     async clear() {

@@ -1,7 +1,6 @@
 // Glue between a task's context and the Infisical libraries: a session from the layered env with the dry-run hook,
 // the local side of a sync, and saving the sync state. No prompts; files only through the context.
-import { mkdir } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import type { EnvLayers } from './env-layers.ts'
 import type { Logger } from './log.ts'
 import type { Registry } from './registry.ts'
@@ -49,7 +48,6 @@ export function syncState(ctx: InfisicalTaskContext, session: Session): SyncStat
 /** Writes the sync state (0600) when it changed; nothing under --dry-run. */
 export async function saveSyncState(ctx: InfisicalTaskContext, state: SyncState): Promise<void> {
   if (ctx.dryRun || !state.changed) return
-  await mkdir(dirname(join(ctx.root, STATE_FILE)), { recursive: true })
   await ctx.writeFile(STATE_FILE, state.serialize(), { mode: 0o600, secret: true })
 }
 

@@ -1,8 +1,8 @@
 // The proxy (Caddy) at run time: render the Caddyfile for the platform and write it only when it changed, find out
 // whether the proxy container runs (and which host ports it publishes), validate the config (local caddy and/or in
 // the container) and reload it in place. Commands go through the context's runners.
-import { mkdirSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { FailureError } from './errors.ts'
 import { which } from './exec.ts'
 import { CADDYFILE, CADDY_CONFIG_IN_CONTAINER, renderCaddyfile } from './caddy.ts'
@@ -16,17 +16,8 @@ export function renderForPlatform(p: Platform): string {
 }
 
 /** Writes caddy/Caddyfile when its content differs (dry-run aware). Returns whether it changed. */
-export async function writeCaddyfile(ctx: Pick<StackCtx, 'root' | 'writeFile' | 'dryRun'>, text: string): Promise<boolean> {
-  let current: string | undefined
-  try {
-    current = readFileSync(join(ctx.root, CADDYFILE), 'utf8')
-  } catch {
-    current = undefined
-  }
-  if (current === text) return false
-  if (!ctx.dryRun) mkdirSync(dirname(join(ctx.root, CADDYFILE)), { recursive: true })
-  await ctx.writeFile(CADDYFILE, text, { mode: 0o644 })
-  return true
+export async function writeCaddyfile(ctx: Pick<StackCtx, 'writeFile'>, text: string): Promise<boolean> {
+  return (await ctx.writeFile(CADDYFILE, text, { mode: 0o644 })).changed
 }
 
 export interface ProxyState {

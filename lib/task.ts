@@ -3,7 +3,8 @@
 // this is the one place that catches errors and sets the exit code.
 delete process.env.NODE_OPTIONS // the tsx loader from .npmrc must not leak into child processes
 
-import { relative, resolve, sep } from 'node:path'
+import { mkdir, readFile } from 'node:fs/promises'
+import { dirname, relative, resolve, sep } from 'node:path'
 import { EXIT, CancelledError, StackyardError, UsageError } from './errors.ts'
 import { parseArgv, renderHelp, type ArgDecl, type FlagDecls, type Flags } from './flags.ts'
 import { log, out, setVerbose, color, type Logger } from './log.ts'
@@ -76,7 +77,10 @@ export interface TaskContext<F extends FlagDecls> extends Modes<F> {
   skipped(what: string): void
   /** what --dry-run skipped, in order */
   readonly plan: readonly string[]
-  /** atomic write (temp + fsync + rename); under --dry-run says what would be written */
+  /**
+   * atomic write (temp + fsync + rename), creating the folder; identical content is left alone and reported as
+   * unchanged (also under --dry-run, which says what would be written and writes nothing)
+   */
   writeFile(path: string, content: string, opts?: WriteOptions): Promise<{ changed: boolean }>
   /** set/add/remove keys of an env file keeping comments and order; atomic, with a backup */
   editEnv(path: string, changes: Record<string, string | null>, opts?: { mode?: number }): Promise<{ changed: string[]; added: string[]; removed: string[] }>
@@ -205,9 +209,11 @@ export function createContext<F extends FlagDecls>(def: Pick<TaskDef<F>, 'yes'>,
     async writeFile(path, content, opts = {}) {
       const abs = resolve(root, path)
       if (modes.dryRun) {
+        if ((await readFile(abs, 'utf8').catch(() => undefined)) === content) return { changed: false }
         skipped(`write ${rel(abs)}${opts.mode !== undefined ? ` (mode ${opts.mode.toString(8).padStart(4, '0')})` : ''}${opts.secret ? '' : `, ${content.split('\n').length} lines`}`)
         return { changed: true }
       }
+      await mkdir(dirname(abs), { recursive: true })
       const r = await writeFileAtomic(abs, content, { mode: opts.mode, backup: opts.backup })
       if (r.changed) log.debug(`wrote ${rel(abs)}`)
       return { changed: r.changed }

@@ -1,8 +1,8 @@
 // `up`: preflight, the secret layer, generated inputs (derived env, proxy ports, Caddyfile), then every selected
 // stack as one compose project in dependency order (independent stacks concurrently), each `up --wait`ed; a failed
 // stack is diagnosed and skips its dependants. Changes go through the context (dry-run aware); no prompts.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { FailureError, UsageError } from './errors.ts'
 import { color } from './log.ts'
 import { duration, plural, table } from './format.ts'
@@ -62,12 +62,8 @@ class StackFailed extends Error {
 }
 
 /** Writes a generated file only when its content differs (so --dry-run and re-runs report only real changes). */
-async function converge(ctx: Pick<StackCtx, 'root' | 'writeFile' | 'dryRun'>, rel: string, content: string): Promise<boolean> {
-  const abs = join(ctx.root, rel)
-  if (existsSync(abs) && readFileSync(abs, 'utf8') === content) return false
-  if (!ctx.dryRun) mkdirSync(dirname(abs), { recursive: true })
-  await ctx.writeFile(rel, content, { mode: 0o644 })
-  return true
+async function converge(ctx: Pick<StackCtx, 'writeFile'>, rel: string, content: string): Promise<boolean> {
+  return (await ctx.writeFile(rel, content, { mode: 0o644 })).changed
 }
 
 export async function up(ctx: StackCtx, o: UpOptions): Promise<UpReport> {

@@ -3,8 +3,8 @@
 // running before an apply are recorded in .stackyard/image-history.json; rollback re-tags the recorded image under
 // the service's reference (pulling it by digest if it was pruned) and recreates those services. Changes go through
 // the context (dry-run aware).
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { z } from 'zod'
 import { FailureError } from './errors.ts'
 import type { Stack } from './registry.ts'
@@ -83,8 +83,7 @@ export function readHistory(root: string): HistoryEntry[] {
   return r.data.entries
 }
 
-async function writeHistory(ctx: Pick<StackCtx, 'root' | 'writeFile' | 'dryRun'>, entries: HistoryEntry[]): Promise<void> {
-  if (!ctx.dryRun) mkdirSync(dirname(join(ctx.root, HISTORY_FILE)), { recursive: true })
+async function writeHistory(ctx: Pick<StackCtx, 'writeFile'>, entries: HistoryEntry[]): Promise<void> {
   await ctx.writeFile(HISTORY_FILE, JSON.stringify({ entries: entries.slice(-20) }, null, 2) + '\n', { mode: 0o644 })
 }
 
