@@ -5,15 +5,14 @@ import { isAbsolute, join } from 'node:path'
 import { readYamlFile } from './yaml-file.ts'
 import { ConfigError } from './errors.ts'
 import { serializeEntry } from './env.ts'
-import { loadEnvLayers, type EnvLayers } from './env-layers.ts'
 import type { ComposeVariable, Registry, Route, Service, Stack } from './registry.ts'
-import { activeProfiles, derivedEnv, selectedStacks, serviceEnabled } from './routes.ts'
-import { readSettings, type Settings } from './settings.ts'
+import { activeProfiles, selectedStacks, serviceEnabled } from './routes.ts'
+import type { Settings } from './settings.ts'
 import { STATE_DIR } from './paths.ts'
-import type { Environment, HardwareProfile } from './schema.ts'
+import type { Environment } from './schema.ts'
+import { DERIVED_ENV_FILE } from './layered-env.ts'
 import type { ComposeInvocation } from './compose.ts'
 
-export const DERIVED_ENV_FILE = `${STATE_DIR}/derived.env`
 export const proxyOverlayFile = (environment: Environment) => `${STATE_DIR}/proxy-ports.${environment}.yml`
 
 /**
@@ -30,32 +29,6 @@ export function envFileChain(root: string, o: { derived: boolean; secretLayer: s
   if (exists(join(root, '.env'))) chain.push(join(root, '.env'))
   if (o.secretLayer) chain.push(isAbsolute(o.secretLayer) ? o.secretLayer : join(root, o.secretLayer))
   return chain
-}
-
-export interface ComposeEnv {
-  /** exactly what Compose sees through these --env-file layers (and the shell) */
-  layers: EnvLayers
-  settings: Settings
-  derived: Record<string, string>
-}
-
-/**
- * Loads the layers Compose will be given (the same files, the same order) plus the derived layer, and the settings
- * with the command line's overrides. Two passes: the derived URLs depend on the settings, which come from the files.
- */
-export function composeEnv(
-  root: string,
-  registry: Registry,
-  envFiles: readonly string[] | undefined,
-  overrides: { environment?: Environment; profile?: HardwareProfile; contents?: ReadonlyMap<string, string> } = {},
-): ComposeEnv {
-  // undefined: the default chain and its secret-layer rule (a restore checking an archive's files in their place)
-  const files = envFiles?.filter((f) => !f.endsWith(DERIVED_ENV_FILE)).map((f) => (f.startsWith(root + '/') ? f.slice(root.length + 1) : f))
-  const first = loadEnvLayers({ root, files, contents: overrides.contents })
-  const settings = readSettings(first.values, first, overrides)
-  const derived = derivedEnv(registry, settings)
-  const layers = loadEnvLayers({ root, files, derived, contents: overrides.contents })
-  return { layers, settings: readSettings(layers.values, layers, overrides), derived }
 }
 
 /**

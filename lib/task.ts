@@ -19,7 +19,7 @@ import { editEnvFile } from './env-file.ts'
 import { loadRegistry, type Registry } from './registry.ts'
 import { repoRoot } from './paths.ts'
 import { readSettings, type Settings } from './settings.ts'
-import { derivedEnv } from './routes.ts'
+import { composeEnv } from './layered-env.ts'
 
 export interface TaskDef<F extends FlagDecls> {
   summary: string
@@ -255,15 +255,17 @@ export function createContext<F extends FlagDecls>(def: Pick<TaskDef<F>, 'yes'>,
  * registry or invalid settings leave the derived layer out; they are reported where they are used.
  */
 export function loadPlatformEnv(root: string, registry: () => Registry): EnvLayers {
-  let layers = loadEnvLayers({ root })
+  let layers: EnvLayers | undefined
   let declared = new Set<string>()
   try {
     const reg = registry()
     declared = new Set(reg.secrets.keys())
-    layers = loadEnvLayers({ root, derived: derivedEnv(reg, readSettings(layers.values)) })
+    layers = composeEnv(root, reg, undefined).layers
   } catch (err) {
     if (err instanceof EnvFileError) throw err
   }
+  // without a readable registry or settings: the files and the shell, no derived layer
+  layers ??= loadEnvLayers({ root })
   // every layer's value of a secret key (lib/secrecy.ts), and secrets that only the calling shell holds
   // (e.g. INFISICAL_ADMIN_PASSWORD, CLOUDFLARE_API_TOKEN)
   registerSecrets(secretValues(layers, declared))
