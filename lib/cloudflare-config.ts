@@ -6,6 +6,7 @@ import type { Registry } from './registry.ts'
 import { activeRoutes, routeHost } from './routes.ts'
 import type { Settings } from './settings.ts'
 import { DEFAULT_API_BASE, type CloudflareAuth } from './cloudflare.ts'
+import { envNamePart } from './format.ts'
 
 export type Lookup = (name: string) => string | undefined
 
@@ -103,7 +104,7 @@ export interface Desired {
 }
 
 export function audEnvName(subdomain: string): string {
-  return `${subdomain.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_ACCESS_AUD`
+  return `${envNamePart(subdomain)}_ACCESS_AUD`
 }
 
 /** The proxy's URL inside the shared network: its service name and the first port it exposes (default 80). */

@@ -3,7 +3,7 @@
 // the stacks each host runs (STACKYARD_HOST_<NAME>_STACKS). Runners only wrap argv; no I/O of their own.
 import { UsageError } from './errors.ts'
 import { changeRunner, run, type Runner } from './exec.ts'
-import { commaList } from './format.ts'
+import { commaList, envNamePart } from './format.ts'
 
 /** Docker's rule for context names (docker context create). */
 export const CONTEXT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/
@@ -46,7 +46,7 @@ export function hostStacksVariable(context: string): string {
 
 /** A per-host setting: edge-1, PROFILES → STACKYARD_HOST_EDGE_1_PROFILES. */
 export function hostVariable(context: string, what: 'STACKS' | 'PROFILES'): string {
-  return `STACKYARD_HOST_${context.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_${what}`
+  return `STACKYARD_HOST_${envNamePart(context)}_${what}`
 }
 
 /** The optional compose profiles of a context (STACKYARD_HOST_<NAME>_PROFILES), or undefined: STACKYARD_PROFILES applies. */

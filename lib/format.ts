@@ -1,4 +1,4 @@
-// Plain-text helpers: rendering (tables, durations, printable text) and reading comma lists; pure, no I/O.
+// Plain-text helpers: rendering (tables, durations, printable text), comma lists and names made into variable names; pure.
 import { stripAnsi } from './log.ts'
 
 /** Render rows as an aligned table; the first row is the header. Cells may contain ANSI colour. */
@@ -46,4 +46,9 @@ export function printable(text: string): string {
 /** `a, b,,c` → ['a', 'b', 'c']: a comma-separated setting or flag value, items trimmed, empty ones dropped. */
 export function commaList(text: string | undefined): string[] {
   return (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+}
+
+/** A name as part of an environment variable's name: `edge-1` → `EDGE_1` (upper case, anything else `_`). */
+export function envNamePart(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9]/g, '_')
 }

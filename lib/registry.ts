@@ -9,6 +9,7 @@ import type { z } from 'zod'
 import { ConfigError, UsageError } from './errors.ts'
 import { templateVariables } from './env.ts'
 import { namedVolumeKeys } from './compose-volumes.ts'
+import { envNamePart } from './format.ts'
 import {
   BackupSpec,
   ComposeDoc,
@@ -213,7 +214,7 @@ export function loadRegistry(root: string, opts: LoadRegistryOptions = {}): Regi
         stack: name,
         image: typeof raw.image === 'string' ? raw.image : undefined,
         profiles: svcProfiles,
-        route: route && { ...route, service: svcName, stack: name, urlEnv: route.url_env ?? `${svcName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL` },
+        route: route && { ...route, service: svcName, stack: name, urlEnv: route.url_env ?? `${envNamePart(svcName)}_URL` },
         proxy,
         ...(backup ? { backup } : {}),
         socketProxy,
