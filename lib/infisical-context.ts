@@ -1,11 +1,14 @@
 // Glue between a task's context and the Infisical libraries: a session from the layered env with the dry-run hook,
-// the local side of a sync, and saving the sync state. No prompts; files only through the context.
+// the local side of a sync, saving the sync state, and bootstrap-then-store. Prompts only through the given ask;
+// files only through the context.
 import { join } from 'node:path'
 import type { EnvLayers } from './env-layers.ts'
 import type { Logger } from './log.ts'
 import type { Registry } from './registry.ts'
 import { MAX_BODY_BYTES, type RemoteSecret } from './infisical.ts'
-import { configValues, type Selection } from './infisical-config.ts'
+import { configValues, credentialsWhere, readInfisicalConfig, type Selection } from './infisical-config.ts'
+import { bootstrapInfisical, type BootstrapInput, type BootstrapResult } from './infisical-bootstrap.ts'
+import { progressStore, storeBootstrap } from './infisical-bootstrap-state.ts'
 import { applyPush, openSession, readLocalEnv, readRemote, type ApplyResult, type Session } from './infisical-sync.ts'
 import { planPush, serverNormalize, type PushPlan } from './infisical-plan.ts'
 import { ConfigError } from './errors.ts'
@@ -96,4 +99,30 @@ export async function pushSecrets(ctx: InfisicalTaskContext, o: PushOptions = {}
   await saveSyncState(ctx, state)
   const kept = plan.items.filter((i) => i.action === 'remote-newer' || i.action === 'conflict').map((i) => i.key)
   return { session, plan, result, kept, references: plan.references }
+}
+
+/** What the bootstrap task and the setup wizard ask for; the connection, progress and messages come from the context. */
+export type BootstrapRequest = Pick<BootstrapInput, 'email' | 'organization' | 'projectName' | 'identityName' | 'password' | 'clientId' | 'clientSecret' | 'projectId' | 'interactive' | 'ask'>
+
+/**
+ * Bootstraps Infisical (or checks the identity already configured) with the env's connection, resuming an unfinished
+ * run, then stores the credentials in .env: the one procedure of the bootstrap task and the setup wizard.
+ */
+export async function bootstrapAndStore(
+  ctx: InfisicalTaskContext & { editEnv(path: string, changes: Record<string, string | null>): Promise<{ changed: string[]; added: string[] }> },
+  req: BootstrapRequest,
+): Promise<{ result: BootstrapResult; stored: { changed: string[]; added: string[] } }> {
+  const values = configValues(ctx.env)
+  const config = readInfisicalConfig(values)
+  const progress = progressStore(ctx)
+  const result = await bootstrapInfisical({
+    ...req,
+    config,
+    siteUrl: values.INFISICAL_SITE_URL || config.url || '',
+    log: ctx.log,
+    dryRun: ctx.dryRun ? { skipped: ctx.skipped } : undefined,
+    progress,
+    credentialsFrom: credentialsWhere(ctx.env),
+  })
+  return { result, stored: await storeBootstrap(ctx, progress, result) }
 }

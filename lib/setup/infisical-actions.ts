@@ -1,10 +1,7 @@
 // What the setup wizard does with Infisical after the review: start the bundled instance, bootstrap it (or check the
 // identity already in .env), push the .env secrets. The same libraries and order as the Infisical tasks
 // (tasks/00-infrastructure/infisical/bootstrap.ts and push.ts); nothing is asked here that the steps did not ask.
-import { bootstrapInfisical } from '../infisical-bootstrap.ts'
-import { configValues, credentialsWhere, readInfisicalConfig } from '../infisical-config.ts'
-import { progressStore, storeBootstrap } from '../infisical-bootstrap-state.ts'
-import { pushSecrets } from '../infisical-context.ts'
+import { bootstrapAndStore, pushSecrets } from '../infisical-context.ts'
 import { keptLines } from '../infisical-report.ts'
 import type { Action } from './context.ts'
 import { startStacks } from './start.ts'
@@ -29,12 +26,7 @@ export function bootstrapAction(o: { email?: string; password?: string; existing
     resume: [o.existing ? 'npx zx tasks/00-infrastructure/infisical/bootstrap.ts' : `npx zx tasks/00-infrastructure/infisical/bootstrap.ts --email ${o.email} --password-stdin`],
     async run(a) {
       const t = a.task()
-      const values = configValues(t.env)
-      const config = readInfisicalConfig(values)
-      const progress = progressStore(t)
-      const r = await bootstrapInfisical({
-        config,
-        siteUrl: values.INFISICAL_SITE_URL || config.url || '',
+      const { result: r } = await bootstrapAndStore(t, {
         email: o.email,
         organization: 'Stackyard',
         projectName: 'stackyard',
@@ -42,11 +34,7 @@ export function bootstrapAction(o: { email?: string; password?: string; existing
         password: o.password,
         interactive: a.interactive,
         ask: a.ask,
-        log: t.log,
-        progress,
-        credentialsFrom: credentialsWhere(t.env),
       })
-      await storeBootstrap(t, progress, r)
       if (r.mode === 'already-configured') return
       t.log.success(`Infisical ${r.mode === 'bootstrapped' ? `bootstrapped (${r.created.join(', ')})` : 'connected'}; INFISICAL_CLIENT_ID, INFISICAL_CLIENT_SECRET, INFISICAL_PROJECT_ID stored in .env`)
     },

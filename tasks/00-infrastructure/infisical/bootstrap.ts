@@ -10,9 +10,8 @@
 import { readFileSync } from 'node:fs'
 import { task } from '../../../lib/task.ts'
 import { UsageError } from '../../../lib/errors.ts'
-import { configValues, credentialsWhere, readInfisicalConfig } from '../../../lib/infisical-config.ts'
-import { bootstrapInfisical } from '../../../lib/infisical-bootstrap.ts'
-import { progressStore, storeBootstrap } from '../../../lib/infisical-bootstrap-state.ts'
+import { configValues } from '../../../lib/infisical-config.ts'
+import { bootstrapAndStore } from '../../../lib/infisical-context.ts'
 
 await task({
   summary: 'Bootstrap Infisical (admin, project, machine identity) and store its credentials in .env',
@@ -31,28 +30,18 @@ await task({
   async run(ctx) {
     if (ctx.flags.passwordStdin && ctx.flags.clientSecretStdin) throw new UsageError('--password-stdin and --client-secret-stdin both read stdin: give one', { hint: 'the other can come from the environment or a prompt' })
     const stdin = ctx.flags.passwordStdin || ctx.flags.clientSecretStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined
-    const values = configValues(ctx.env)
-    const config = readInfisicalConfig(values)
-    const progress = progressStore(ctx)
-    const r = await bootstrapInfisical({
-      config,
-      siteUrl: values.INFISICAL_SITE_URL || config.url || '',
+    const { result: r, stored } = await bootstrapAndStore(ctx, {
       email: ctx.flags.email,
       organization: ctx.flags.organization,
       projectName: ctx.flags.project,
       identityName: ctx.flags.identity,
       password: ctx.flags.passwordStdin ? stdin : ctx.env.lookup('INFISICAL_ADMIN_PASSWORD') || undefined,
       clientId: ctx.flags.clientId,
-      clientSecret: ctx.flags.clientSecretStdin ? stdin : ctx.flags.clientId ? values.INFISICAL_CLIENT_SECRET : undefined,
+      clientSecret: ctx.flags.clientSecretStdin ? stdin : ctx.flags.clientId ? configValues(ctx.env).INFISICAL_CLIENT_SECRET : undefined,
       projectId: ctx.flags.projectId,
       interactive: ctx.interactive,
       ask: ctx.ask,
-      log: ctx.log,
-      dryRun: ctx.dryRun ? { skipped: ctx.skipped } : undefined,
-      progress,
-      credentialsFrom: credentialsWhere(ctx.env),
     })
-    const stored = await storeBootstrap(ctx, progress, r)
     if (ctx.json) ctx.out({ mode: r.mode, projectId: r.projectId, clientId: r.clientId, created: r.created, stored: [...stored.added, ...stored.changed], dryRun: ctx.dryRun })
     if (r.created.length) ctx.log.success(`created: ${r.created.join(', ')}`)
     if (r.mode !== 'already-configured' && !ctx.dryRun) ctx.log.success('.env: INFISICAL_CLIENT_ID, INFISICAL_CLIENT_SECRET and INFISICAL_PROJECT_ID stored (mode 0600, previous file in .env.bak); next: npx zx tasks/00-infrastructure/infisical/push.ts')
