@@ -1,7 +1,10 @@
 // Glue between a task's context and the Infisical libraries: a session from the layered env with the dry-run hook,
 // the local side of a sync, saving the sync state, and bootstrap-then-store. Prompts only through the given ask;
 // files only through the context.
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { parseDotenv } from './env.ts'
+import { printable } from './format.ts'
 import type { EnvLayers } from './env-layers.ts'
 import type { Logger } from './log.ts'
 import type { Registry } from './registry.ts'
@@ -9,8 +12,8 @@ import { MAX_BODY_BYTES, type RemoteSecret } from './infisical.ts'
 import { configValues, credentialsWhere, readInfisicalConfig, type Selection } from './infisical-config.ts'
 import { bootstrapInfisical, type BootstrapInput, type BootstrapResult } from './infisical-bootstrap.ts'
 import { progressStore, storeBootstrap } from './infisical-bootstrap-state.ts'
-import { applyPush, openSession, readLocalEnv, readRemote, type ApplyResult, type Session } from './infisical-sync.ts'
-import { planPush, serverNormalize, type PushPlan } from './infisical-plan.ts'
+import { applyPush, INFISICAL_ENV_FILE, openSession, pulledSecrets, readLocalEnv, readRemote, renderRemote, type ApplyResult, type Rendered, type Session } from './infisical-sync.ts'
+import { planMirror, planPullInto, planPush, serverNormalize, type PullPlan, type PushPlan } from './infisical-plan.ts'
 import { ConfigError } from './errors.ts'
 import { loadSyncState, STATE_FILE, type SyncState } from './infisical-state.ts'
 
@@ -125,4 +128,43 @@ export async function bootstrapAndStore(
     credentialsFrom: credentialsWhere(ctx.env),
   })
   return { result, stored: await storeBootstrap(ctx, progress, result) }
+}
+
+export interface PlannedPull {
+  session: Session
+  /** the secrets pulled (after the selection), as they will be written */
+  remote: RemoteSecret[]
+  /** the export for .env.infisical (undefined with --into .env) */
+  rendered?: Rendered
+  plan: PullPlan
+  state: SyncState
+  /** what was skipped or expanded to nothing, one line each */
+  warnings: string[]
+}
+
+/**
+ * Reads Infisical and plans a pull: into .env (keys changed on both sides since the last sync are kept unless
+ * `force`), or as the .env.infisical mirror (references expanded with `expand`). Reads only; the task applies.
+ */
+export async function planPull(ctx: InfisicalTaskContext, o: { intoEnv: boolean; expand: boolean; force: boolean }): Promise<PlannedPull> {
+  const session = sessionFrom(ctx)
+  const raw = o.intoEnv ? pulledSecrets((await readRemote(session.client, session.scope)).secrets, session.selection) : undefined
+  const rendered = o.intoEnv ? undefined : await renderRemote(session.client, session.scope, session.selection, { expand: o.expand })
+  const remote = raw ? raw.secrets : Object.entries(rendered!.entries).map(([key, value]) => ({ key, value }))
+  const warnings = (raw?.invalidNames ?? rendered!.invalidNames).map((bad) => `skipped Infisical key "${printable(bad)}": not a variable name`)
+  if (rendered?.unresolved.length) warnings.push(`references expanded to an empty value: ${rendered.unresolved.join(', ')}`)
+  const state = syncState(ctx, session)
+  const plan = o.intoEnv
+    ? planPullInto(localSide(localEnv(ctx), remote, session.selection), remote, { force: o.force, base: state })
+    : { items: planMirror(readMirror(join(ctx.root, INFISICAL_ENV_FILE)), remote), changes: {}, settled: [] }
+  return { session, remote, rendered, plan, state, warnings }
+}
+
+/** the current .env.infisical (empty when missing or unreadable: the pull rewrites it whole) */
+function readMirror(path: string): Record<string, string> {
+  try {
+    return parseDotenv(readFileSync(path, 'utf8'))
+  } catch {
+    return {}
+  }
 }

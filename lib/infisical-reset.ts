@@ -1,8 +1,10 @@
 // Reset of the bundled Infisical: its services come from the registry (the `infisical` profile), their containers
 // and volumes from Docker's compose labels (never guessed names); the database is dumped with pg_dump before anything
 // is removed or emptied. Commands go through the runners handed in (reads: exec; changes: change, dry-run aware).
+import { join } from 'node:path'
 import { FailureError } from './errors.ts'
-import { BACKUP_DIR } from './backup-dir.ts'
+import { BACKUP_DIR, prepareBackupDir } from './backup-dir.ts'
+import type { StackCtx } from './platform.ts'
 import type { Runner } from './exec.ts'
 import type { Registry } from './registry.ts'
 import { INSTANCE_PROFILE } from './infisical-config.ts'
@@ -115,4 +117,52 @@ export async function dumpDatabase(change: Runner, db: Database): Promise<{ sql:
 
 export function backupName(now: Date = new Date()): string {
   return `${BACKUP_DIR}/infisical-${now.toISOString().replace(/[:.]/g, '-')}.sql`
+}
+
+export interface ResetReport {
+  reset: 'data' | 'infra'
+  /** the containers found (names) */
+  containers: string[]
+  /** the volumes removed (infra) */
+  volumes: string[]
+  /** the dump taken first, relative to the root (null: the database was not running) */
+  backup: string | null
+  /** nothing existed to remove */
+  nothing: boolean
+}
+
+/**
+ * The reset procedure: find the instance, confirm with a typed phrase, dump the database when it runs, then empty
+ * the database and Redis (data: the backend stopped meanwhile) or remove the containers and exactly their volumes
+ * (infra). Every change through ctx.change (dry-run aware).
+ */
+export async function resetInfisical(ctx: Pick<StackCtx, 'root' | 'registry' | 'exec' | 'change' | 'confirm' | 'writeFile' | 'log' | 'dryRun' | 'skipped' | 'rel'>, what: 'data' | 'infra'): Promise<ResetReport> {
+  const instance = instanceOf(ctx.registry)
+  const found = await findInstance(ctx.exec, instance)
+  const db = databaseOf(instance, found)
+  ctx.log.info(`project ${instance.project}: containers ${found.containers.map((c) => `${c.name} (${c.state})`).join(', ') || 'none'}; volumes ${found.volumes.join(', ') || 'none'}`)
+  if (what === 'data' && !db) throw new FailureError('the Infisical database container is not running, so it can be neither backed up nor emptied', { hint: 'start it (STACKYARD_PROFILES=infisical, then up), or use --infra to remove everything' })
+  if (what === 'infra' && !found.containers.length && !found.volumes.length) return { reset: what, containers: [], volumes: [], backup: null, nothing: true }
+  const loss = what === 'data' ? 'every secret, user and identity in it is deleted' : `containers and volumes ${found.volumes.join(', ')} are deleted`
+  await ctx.confirm(`Reset Infisical ${what}: ${loss}${db ? ' (a pg_dump backup is taken first)' : ' — the database is not running, so NO backup can be taken'}.`, { typed: `reset infisical ${what}` })
+  let backup: string | null = null
+  if (db) {
+    const dump = await dumpDatabase(ctx.change, db)
+    backup = backupName()
+    if (!dump.skipped) await prepareBackupDir(ctx, join(ctx.root, BACKUP_DIR))
+    await ctx.writeFile(backup, dump.sql, { mode: 0o600, secret: true })
+    if (!ctx.dryRun) ctx.log.success(`backup: ${backup} (restoring it needs the same INFISICAL_ENCRYPTION_KEY)`)
+  }
+  const byRole = (role: string) => found.containers.filter((c) => instance.services.find((s) => s.name === c.service)?.role === role)
+  if (what === 'data') {
+    const backend = byRole('backend').map((c) => c.id)
+    if (backend.length) await ctx.change('docker', ['stop', ...backend])
+    await ctx.change('docker', ['exec', db!.container.id, 'psql', '-U', db!.user, '-d', db!.database, '-v', 'ON_ERROR_STOP=1', '-c', 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;'])
+    for (const c of byRole('cache').filter((c) => c.state === 'running')) await ctx.change('docker', ['exec', c.id, 'redis-cli', 'FLUSHALL'])
+    if (backend.length) await ctx.change('docker', ['start', ...backend])
+  } else {
+    if (found.containers.length) await ctx.change('docker', ['rm', '-f', '-v', ...found.containers.map((c) => c.id)])
+    if (found.volumes.length) await ctx.change('docker', ['volume', 'rm', ...found.volumes])
+  }
+  return { reset: what, containers: found.containers.map((c) => c.name), volumes: what === 'infra' ? found.volumes : [], backup, nothing: false }
 }

@@ -3,15 +3,11 @@
 // updates those keys inside .env instead, keeping comments and order, with a backup (.env.bak); keys changed in .env
 // since the last sync are kept unless --force. Local-only keys are never deleted from .env.
 // Usage: npx zx tasks/00-infrastructure/infisical/pull.ts [--into .env] [--expand] [--force] [--dry-run] [--json]
-import { join } from 'node:path'
-import { readFileSync } from 'node:fs'
 import { task } from '../../../lib/task.ts'
-import { parseDotenv } from '../../../lib/env.ts'
-import { planMirror, planPullInto } from '../../../lib/infisical-plan.ts'
-import { INFISICAL_ENV_FILE, pulledSecrets, readRemote, renderRemote, writeExport } from '../../../lib/infisical-sync.ts'
-import { localEnv, localSide, saveSyncState, sessionFrom, syncState } from '../../../lib/infisical-context.ts'
+import { INFISICAL_ENV_FILE, writeExport } from '../../../lib/infisical-sync.ts'
+import { planPull, saveSyncState } from '../../../lib/infisical-context.ts'
 import { keptLines, renderPullPlan } from '../../../lib/infisical-report.ts'
-import { plural, printable } from '../../../lib/format.ts'
+import { plural } from '../../../lib/format.ts'
 
 await task({
   summary: 'Pull secrets from Infisical into .env.infisical (or into .env)',
@@ -23,15 +19,9 @@ await task({
   dryRun: true,
   json: true,
   async run(ctx) {
-    const s = sessionFrom(ctx)
     const intoEnv = ctx.flags.into === '.env'
-    const raw = intoEnv ? pulledSecrets((await readRemote(s.client, s.scope)).secrets, s.selection) : undefined
-    const rendered = intoEnv ? undefined : await renderRemote(s.client, s.scope, s.selection, { expand: Boolean(ctx.flags.expand) })
-    const remote = raw ? raw.secrets : Object.entries(rendered!.entries).map(([key, value]) => ({ key, value }))
-    for (const bad of [...(raw?.invalidNames ?? rendered!.invalidNames)]) ctx.log.warn(`skipped Infisical key "${printable(bad)}": not a variable name`)
-    if (rendered?.unresolved.length) ctx.log.warn(`references expanded to an empty value: ${rendered.unresolved.join(', ')}`)
-    const state = syncState(ctx, s)
-    const plan = intoEnv ? planPullInto(localSide(localEnv(ctx), remote, s.selection), remote, { force: ctx.flags.force, base: state }) : { items: planMirror(readGenerated(join(ctx.root, INFISICAL_ENV_FILE)), remote), changes: {}, settled: [] }
+    const { session: s, remote, rendered, plan, state, warnings } = await planPull(ctx, { intoEnv, expand: Boolean(ctx.flags.expand), force: Boolean(ctx.flags.force) })
+    for (const w of warnings) ctx.log.warn(w)
     const table = renderPullPlan(plan.items)
     if (!ctx.json && table) ctx.out(table)
     if (intoEnv) {
@@ -53,10 +43,3 @@ await task({
   },
 })
 
-function readGenerated(path: string): Record<string, string> {
-  try {
-    return parseDotenv(readFileSync(path, 'utf8'))
-  } catch {
-    return {}
-  }
-}
