@@ -1,6 +1,6 @@
 // Pushing 500 secrets to the loopback fake Infisical: (a) 500 exist and 10 changed, (b) 500 are new. Stackyard's push
 // (one list, then batch POST / PATCH of up to 100 keys each) beside one-request-per-key baselines measured in the same
-// run: the origin's loop (one write per key, every key, after one list) and a kinder per-key loop that writes only the
+// run: a plain loop (one write per key, every key, after one list) and a kinder per-key loop that writes only the
 // keys that differ. Requests are counted at the fake; wall time is the median of runs, each on a fresh server with a
 // fresh login. No rate limit is applied while timing; the last column says what a 2024 build's 40/min would cost.
 import { createInfisicalClient, type InfisicalClient, type InfisicalScope } from '../lib/infisical.ts'
@@ -26,7 +26,7 @@ const stackyard: Variant = async (c, scope) => {
   await applyPush(c, scope, plan, remote)
 }
 
-/** The origin's loop: list once, then one create or update per key, for every key. */
+/** The plain loop: list once, then one create or update per key, for every key. */
 const perKeyAll: Variant = async (c, scope) => {
   const existing = new Set((await c.listSecrets(scope)).map((s) => s.key))
   for (const [k, v] of Object.entries(local)) await c.writeOne(existing.has(k) ? 'PATCH' : 'POST', scope, k, v)
@@ -69,7 +69,7 @@ for (const [name, seed] of [[`${KEYS} secrets, ${CHANGED} changed`, stale], [`${
   const kind = await measure(seed, perKeyChanged)
   const ours = await measure(seed, stackyard)
   const minutes = (n: number) => (n <= LIMIT_PER_MINUTE ? 'within 1 min' : `≥ ${Math.ceil(n / LIMIT_PER_MINUTE) - 1} min of waiting`)
-  for (const [label, m] of [['one request per key, every key (baseline: the origin)', base], ['one request per changed key', kind], ['Stackyard push (batch, 100/request)', ours]] as const)
+  for (const [label, m] of [['one request per key, every key (baseline)', base], ['one request per changed key', kind], ['Stackyard push (batch, 100/request)', ours]] as const)
     rows.push([name, label, String(m.requests), `${m.ms.toFixed(1)} ms`, (m.requests / base.requests).toFixed(3), (m.ms / base.ms).toFixed(3), minutes(m.requests)])
 }
 console.log(`push of ${KEYS} secrets against the loopback fake Infisical (requests include the login and the list; ${RUNS} runs each)`)

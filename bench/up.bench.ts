@@ -3,7 +3,7 @@
 //   floor   = the task's fixed start cost (node + tsx + loading the task's modules: `up.ts --help`) plus the fake
 //             docker's own time for the very invocations up made, replayed one after the other on a fresh state.
 //             Ratio 1.00 = up adds nothing beyond starting and the calls themselves; below 1, concurrency hid calls.
-//   origin  = the origin's sequence: task start + one `docker compose up` per stack (the same argv, replayed), nothing
+//   plain   = a plain script's sequence: task start + one `docker compose up` per stack (the same argv, replayed), nothing
 //             else: no preflight, no state reads, no generated files. The ratio is what Stackyard's checks cost.
 import { spawnSync } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
@@ -74,17 +74,17 @@ try {
   })
   const floorCold = start + median(replays.map((r) => r.a))
   const floorWarm = start + median(replays.map((r) => r.b))
-  const origin = start + median(replays.map((r) => r.o))
+  const plain = start + median(replays.map((r) => r.o))
   const stacks = coldCalls.filter((c) => composeSub(c) === 'up').length
   const coldMs = median(cold)
   const warmMs = median(warm)
   console.log(`${stacks} stacks; task start ${start.toFixed(0)} ms; median of ${RUNS} runs`)
   console.log(
     table([
-      ['case', 'wall', 'docker calls', 'floor', 'ratio to floor', 'ratio to origin-style'],
-      ['up, nothing running', `${coldMs.toFixed(0)} ms`, String(coldCalls.length), `${floorCold.toFixed(0)} ms`, (coldMs / floorCold).toFixed(2), (coldMs / origin).toFixed(2)],
-      ['up again (no-op)', `${warmMs.toFixed(0)} ms`, String(warmCalls.length), `${floorWarm.toFixed(0)} ms`, (warmMs / floorWarm).toFixed(2), (warmMs / origin).toFixed(2)],
-      ['origin-style (baseline)', `${origin.toFixed(0)} ms`, String(stacks), '', '', '1.00'],
+      ['case', 'wall', 'docker calls', 'floor', 'ratio to floor', 'ratio to plain script'],
+      ['up, nothing running', `${coldMs.toFixed(0)} ms`, String(coldCalls.length), `${floorCold.toFixed(0)} ms`, (coldMs / floorCold).toFixed(2), (coldMs / plain).toFixed(2)],
+      ['up again (no-op)', `${warmMs.toFixed(0)} ms`, String(warmCalls.length), `${floorWarm.toFixed(0)} ms`, (warmMs / floorWarm).toFixed(2), (warmMs / plain).toFixed(2)],
+      ['plain script (baseline)', `${plain.toFixed(0)} ms`, String(stacks), '', '', '1.00'],
     ]),
   )
 } finally {

@@ -9,7 +9,7 @@ import { planReconcile } from './cloudflare-plan.ts'
 import { cloudflareSetup, type CloudflareTaskContext } from './cloudflare-run.ts'
 import { applyZoneFixes, evaluateRules, evaluateSettings, readZone, type ZoneFinding } from './cloudflare-zone.ts'
 
-/** dns --check: missing, wrong, unproxied and conflicting records; exit 1 when any (origin's check exited 0). */
+/** dns --check: missing, wrong, unproxied and conflicting records; exit 1 when any. */
 export async function dnsCheckTask(ctx: CloudflareTaskContext): Promise<number> {
   const { config, desired, session } = cloudflareSetup(ctx)
   const plan = await planReconcile(session, desired, { dns: true }, config.access)

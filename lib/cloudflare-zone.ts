@@ -1,17 +1,6 @@
-// Zone checks: the settings that matter for a tunnel-fronted platform and the rules that could cache or
-// rewrite routed hosts' API paths, judged by one stance:
-//   - `ssl` is never changed automatically. Tunnel hostnames do not use it (the edge reaches cloudflared
-//     through the tunnel; cloudflared reaches http://caddy:80 per the ingress), and the value is
-//     zone-wide, so changing it can break other origins in the zone. `off` fails (no HTTPS at the edge);
-//     `flexible` is a warning (plain HTTP to any non-tunnel origin); `full`/`strict` are fine.
-//   - `ssl_automatic_mode` is reported: in `auto` Cloudflare may change `ssl` by itself.
-//   - `always_use_https` should be `on` (fixable).
-//   - `min_tls_version` below 1.2 is a warning (fixable to 1.2).
-//   - `security_level` `high`/`under_attack` is a warning: challenges break API and CLI clients (fixable
-//     to `medium`).
-//   - cache rules, page rules and header transforms that could cache or rewrite a routed host's
-//     responses are warnings (a forced Content-Type on API responses breaks Infisical's login).
-// Pure evaluation plus the reads and fixes over a session; no env reads.
+// Zone checks: the zone settings that matter for a tunnel-fronted platform, and the rules that could cache or rewrite
+// routed hosts' API paths, each judged by one stance (evaluateSettings, evaluateRules). Pure evaluation plus the reads
+// and fixes over a session; no env reads.
 import type { PageRule, Ruleset, ZoneSetting } from './cloudflare.ts'
 import type { Session } from './cloudflare-session.ts'
 
@@ -40,6 +29,15 @@ export interface ZoneState {
   unreadable: string[]
 }
 
+/**
+ * The stance on the zone's settings:
+ *   - `ssl` is never changed automatically. Tunnel hostnames do not use it (the edge reaches cloudflared through the
+ *     tunnel; cloudflared reaches http://caddy:80 per the ingress), and the value is zone-wide, so changing it can break
+ *     other origins in the zone. `off` fails (no HTTPS at the edge); `flexible` is a warning; `full`/`strict` are fine.
+ *   - `ssl_automatic_mode` is reported: in `auto` Cloudflare may change `ssl` by itself.
+ *   - `always_use_https` should be `on`, `min_tls_version` at least 1.2, `security_level` not `high`/`under_attack`
+ *     (challenges break API and CLI clients): each fixable by --fix.
+ */
 export function evaluateSettings(settings: ZoneState['settings']): ZoneFinding[] {
   const out: ZoneFinding[] = []
   const value = (n: SettingName) => settings[n]?.value

@@ -4,7 +4,7 @@
 // Why absolute: Compose resolves a relative `-f` and `--env-file` against the *current working directory*
 // (compose-go #145, compose #8198), while paths inside the compose files resolve against the project directory
 // (`--project-directory`, else the first -f file's folder). Passing the stack folder as the project directory and
-// absolute files makes both unambiguous (the origin's defect 7: data folders created in the wrong stack).
+// absolute files makes both unambiguous (a relative path would create data folders in the wrong place).
 import { isAbsolute } from 'node:path'
 import type { Stack } from './registry.ts'
 

@@ -1,5 +1,5 @@
 // `down`: stops stacks in reverse order (a stack stops after every stack that depends on it), one at a time, with every
-// profile the stack declares so profiled services stop too (the origin's `down` without --profile left them
+// profile the stack declares so profiled services stop too (a `down` without --profile leaves them
 // running). Volumes are kept unless asked. Changes go through the context (dry-run aware).
 import { FailureError } from './errors.ts'
 import { downCommand } from './compose.ts'

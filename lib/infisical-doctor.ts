@@ -1,5 +1,5 @@
 // Doctor check for Infisical: SITE_URL must be the address browsers use with the scheme the environment serves
-// (a mismatch is the origin's login loop), the sync settings parse, and the machine identity is set completely or not
+// (a mismatch is a login loop), the sync settings parse, and the machine identity is set completely or not
 // at all. Pure: reads the registry, env and settings doctor loaded; no network.
 import type { Check, CheckResult, Finding } from './doctor-check.ts'
 import { activeProfiles, routeUrl, serviceEnabled } from './routes.ts'

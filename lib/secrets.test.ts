@@ -19,9 +19,9 @@ test('generated values have their declared format', () => {
   assert.equal(new Set(Array.from({ length: 50 }, () => generateSecret(SecretSpec.parse({ format: 'password', length: 22, description: 'd' }), {}))).size, 50)
 })
 
-test('checkSecret catches the origin defects', () => {
+test('checkSecret catches short, missing and URL-unsafe values', () => {
   const key = SecretSpec.parse({ format: 'hex', bytes: 16, description: 'd' })
-  assert.match(checkSecret(key, 'a'.repeat(16), {})!, /32 hex characters/) // token_hex(8), the origin's bug
+  assert.match(checkSecret(key, 'a'.repeat(16), {})!, /32 hex characters/) // token_hex(8): half the length asked for
   assert.equal(checkSecret(key, 'ab'.repeat(16), {}), undefined)
   assert.equal(checkSecret(key, undefined, {}), 'missing')
   const pw = SecretSpec.parse({ format: 'password', description: 'd' })

@@ -95,7 +95,7 @@ test('doctor: unsound without secrets (exit 1, with the fix), sound after genera
   }
 })
 
-test('doctor catches the origin defects: short key, world-readable .env, undefined variable, shell shadowing, duplicate port', async () => {
+test('doctor catches the classic mistakes: short key, world-readable .env, undefined variable, shell shadowing, duplicate port', async () => {
   const repo = tempRepo()
   try {
     assert.equal((await repo.run('secrets.ts', ['generate'])).code, 0)

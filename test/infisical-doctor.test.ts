@@ -1,4 +1,4 @@
-// doctor's Infisical check: a SITE_URL that does not match what the environment serves (the origin's login loop).
+// doctor's Infisical check: a SITE_URL that does not match what the environment serves (a login loop).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { infisicalRepo } from './infisical-helpers.ts'
