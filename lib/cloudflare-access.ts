@@ -1,12 +1,6 @@
-// Cloudflare Access, planned: a pure function of the account's Access apps, reusable policies and the
-// desired hosts. No I/O. One reusable allow policy ("Stackyard allow", from CLOUDFLARE_ACCESS_EMAILS /
-// CLOUDFLARE_ACCESS_EMAIL_DOMAIN) and one self-hosted application per `protected` route; `public`
-// routes get none; `bypass` routes get an application with a bypass policy for everyone (warned).
-// Stackyard never builds an everyone/bypass policy for a route that does not declare `access: bypass`.
-//
-// OWNED: an application whose name ends with "(Stackyard)"; the policies named "Stackyard allow" and
-// "Stackyard bypass". An application Stackyard does not own is never changed without --force (its AUD
-// is still used for the host's ingress rule).
+// Cloudflare Access, planned: a pure function of the account's Access apps, reusable policies and the desired hosts.
+// One allow policy and one self-hosted application per `protected` route, none for `public`, a bypass application
+// only for a route that declares `access: bypass`; what Stackyard does not own is never changed without --force.
 import { ConfigError } from './errors.ts'
 import { AccessPolicy, type AccessApp, type AccessOrganization } from './cloudflare.ts'
 import { fqdn, underDomain, type DesiredHost } from './cloudflare-config.ts'
@@ -21,6 +15,11 @@ export const SESSION_DURATION = '24h'
 const READ_ONLY = ['id', 'aud', 'created_at', 'updated_at', 'policies', 'self_hosted_domains']
 
 export const appName = (host: string) => `${host} ${APP_SUFFIX}`
+/**
+ * Owned: an application whose name ends with "(Stackyard)" (the policies Stackyard owns are "Stackyard allow", built
+ * from CLOUDFLARE_ACCESS_EMAILS / CLOUDFLARE_ACCESS_EMAIL_DOMAIN, and "Stackyard bypass"). An application it does not
+ * own is never changed without --force; its AUD is still used for the host's ingress rule.
+ */
 export const isOwnedApp = (app: Pick<AccessApp, 'name'>) => app.name.trim().endsWith(APP_SUFFIX)
 
 export interface Identities {

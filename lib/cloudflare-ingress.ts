@@ -1,10 +1,6 @@
-// The tunnel's ingress, planned from the registry: a pure function of the configuration read from the
-// API and the desired hosts. No I/O. Rules Stackyard does not own are kept exactly as read; the
-// catch-all stays last; the whole document is returned for one PUT (the API has no per-rule call).
-//
-// A rule is OWNED by Stackyard when it has no `path`, its `service` is the proxy URL (e.g.
-// http://caddy:80) and its `hostname` is a plain (non-wildcard) name under DOMAIN. Everything else is
-// foreign: other services, path rules, wildcards, other domains (e.g. another installation's hosts).
+// The tunnel's ingress, planned from the registry: a pure function of the configuration read from the API and the
+// desired hosts. Rules Stackyard does not own (isOwnedRule) are kept exactly as read; the catch-all stays last; the
+// whole document is returned for one PUT (the API has no per-rule call).
 import { FailureError } from './errors.ts'
 import type { IngressRule, TunnelConfig, TunnelConfiguration } from './cloudflare.ts'
 import { fqdn, underDomain, type Desired, type DesiredHost } from './cloudflare-config.ts'
@@ -43,6 +39,11 @@ export function isCatchAll(rule: IngressRule): boolean {
 
 const normService = (s: string) => s.trim().toLowerCase().replace(/\/+$/, '')
 
+/**
+ * Owned by Stackyard: no `path`, the proxy URL as `service` (e.g. http://caddy:80) and a plain (non-wildcard)
+ * hostname under DOMAIN. Everything else is foreign: other services, path rules, wildcards, other domains (e.g.
+ * another installation's hosts).
+ */
 export function isOwnedRule(rule: IngressRule, proxyUrl: string, domain: string): boolean {
   if (!rule.hostname || rule.path || rule.hostname.includes('*')) return false
   return normService(rule.service) === normService(proxyUrl) && underDomain(rule.hostname, domain) && fqdn(rule.hostname) !== fqdn(domain)

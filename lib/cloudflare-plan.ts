@@ -1,10 +1,6 @@
-// Reconciliation of Access, tunnel ingress and DNS with the registry: read everything once, plan with the
-// pure planners (cloudflare-access/-ingress/-dns.ts), then apply in a safe order:
-// policies and apps first (their AUD feeds the ingress), the ingress (after checking that nobody changed
-// it since it was read, unless that read is fresh), then DNS as one atomic batch per step; removals run the
-// other way round (DNS, ingress, then apps), so a host is never reachable without its Access app. Every
-// write is a request the plan listed; a plan without changes sends none. No env reads: the session and
-// desired state are passed in.
+// Reconciliation of Access, tunnel ingress and DNS with the registry: read everything once, plan with the pure
+// planners, then apply in an order that never leaves a host reachable without its Access app (see applyReconcile). Every
+// write is a request the plan listed; no env reads: the session and desired state are passed in.
 import { FailureError } from './errors.ts'
 import { CloudflareApiError, type DnsBatch, type DnsRecord, type TunnelConfiguration } from './cloudflare.ts'
 import type { Desired } from './cloudflare-config.ts'
@@ -161,7 +157,12 @@ export interface ApplyResult {
   failures: string[]
 }
 
-/** Applies a plan. Throws on a concurrent ingress edit; collects DNS failures and reports them together. */
+/**
+ * Applies a plan: policies and apps first (their AUD feeds the ingress), the ingress (after checking that nobody
+ * changed it since it was read, unless that read is fresh), then DNS as one atomic batch per step; removals run the
+ * other way round (DNS, ingress, then apps). Throws on a concurrent ingress edit; collects DNS failures and reports
+ * them together.
+ */
 export async function applyReconcile(s: Session, plan: Plan, opts: { dryRun?: boolean; log?: { info(m: string): void } } = {}): Promise<ApplyResult> {
   const { accountId } = plan
   const cf = s.cf

@@ -1,10 +1,5 @@
-// Compose invocations: the argv of `docker compose` for one stack (project, files, env files, profiles) and
-// of its subcommands. Pure: no I/O; every path in the argv is absolute, so nothing depends on the cwd.
-//
-// Why absolute: Compose resolves a relative `-f` and `--env-file` against the *current working directory*
-// (compose-go #145, compose #8198), while paths inside the compose files resolve against the project directory
-// (`--project-directory`, else the first -f file's folder). Passing the stack folder as the project directory and
-// absolute files makes both unambiguous (a relative path would create data folders in the wrong place).
+// Compose invocations: the argv of `docker compose` for one stack (project, files, env files, profiles) and of its
+// subcommands. Pure: no I/O; every path in the argv is absolute, so nothing depends on the cwd (see composeArgs).
 import { isAbsolute } from 'node:path'
 import type { Stack } from './registry.ts'
 
@@ -24,7 +19,12 @@ export interface ComposeInvocation {
   profiles: string[]
 }
 
-/** `docker` argv up to the subcommand: `compose --project-name … --project-directory … -f … --env-file … --profile …`. */
+/**
+ * `docker` argv up to the subcommand: `compose --project-name … --project-directory … -f … --env-file … --profile …`.
+ * Every path absolute: Compose resolves a relative `-f` and `--env-file` against the current directory (compose-go
+ * #145, compose #8198), while paths inside the compose files resolve against the project directory; the stack folder
+ * as project directory and absolute files make both unambiguous.
+ */
 export function composeArgs(inv: ComposeInvocation, sub: readonly string[]): string[] {
   for (const p of [inv.stack.dir, ...inv.files, ...inv.envFiles]) if (!isAbsolute(p)) throw new Error(`compose path is not absolute: ${p}`)
   return [
