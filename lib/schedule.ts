@@ -144,6 +144,13 @@ export function systemdWord(arg: string): string {
   return systemdQuote(arg.replace(/\$/g, '$$$$'))
 }
 
+/** The program of an ExecStart= line: systemd expands `%` there but no `$`, and refuses quotes and backslashes in it. */
+export function systemdExecutable(path: string): string {
+  if (/["'\\]/.test(path))
+    throw new ConfigError(`systemd cannot start a program whose path holds a quote or a backslash: ${path}`, { hint: 'install node/npx under a path without them, or use --cron' })
+  return systemdQuote(path)
+}
+
 /** An Environment= assignment: quoted like a word, but systemd expands no `$` there. */
 function systemdAssignment(k: string, v: string): string {
   return systemdQuote(`${k}=${v}`)
@@ -195,7 +202,7 @@ export function systemdUnits(s: ScheduleSettings, p: Paths): UnitFile[] {
       env('NO_COLOR', '1'),
       'UMask=0077',
       'Nice=10',
-      ...j.runs.map((argv) => `ExecStart=${[p.npx, 'zx', ...argv].map(systemdWord).join(' ')}`),
+      ...j.runs.map((argv) => `ExecStart=${[systemdExecutable(p.npx), ...['zx', ...argv].map(systemdWord)].join(' ')}`),
       '',
     ].join('\n')
     const timer = [
