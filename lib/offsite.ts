@@ -78,8 +78,12 @@ async function sameAsNewest(ctx: OffsiteCtx, c: Restic, dir: string, archives: s
   const newest = (await c.snapshots()).filter((s) => s.paths.length === 1 && s.paths[0] === dir).sort((a, b) => a.time.localeCompare(b.time)).pop()
   if (!newest) return undefined
   const held = (await c.ls(newest.id)).filter((n) => n.type === 'file' && dirname(n.path) === dir && archiveStamp(n.name) !== undefined)
-  const local = new Map(archives.map((a) => [a, statSync(join(dir, a)).size]))
-  const same = held.length === local.size && held.every((n) => local.get(n.name) === n.size)
+  const local = new Map(archives.map((a) => [a, statSync(join(dir, a))]))
+  // the same names, sizes and modification times (restic's own test for an unchanged file)
+  const same = held.length === local.size && held.every((n) => {
+    const l = local.get(n.name)
+    return l !== undefined && l.size === n.size && n.mtime !== undefined && Math.abs(Date.parse(n.mtime) - l.mtimeMs) < 1
+  })
   if (same) ctx.log.debug(`snapshot ${newest.id.slice(0, 8)} holds the same ${local.size} archive(s)`)
   return same ? newest.id : undefined
 }

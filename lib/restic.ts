@@ -74,7 +74,7 @@ export interface Restic {
 
 const Snapshot = z.object({ id: z.string(), short_id: z.string().optional(), time: z.string(), hostname: z.string().optional(), paths: z.array(z.string()), tags: z.array(z.string()).nullish() })
 export type Snapshot = z.infer<typeof Snapshot>
-const Node = z.object({ name: z.string(), type: z.string(), path: z.string(), size: z.number().optional() })
+const Node = z.object({ name: z.string(), type: z.string(), path: z.string(), size: z.number().optional(), mtime: z.string().optional() })
 export type Node = z.infer<typeof Node>
 const Forget = z.array(z.object({ remove: z.array(z.object({ id: z.string() })).nullish() }))
 

@@ -37,7 +37,7 @@ export function jobPaths(root: string, shell: Readonly<Record<string, string | u
  * the shell holds is refused (exit 2), naming it; a missing offsite password is only a warning (the first push makes it).
  */
 export function checkSecretsReachable(ctx: Pick<ScheduleCtx, 'env' | 'log'>, s: ScheduleSettings): void {
-  const onlyShell = (k: string) => ctx.env.sources[k]?.kind === 'shell' && !(k in ctx.env.files)
+  const onlyShell = (k: string) => ctx.env.lookup(k) !== undefined && !(k in ctx.env.files)
   const needed = [...(s.encrypt ? [PASSPHRASE_VARIABLE] : []), ...(s.offsite ? [PASSWORD_VARIABLE, ...CREDENTIAL_VARIABLES] : [])]
   const shellOnly = needed.filter(onlyShell)
   if (shellOnly.length)
