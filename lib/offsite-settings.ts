@@ -4,6 +4,8 @@
 import { ConfigError } from './errors.ts'
 import { registerSecret } from './redact.ts'
 import type { EnvLayers } from './env-layers.ts'
+import { commaList } from './format.ts'
+import { settingWhere as where } from './settings.ts'
 
 export const REPOSITORY_VARIABLE = 'STACKYARD_OFFSITE_REPOSITORY'
 export const KEEP_VARIABLE = 'STACKYARD_OFFSITE_KEEP'
@@ -42,13 +44,6 @@ export interface OffsiteSettings {
 
 type Layers = Pick<EnvLayers, 'lookup' | 'sources'>
 
-export function where(env: Pick<EnvLayers, 'sources'>, key: string): string {
-  const s = env.sources[key]
-  if (!s) return key
-  if (s.kind === 'shell') return `${key} (from your shell)`
-  return `${key} (${s.file}${s.line ? `:${s.line}` : ''})`
-}
-
 /** `rest:https://user:pass@host/` → `rest:https://user:••••@host/` (the password is also registered for redaction). */
 export function shownRepository(repository: string): string {
   return repository.replace(/(\/\/[^/@:\s]*:)([^/@\s]+)@/, (_, user: string, pass: string) => {
@@ -61,7 +56,7 @@ export function shownRepository(repository: string): string {
 export function keepFlags(text: string, key = KEEP_VARIABLE): string[] {
   const flags: string[] = []
   const seen = new Set<string>()
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of commaList(text)) {
     const m = /^([a-z]+)=(\d{1,6})$/.exec(part)
     if (!m || !(KEEP_KINDS as readonly string[]).includes(m[1]) || Number(m[2]) < 1 || seen.has(m[1]))
       throw new ConfigError(`${key}: "${part}" is not a retention rule`, { hint: `write comma-separated ${KEEP_KINDS.join('|')}=N (N ≥ 1, each once), e.g. ${DEFAULT_KEEP}` })

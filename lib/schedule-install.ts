@@ -2,7 +2,7 @@
 // files that differ, removing the ones an earlier run generated that the settings no longer ask for, and refusing a
 // schedule whose secrets live only in the calling shell (a timer does not see it). Writes through the task context.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { mkdir, unlink } from 'node:fs/promises'
+import { unlink } from 'node:fs/promises'
 import { homedir, userInfo } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { UsageError } from './errors.ts'
@@ -66,17 +66,11 @@ export async function installSchedule(ctx: ScheduleCtx, o: { cron: boolean; syst
   if (o.print) return { format: 'systemd', files: units.map((u) => ({ ...u, changed: false })), removed: [] }
   const dir = o.dir ? resolve(ctx.root, o.dir) : o.system ? SYSTEM_DIR : userUnitDir(ctx.env.shell)
   const files: ScheduleReport['files'] = []
-  if (!existsSync(dir)) {
-    if (ctx.dryRun) ctx.skipped(`create folder ${dir}`)
-    else await mkdir(dir, { recursive: true })
-  }
   for (const u of units) {
     const path = join(dir, u.name)
-    const changed = readOptional(path) !== u.content
-    if (changed) {
-      await ctx.writeFile(path, u.content, { mode: 0o644 })
-      if (ctx.dryRun) ctx.out(u.content)
-    }
+    // writes only what differs (the folder created when missing); a dry run also shows the file
+    const { changed } = await ctx.writeFile(path, u.content, { mode: 0o644 })
+    if (changed && ctx.dryRun) ctx.out(u.content)
     files.push({ name: u.name, path, content: u.content, changed })
   }
   const removed: string[] = []

@@ -4,6 +4,7 @@
 import { ConfigError } from './errors.ts'
 import type { EnvLayers } from './env-layers.ts'
 import { REPOSITORY_VARIABLE } from './offsite-settings.ts'
+import { settingWhere as where } from './settings.ts'
 
 export const SCHEDULE_VARIABLES = {
   backup: 'STACKYARD_BACKUP_SCHEDULE',
@@ -72,11 +73,6 @@ export function cronFields(w: When): string {
 
 export function describeWhen(w: When): string {
   return `${w.days.length ? w.days.map((d) => DAYS[d]).join(',') : 'daily'} ${pad(w.hour)}:${pad(w.minute)}`
-}
-
-function where(env: Pick<EnvLayers, 'sources'>, key: string): string {
-  const s = env.sources[key]
-  return !s ? key : s.kind === 'shell' ? `${key} (from your shell)` : `${key} (${s.file}${s.line ? `:${s.line}` : ''})`
 }
 
 function bool(env: Pick<EnvLayers, 'lookup' | 'sources'>, key: string): boolean {
