@@ -15,6 +15,8 @@ export const SNAPSHOT_TAG = 'stackyard'
 export interface ResticRunners {
   exec: Runner
   change: Runner
+  /** a dry run: reads pass --no-lock, so not even a lock file is written into the repository */
+  dryRun?: boolean
 }
 
 /**
@@ -106,8 +108,9 @@ function jsonLines(text: string): unknown[] {
 
 export function restic(s: OffsiteSettings, runners: ResticRunners): Restic {
   const opts = (extra: ExecOptions = {}): ExecOptions => ({ env: resticEnv(s), input: '', nothrow: true, ...extra })
+  const noLock = runners.dryRun ? ['--no-lock'] : []
   async function read(what: string, args: string[], extra: ExecOptions = {}): Promise<ExecResult> {
-    const r = await runners.exec('restic', args, opts(extra))
+    const r = await runners.exec('restic', [...noLock, ...args], opts(extra))
     if (r.exitCode !== 0) throw resticFailure(s, what, r)
     return r
   }
@@ -119,7 +122,7 @@ export function restic(s: OffsiteSettings, runners: ResticRunners): Restic {
   return {
     async probe() {
       // without a password restic still says first whether the repository exists (it checks before asking)
-      const r = await runners.exec('restic', ['cat', 'config'], opts())
+      const r = await runners.exec('restic', [...noLock, 'cat', 'config'], opts())
       if (r.exitCode === 0) return 'ok'
       if (r.exitCode === 10 || isMissing(r.stderr)) return 'missing'
       if (!s.password && /empty password|reading repository password/.test(r.stderr + r.stdout))

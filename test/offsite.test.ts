@@ -87,11 +87,21 @@ else {
     const calls = resticCalls()
     assert.ok(calls.some((c) => c.argv.startsWith('init')) && calls.some((c) => c.argv.startsWith('backup')))
     for (const c of calls) assert.ok(!c.argv.includes(pw), 'never in argv')
-    assert.ok(calls.filter((c) => !c.argv.startsWith('cat config')).every((c) => c.passwordInEnv), 'RESTIC_PASSWORD in the environment of every call but the first probe')
+    assert.ok(calls.filter((c) => !c.argv.endsWith('cat config')).every((c) => c.passwordInEnv), 'RESTIC_PASSWORD in the environment of every call but the probes before it existed')
     const ls = spawnSync(RESTIC, ['ls', 'latest'], { encoding: 'utf8', env: { ...process.env, RESTIC_REPOSITORY: resticRepo, RESTIC_PASSWORD: pw, RESTIC_CACHE_DIR: join(work, 'cache') } })
     assert.equal(ls.status, 0, ls.stderr)
     assert.match(ls.stdout, new RegExp(ARCHIVE_1.replace(/\./g, '\\.') + '$', 'm'))
     assert.doesNotMatch(ls.stdout, /\.tmp$|stackyard-backup-999999|raw\.sql/m, 'temp files and work folders left out')
+  })
+
+  test('push --dry-run on an existing repository: reads with --no-lock only, writes nothing', async () => {
+    const before = readFileSync(log, 'utf8').length
+    const r = await run(['push', '--dry-run'])
+    assert.equal(r.code, 0, r.stderr)
+    const calls = readFileSync(log, 'utf8').slice(before).split('\n--\n').filter((c) => c.trim()).map((c) => c.split('\n')[0])
+    assert.ok(calls.length >= 2, calls.join(' | '))
+    for (const c of calls) assert.match(c, /^--no-lock (cat config|snapshots|ls)( |$)/, c)
+    assert.match(r.stdout, /\[dry-run\] restic forget/)
   })
 
   test('a second push copies nothing; a new archive is copied; STACKYARD_OFFSITE_KEEP=last=2 forgets and prunes the rest', async () => {
