@@ -38,10 +38,13 @@ export function jobPaths(root: string, shell: Readonly<Record<string, string | u
  */
 export function checkSecretsReachable(ctx: Pick<ScheduleCtx, 'env' | 'log'>, s: ScheduleSettings): void {
   const onlyShell = (k: string) => ctx.env.lookup(k) !== undefined && !(k in ctx.env.files)
-  const needed = [...(s.encrypt ? [PASSPHRASE_VARIABLE] : []), ...(s.offsite ? [PASSWORD_VARIABLE, ...CREDENTIAL_VARIABLES] : [])]
+  const needed = [...(s.encrypt ? [PASSPHRASE_VARIABLE] : []), ...(s.offsite ? [PASSWORD_VARIABLE] : [])]
   const shellOnly = needed.filter(onlyShell)
   if (shellOnly.length)
     throw new UsageError(`the scheduled jobs would not see ${shellOnly.join(', ')}: set only in your shell`, { hint: 'put them in .env (mode 0600): a timer or cron job reads the env files, not your shell' })
+  // which storage credentials a repository needs is restic's business: a shell-only one is worth a word, not a refusal
+  const credentials = s.offsite ? CREDENTIAL_VARIABLES.filter(onlyShell) : []
+  if (credentials.length) ctx.log.warn(`${credentials.join(', ')}: set only in your shell, which the scheduled offsite push will not see; if the repository needs them, put them in .env`)
   if (s.encrypt && ctx.env.lookup(PASSPHRASE_VARIABLE) === undefined)
     throw new UsageError(`STACKYARD_BACKUP_ENCRYPT=true needs ${PASSPHRASE_VARIABLE} in .env`, { hint: 'a scheduled backup cannot ask for the passphrase' })
   if (s.offsite && ctx.env.lookup(PASSWORD_VARIABLE) === undefined)

@@ -246,8 +246,11 @@ else {
       const r = await repo.run('backup/schedule.ts', ['--print'], { env: { STACKYARD_BACKUP_PASSPHRASE: env.STACKYARD_BACKUP_PASSPHRASE } })
       assert.equal(r.code, 2, r.stderr)
       assert.match(r.stderr, /would not see STACKYARD_BACKUP_PASSPHRASE/)
-      const cron = await repo.run('backup/schedule.ts', ['--cron'], { env: { STACKYARD_BACKUP_ENCRYPT: 'false' } })
+      const aws = 'shell-only-aws-secret-0123456789'
+      const cron = await repo.run('backup/schedule.ts', ['--cron'], { env: { STACKYARD_BACKUP_ENCRYPT: 'false', AWS_SECRET_ACCESS_KEY: aws } })
       assert.equal(cron.code, 0, cron.stderr)
+      assert.match(cron.stderr, /AWS_SECRET_ACCESS_KEY: set only in your shell/, 'a storage credential only in the shell: a warning')
+      assert.ok(!(cron.stdout + cron.stderr).includes(aws))
       assert.match(cron.stdout, /^0 3 \* \* \* cd .* && .*npx zx tasks\/backup\.ts --keep 7 && .*npx zx tasks\/backup\/offsite\.ts push$/m)
     } finally {
       repo.write('.env', repo.read('.env') + `STACKYARD_BACKUP_PASSPHRASE="${env.STACKYARD_BACKUP_PASSPHRASE}"\n`, 0o600)
