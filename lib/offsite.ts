@@ -50,7 +50,8 @@ export async function push(ctx: OffsiteCtx, dir: string): Promise<PushReport> {
   let passwordGenerated = false
   if ((await client.probe()) === 'missing') {
     if (!settings.password) {
-      // a new repository gets a new password, kept with the other secrets (.env, 0600, previous file as .env.bak)
+      // a new repository gets a new password, kept with the other secrets (.env, 0600, previous file as .env.bak);
+      // written before `restic init`, so no repository can exist whose password was not saved
       settings.password = randomBytes(32).toString('base64url')
       registerSecret(settings.password)
       await ctx.editEnv('.env', { [PASSWORD_VARIABLE]: settings.password }, { mode: 0o600 })
@@ -62,7 +63,7 @@ export async function push(ctx: OffsiteCtx, dir: string): Promise<PushReport> {
     if (!ctx.dryRun) ctx.log.success(`created the restic repository ${settings.shown}`)
   } else if (!settings.password) throw new UsageError(`${PASSWORD_VARIABLE} is not set`, { hint: `set it in .env to the password ${settings.shown} was created with` })
   const c = initialized ? restic(settings, ctx) : client
-  // archives are never rewritten under their name: the newest snapshot holding the same names and sizes is this folder
+  // archives are never rewritten under their name: the newest snapshot holding the same files is this folder
   const same = initialized ? undefined : await sameAsNewest(ctx, c, dir, archives)
   const b = same ? { snapshot: same, filesNew: 0, dataAdded: 0, skipped: true } : await c.backup(dir, PUSH_EXCLUDES)
   const f = await c.forget(settings.keep)
@@ -73,7 +74,7 @@ export async function push(ctx: OffsiteCtx, dir: string): Promise<PushReport> {
   return { repository: settings.shown, initialized, passwordGenerated, archives, ...(b.snapshot ? { snapshot: b.snapshot } : {}), copied: !b.skipped, filesNew: b.filesNew, dataAdded: b.dataAdded, forgotten: f.removed, pruned: f.removed.length > 0 }
 }
 
-/** The newest Stackyard snapshot of this folder, when it holds exactly these archives with the same sizes. */
+/** The newest Stackyard snapshot of this folder, when it holds exactly these archives (names, sizes, modification times). */
 async function sameAsNewest(ctx: OffsiteCtx, c: Restic, dir: string, archives: string[]): Promise<string | undefined> {
   const newest = (await c.snapshots()).filter((s) => s.paths.length === 1 && s.paths[0] === dir).sort((a, b) => a.time.localeCompare(b.time)).pop()
   if (!newest) return undefined
