@@ -10,6 +10,11 @@ export function archiveName(o: { context?: string; stacks?: readonly string[]; n
   return { name: `${prefix}${stamp(o.now)}.tar.gz${o.encrypted ? '.enc' : ''}`, prefix }
 }
 
+/** Whether a file name is a backup archive's (any context or selection), and its UTC time stamp. */
+export function archiveStamp(name: string): string | undefined {
+  return ARCHIVE.exec(name)?.[2]
+}
+
 /** The archives beyond the newest `keep` with this exact prefix (the rest of the name must be the time stamp). */
 export function retention(files: readonly string[], prefix: string, keep: number): string[] {
   const ours = files.filter((f) => {

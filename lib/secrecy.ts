@@ -9,6 +9,8 @@ import type { EnvLayers, EnvSource } from './env-layers.ts'
 export const NON_SECRET_SETTINGS: ReadonlySet<string> = new Set([
   // platform settings (.env.global documents each)
   'STACKYARD_ENVIRONMENT', 'STACKYARD_PROFILE', 'STACKYARD_PROFILES', 'STACKYARD_STACKS', 'STACKYARD_CONTEXTS', 'STACKYARD_BACKUP_IMAGE',
+  'STACKYARD_BACKUP_SCHEDULE', 'STACKYARD_BACKUP_KEEP', 'STACKYARD_BACKUP_INCLUDE_SECRETS', 'STACKYARD_BACKUP_ENCRYPT', 'STACKYARD_VERIFY_SCHEDULE',
+  'STACKYARD_OFFSITE_REPOSITORY', 'STACKYARD_OFFSITE_KEEP', // where and how long the offsite copies live (lib/offsite-settings.ts)
   'DOMAIN', 'LOCAL_BIND_ADDRESS', 'TZ', 'CADDY_LOG_LEVEL', 'OLLAMA_PULL_MODELS',
   // Infisical: where the secrets live, not the secrets (the client id and secret are declared secret in x-secrets)
   'INFISICAL_ENVIRONMENT', 'INFISICAL_SECRET_PATH', 'INFISICAL_PROJECT_ID', 'INFISICAL_API_URL', 'INFISICAL_SITE_URL',
@@ -24,7 +26,11 @@ const NON_SECRET_PREFIXES = ['STACKYARD_HOST_']
 const NON_SECRET_SUFFIXES = ['_ACCESS_AUD']
 
 /** Secrets the tooling itself reads (from the shell too) that no stack declares in x-secrets. */
-export const TOOL_SECRETS: ReadonlySet<string> = new Set(['STACKYARD_BACKUP_PASSPHRASE', 'INFISICAL_ADMIN_PASSWORD', 'INFISICAL_ADMIN_TOKEN'])
+export const TOOL_SECRETS: ReadonlySet<string> = new Set([
+  'STACKYARD_BACKUP_PASSPHRASE', 'INFISICAL_ADMIN_PASSWORD', 'INFISICAL_ADMIN_TOKEN',
+  // the restic repository's password and the storage credentials restic reads (lib/restic.ts passes them on)
+  'STACKYARD_OFFSITE_PASSWORD', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'B2_ACCOUNT_ID', 'B2_ACCOUNT_KEY', 'AZURE_ACCOUNT_KEY', 'AZURE_ACCOUNT_SAS',
+])
 
 /** The file layers whose every value is secret unless declared otherwise. */
 export const SECRET_FILES: ReadonlySet<string> = new Set(['.env', '.env.infisical'])

@@ -17,7 +17,8 @@ export interface Settings {
   bindAddress: string
 }
 
-function where(env: Pick<EnvLayers, 'sources'> | undefined, key: string): string {
+/** `KEY (.env:3)` or `KEY (from your shell)`: where a setting's value came from, for messages. */
+export function settingWhere(env: Pick<EnvLayers, 'sources'> | undefined, key: string): string {
   const s = env?.sources[key]
   if (!s) return key
   if (s.kind === 'shell') return `${key} (from your shell)`
@@ -27,13 +28,13 @@ function where(env: Pick<EnvLayers, 'sources'> | undefined, key: string): string
 export function readSettings(values: Record<string, string | undefined>, env?: Pick<EnvLayers, 'sources'>, overrides: Partial<Pick<Settings, 'environment' | 'profile'>> = {}): Settings {
   const environment = (overrides.environment ?? (values.STACKYARD_ENVIRONMENT || 'private')) as Environment
   if (!ENVIRONMENTS.includes(environment))
-    throw new ConfigError(`${where(env, 'STACKYARD_ENVIRONMENT')}: "${environment}" is not private or public`, { hint: 'set STACKYARD_ENVIRONMENT=private or public in .env' })
+    throw new ConfigError(`${settingWhere(env, 'STACKYARD_ENVIRONMENT')}: "${environment}" is not private or public`, { hint: 'set STACKYARD_ENVIRONMENT=private or public in .env' })
   const profile = (overrides.profile ?? (values.STACKYARD_PROFILE || 'cpu')) as HardwareProfile
   if (!HARDWARE_PROFILES.includes(profile))
-    throw new ConfigError(`${where(env, 'STACKYARD_PROFILE')}: "${profile}" is not one of ${HARDWARE_PROFILES.join(', ')}`, { hint: 'set STACKYARD_PROFILE in .env' })
+    throw new ConfigError(`${settingWhere(env, 'STACKYARD_PROFILE')}: "${profile}" is not one of ${HARDWARE_PROFILES.join(', ')}`, { hint: 'set STACKYARD_PROFILE in .env' })
   const domain = (values.DOMAIN ?? '').trim().toLowerCase() || undefined
   if (domain && !DOMAIN.test(domain))
-    throw new ConfigError(`${where(env, 'DOMAIN')}: "${domain}" is not a domain name`, { hint: 'use the bare domain, e.g. example.com (no scheme, no port, no path)' })
+    throw new ConfigError(`${settingWhere(env, 'DOMAIN')}: "${domain}" is not a domain name`, { hint: 'use the bare domain, e.g. example.com (no scheme, no port, no path)' })
   if (environment === 'public' && !domain)
     throw new ConfigError('the public environment needs DOMAIN', { hint: 'set DOMAIN=example.com in .env (or run npx zx tasks/setup.ts)' })
   const profiles = commaList(values.STACKYARD_PROFILES)
