@@ -128,7 +128,7 @@ export async function listSnapshot(ctx: OffsiteCtx, which?: string): Promise<{ s
 function pickSnapshot(snapshots: Snapshot[], which: string | undefined, shown: string): Snapshot {
   if (!which || which === 'latest') return snapshots[snapshots.length - 1]
   const found = snapshots.filter((s) => s.id.startsWith(which))
-  if (found.length !== 1) throw new UsageError(`--snapshot ${which}: ${found.length ? 'more than one snapshot starts with it' : `no Stackyard snapshot in ${shown} has that id`}`, { hint: 'list them: npx zx tasks/backup/offsite.ts list' })
+  if (found.length !== 1) throw new UsageError(`--snapshot ${which}: ${found.length ? 'more than one snapshot starts with it' : `no Stackyard snapshot in ${shown} has that id`}`, { hint: 'list them: npx zx tasks/offsite.ts list' })
   return found[0]
 }
 
@@ -147,11 +147,11 @@ export interface RestoreReport {
 export async function restoreArchive(ctx: OffsiteCtx, dir: string, o: { archive?: string; snapshot?: string }): Promise<RestoreReport> {
   const { settings, client } = await ready(ctx)
   const { snapshots, listing } = await listSnapshot(ctx, o.snapshot)
-  if (!snapshots.length || !listing) throw new FailureError(`${settings.shown} holds no Stackyard snapshot`, { hint: 'copy the archives there first: npx zx tasks/backup/offsite.ts push' })
+  if (!snapshots.length || !listing) throw new FailureError(`${settings.shown} holds no Stackyard snapshot`, { hint: 'copy the archives there first: npx zx tasks/offsite.ts push' })
   const wanted = o.archive ? basename(o.archive) : undefined
   const node = wanted ? listing.archives.find((a) => a.name === wanted) : listing.archives[listing.archives.length - 1]
   if (!node)
-    throw new UsageError(`${wanted ? `${wanted} is not` : 'no archive is'} in snapshot ${listing.snapshot.id.slice(0, 8)} (${listing.snapshot.time})`, { hint: 'list what it holds: npx zx tasks/backup/offsite.ts list [--snapshot ID]' })
+    throw new UsageError(`${wanted ? `${wanted} is not` : 'no archive is'} in snapshot ${listing.snapshot.id.slice(0, 8)} (${listing.snapshot.time})`, { hint: 'list what it holds: npx zx tasks/offsite.ts list [--snapshot ID]' })
   const target = join(dir, node.name)
   const base = { repository: settings.shown, snapshot: listing.snapshot.id, archive: node.name, path: target }
   if (ctx.dryRun) {
@@ -163,7 +163,7 @@ export async function restoreArchive(ctx: OffsiteCtx, dir: string, o: { archive?
   try {
     await client.dump(listing.snapshot.id, node.path, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }))
     const size = statSync(tmp).size
-    if (node.size !== undefined && size !== node.size) throw new FailureError(`restic dump gave ${size} bytes of ${node.name}; the snapshot lists ${node.size}`, { hint: 'run npx zx tasks/backup/offsite.ts check' })
+    if (node.size !== undefined && size !== node.size) throw new FailureError(`restic dump gave ${size} bytes of ${node.name}; the snapshot lists ${node.size}`, { hint: 'run npx zx tasks/offsite.ts check' })
     const sha256 = await sha256Of(tmp)
     const existing = statSync(target, { throwIfNoEntry: false })
     if (existing) {

@@ -51,7 +51,7 @@ export function resticFailure(s: Pick<OffsiteSettings, 'shown' | 'passwordWhere'
 }
 
 export function missingRepository(s: Pick<OffsiteSettings, 'shown'>): ConfigError {
-  return new ConfigError(`there is no restic repository at ${s.shown} (${REPOSITORY_VARIABLE})`, { hint: 'check the setting; `npx zx tasks/backup/offsite.ts push` creates it' })
+  return new ConfigError(`there is no restic repository at ${s.shown} (${REPOSITORY_VARIABLE})`, { hint: 'check the setting; `npx zx tasks/offsite.ts push` creates it' })
 }
 
 function isMissing(stderr: string): boolean {

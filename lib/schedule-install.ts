@@ -48,7 +48,7 @@ export function checkSecretsReachable(ctx: Pick<ScheduleCtx, 'env' | 'log'>, s: 
   if (s.encrypt && ctx.env.lookup(PASSPHRASE_VARIABLE) === undefined)
     throw new UsageError(`STACKYARD_BACKUP_ENCRYPT=true needs ${PASSPHRASE_VARIABLE} in .env`, { hint: 'a scheduled backup cannot ask for the passphrase' })
   if (s.offsite && ctx.env.lookup(PASSWORD_VARIABLE) === undefined)
-    ctx.log.warn(`${PASSWORD_VARIABLE} is not set yet: run npx zx tasks/backup/offsite.ts push once by hand (it creates the repository and the password), and keep a copy of the password away from this machine`)
+    ctx.log.warn(`${PASSWORD_VARIABLE} is not set yet: run npx zx tasks/offsite.ts push once by hand (it creates the repository and the password), and keep a copy of the password away from this machine`)
 }
 
 export interface ScheduleReport {

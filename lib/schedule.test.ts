@@ -28,7 +28,7 @@ test('the defaults: backup daily 03:00 keeping 7, the drill on Sundays 05:00, of
   assert.deepEqual(s, { backup: { days: [], hour: 3, minute: 0 }, verify: { days: [0], hour: 5, minute: 0 }, keep: 7, includeSecrets: false, encrypt: false, offsite: false })
   assert.deepEqual(jobs(s).map((j) => j.runs), [[['tasks/backup.ts', '--keep', '7']], [['tasks/backup.ts', '--verify']]])
   const all = readSchedule(layers({ STACKYARD_BACKUP_KEEP: '14', STACKYARD_BACKUP_INCLUDE_SECRETS: 'true', STACKYARD_BACKUP_ENCRYPT: 'yes', STACKYARD_VERIFY_SCHEDULE: 'off', STACKYARD_OFFSITE_REPOSITORY: 'sftp:u@h:/r' }))
-  assert.deepEqual(jobs(all).map((j) => j.runs), [[['tasks/backup.ts', '--keep', '14', '--include-secrets', '--encrypt'], ['tasks/backup/offsite.ts', 'push']]])
+  assert.deepEqual(jobs(all).map((j) => j.runs), [[['tasks/backup.ts', '--keep', '14', '--include-secrets', '--encrypt'], ['tasks/offsite.ts', 'push']]])
   assert.throws(() => readSchedule(layers({ STACKYARD_BACKUP_KEEP: '0' })), /STACKYARD_BACKUP_KEEP \(\.env:1\)/)
   assert.throws(() => readSchedule(layers({ STACKYARD_BACKUP_ENCRYPT: 'maybe' })), /not true or false/)
   assert.throws(() => readSchedule(layers({ STACKYARD_BACKUP_SCHEDULE: 'off' })), /cannot be off/)
@@ -100,7 +100,7 @@ test('the units pass systemd-analyze verify, with a hostile checkout path, and h
     const npx = `"${f.npx.replace(/%/g, '%%')}"`
     assert.deepEqual(service.split('\n').filter((l) => l.startsWith('ExecStart=')), [
       `ExecStart=${npx} zx tasks/backup.ts --keep 7 --include-secrets`,
-      `ExecStart=${npx} zx tasks/backup/offsite.ts push`,
+      `ExecStart=${npx} zx tasks/offsite.ts push`,
     ], 'backup, then the offsite push')
     assert.match(service, new RegExp(`^WorkingDirectory=${f.root.replace(/%/g, '%%').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'))
     assert.match(units[1].content, /^OnCalendar=Mon,Thu \*-\*-\* 02:30:00$/m)
@@ -139,7 +139,7 @@ test('cron lines: valid time fields; the command, read as cron and sh read it, r
     const calls = readFileSync(f.log, 'utf8').split('--\n').filter(Boolean).map((c) => c.trimEnd().split('\n'))
     assert.deepEqual(calls, [
       [f.root, 'zx', 'tasks/backup.ts', '--keep', '7', '--include-secrets'],
-      [f.root, 'zx', 'tasks/backup/offsite.ts', 'push'],
+      [f.root, 'zx', 'tasks/offsite.ts', 'push'],
       [f.root, 'zx', 'tasks/backup.ts', '--verify'],
     ])
   } finally {

@@ -1,7 +1,7 @@
-// tasks/backup/offsite.ts against the real restic binary and a local restic repository in a temp folder: push
+// tasks/offsite.ts against the real restic binary and a local restic repository in a temp folder: push
 // (repository and password created, temp files and work folders left out, the password never in argv or a file but
 // .env), retention, restore byte for byte (sha256), check (and a damaged repository failing it), a wrong password,
-// dry runs; and tasks/backup/schedule.ts writing units that converge and pass systemd-analyze verify.
+// dry runs; and tasks/schedule.ts writing units that converge and pass systemd-analyze verify.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -33,7 +33,7 @@ function resticCalls(): Array<{ argv: string; passwordInEnv: boolean }> {
 }
 
 const run = (args: string[], env: Record<string, string | undefined> = {}) =>
-  repo.run('backup/offsite.ts', args, { env: { PATH: `${bin}:${process.env.PATH}`, RESTIC_CACHE_DIR: join(work, 'cache'), ...env } })
+  repo.run('offsite.ts', args, { env: { PATH: `${bin}:${process.env.PATH}`, RESTIC_CACHE_DIR: join(work, 'cache'), ...env } })
 const password = () => parseDotenv(repo.read('.env')).STACKYARD_OFFSITE_PASSWORD
 const snapshots = () => readdirSync(join(resticRepo, 'snapshots')).length
 
@@ -209,17 +209,17 @@ else {
   test('schedule: units written once (a second run writes nothing), verified by systemd-analyze, holding no secret', async () => {
     repo.write('.env', repo.read('.env') + 'STACKYARD_BACKUP_ENCRYPT=true\nSTACKYARD_BACKUP_PASSPHRASE="a passphrase that is long enough"\nSTACKYARD_VERIFY_SCHEDULE="Sat 04:15"\n', 0o600)
     const dir = join(work, 'units')
-    const dry = await repo.run('backup/schedule.ts', ['--dir', dir, '--dry-run'])
+    const dry = await repo.run('schedule.ts', ['--dir', dir, '--dry-run'])
     assert.equal(dry.code, 0, dry.stderr)
     assert.match(dry.stdout, /\[dry-run\] write .*stackyard-backup\.service/)
     assert.match(dry.stdout, /^ExecStart=.* zx tasks\/backup\.ts --keep 7 --encrypt$/m, 'the dry run shows the files')
     assert.ok(!existsSync(dir), 'nothing written')
-    const first = await repo.run('backup/schedule.ts', ['--dir', dir, '--json'])
+    const first = await repo.run('schedule.ts', ['--dir', dir, '--json'])
     assert.equal(first.code, 0, first.stderr)
     const written = readdirSync(dir).sort()
     assert.deepEqual(written, ['stackyard-backup.service', 'stackyard-backup.timer', 'stackyard-verify.service', 'stackyard-verify.timer'])
     const backupUnit = readFileSync(join(dir, 'stackyard-backup.service'), 'utf8')
-    assert.match(backupUnit, /^ExecStart=.* zx tasks\/backup\/offsite\.ts push$/m, 'the offsite push after the backup')
+    assert.match(backupUnit, /^ExecStart=.* zx tasks\/offsite\.ts push$/m, 'the offsite push after the backup')
     assert.match(readFileSync(join(dir, 'stackyard-verify.timer'), 'utf8'), /^OnCalendar=Sat \*-\*-\* 04:15:00$/m)
     const env = parseDotenv(repo.read('.env'))
     const secrets = [env.STACKYARD_OFFSITE_PASSWORD, env.STACKYARD_BACKUP_PASSPHRASE]
@@ -229,11 +229,11 @@ else {
       assert.equal(v.status, 0, v.stderr)
     }
     const mtimes = written.map((f) => statSync(join(dir, f)).mtimeMs)
-    const second = await repo.run('backup/schedule.ts', ['--dir', dir])
+    const second = await repo.run('schedule.ts', ['--dir', dir])
     assert.equal(second.code, 0, second.stderr)
     assert.match(second.stderr, /up to date; nothing written/)
     assert.deepEqual(written.map((f) => statSync(join(dir, f)).mtimeMs), mtimes)
-    const off = await repo.run('backup/schedule.ts', ['--dir', dir], { env: { STACKYARD_VERIFY_SCHEDULE: 'off' } })
+    const off = await repo.run('schedule.ts', ['--dir', dir], { env: { STACKYARD_VERIFY_SCHEDULE: 'off' } })
     assert.equal(off.code, 0, off.stderr)
     assert.deepEqual(readdirSync(dir).sort(), ['stackyard-backup.service', 'stackyard-backup.timer'], 'the drill\'s units removed')
     assert.match(off.stderr, /disable --now stackyard-verify\.timer/)
@@ -243,15 +243,15 @@ else {
     const env = parseDotenv(repo.read('.env'))
     repo.write('.env', repo.read('.env').replace(/^STACKYARD_BACKUP_PASSPHRASE=.*\n/m, ''), 0o600)
     try {
-      const r = await repo.run('backup/schedule.ts', ['--print'], { env: { STACKYARD_BACKUP_PASSPHRASE: env.STACKYARD_BACKUP_PASSPHRASE } })
+      const r = await repo.run('schedule.ts', ['--print'], { env: { STACKYARD_BACKUP_PASSPHRASE: env.STACKYARD_BACKUP_PASSPHRASE } })
       assert.equal(r.code, 2, r.stderr)
       assert.match(r.stderr, /would not see STACKYARD_BACKUP_PASSPHRASE/)
       const aws = 'shell-only-aws-secret-0123456789'
-      const cron = await repo.run('backup/schedule.ts', ['--cron'], { env: { STACKYARD_BACKUP_ENCRYPT: 'false', AWS_SECRET_ACCESS_KEY: aws } })
+      const cron = await repo.run('schedule.ts', ['--cron'], { env: { STACKYARD_BACKUP_ENCRYPT: 'false', AWS_SECRET_ACCESS_KEY: aws } })
       assert.equal(cron.code, 0, cron.stderr)
       assert.match(cron.stderr, /AWS_SECRET_ACCESS_KEY: set only in your shell/, 'a storage credential only in the shell: a warning')
       assert.ok(!(cron.stdout + cron.stderr).includes(aws))
-      assert.match(cron.stdout, /^0 3 \* \* \* cd .* && .*npx zx tasks\/backup\.ts --keep 7 && .*npx zx tasks\/backup\/offsite\.ts push$/m)
+      assert.match(cron.stdout, /^0 3 \* \* \* cd .* && .*npx zx tasks\/backup\.ts --keep 7 && .*npx zx tasks\/offsite\.ts push$/m)
     } finally {
       repo.write('.env', repo.read('.env') + `STACKYARD_BACKUP_PASSPHRASE="${env.STACKYARD_BACKUP_PASSPHRASE}"\n`, 0o600)
     }

@@ -38,7 +38,7 @@ else if (realTier('offsite')) {
     const before = sha(archive)
 
     repo.write('.env', `${repo.read('.env')}STACKYARD_OFFSITE_REPOSITORY="${join(work, 'restic')}"\n`, 0o600)
-    const push = await repo.run('backup/offsite.ts', ['push', '--json'], { env })
+    const push = await repo.run('offsite.ts', ['push', '--json'], { env })
     assert.equal(push.code, 0, push.stdout + push.stderr)
     assert.equal(JSON.parse(push.stdout).initialized, true)
 
@@ -47,12 +47,12 @@ else if (realTier('offsite')) {
     assert.equal(down.code, 0, down.stdout + down.stderr)
     assert.ok(!docker(['volume', 'ls', '-q']).stdout.includes('stackyard-postgres-data'), 'the database volume is gone')
 
-    const back = await repo.run('backup/offsite.ts', ['restore', '--json'], { env })
+    const back = await repo.run('offsite.ts', ['restore', '--json'], { env })
     assert.equal(back.code, 0, back.stdout + back.stderr)
     assert.equal(JSON.parse(back.stdout).path, archive)
     assert.equal(sha(archive), before, 'byte for byte')
 
-    const check = await repo.run('backup/offsite.ts', ['check'], { env })
+    const check = await repo.run('offsite.ts', ['check'], { env })
     assert.equal(check.code, 0, check.stdout + check.stderr)
 
     // the archive's .env (made before the first push) replaces this one: the offsite settings stay in .env.bak

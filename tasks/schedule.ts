@@ -3,11 +3,11 @@
 // --keep STACKYARD_BACKUP_KEEP, then the offsite push when STACKYARD_OFFSITE_REPOSITORY is set) and
 // STACKYARD_VERIFY_SCHEDULE (the restore drill, backup --verify). No secret goes into a unit or a line.
 // Changes: the unit files (only those that differ; a second run writes nothing). Switching the timers on is yours.
-// Usage: npx zx tasks/backup/schedule.ts [--system] [--dir DIR] [--print] [--cron] [--dry-run] [--json]
-import { task } from '../../lib/task.ts'
-import { UsageError } from '../../lib/errors.ts'
-import { enableCommands, installSchedule } from '../../lib/schedule-install.ts'
-import { describeWhen, jobs, readSchedule } from '../../lib/schedule.ts'
+// Usage: npx zx tasks/schedule.ts [--system] [--dir DIR] [--print] [--cron] [--dry-run] [--json]
+import { task } from '../lib/task.ts'
+import { UsageError } from '../lib/errors.ts'
+import { enableCommands, installSchedule } from '../lib/schedule-install.ts'
+import { describeWhen, jobs, readSchedule } from '../lib/schedule.ts'
 
 await task({
   summary: 'Write the systemd timers (or crontab lines) for backup, offsite copy and restore drill',
@@ -19,7 +19,7 @@ await task({
   },
   dryRun: true,
   json: true,
-  examples: ['npx zx tasks/backup/schedule.ts', 'npx zx tasks/backup/schedule.ts --dry-run', 'npx zx tasks/backup/schedule.ts --cron'],
+  examples: ['npx zx tasks/schedule.ts', 'npx zx tasks/schedule.ts --dry-run', 'npx zx tasks/schedule.ts --cron'],
   async run(ctx) {
     if (ctx.flags.cron && (ctx.flags.system || ctx.flags.dir)) throw new UsageError('--cron prints lines; --system and --dir are for systemd units', { hint: 'drop one of them' })
     const r = await installSchedule(ctx, { cron: ctx.flags.cron ?? false, system: ctx.flags.system ?? false, dir: ctx.flags.dir, print: ctx.flags.print ?? false })

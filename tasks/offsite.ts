@@ -4,14 +4,14 @@
 // back into the backups folder (then: npx zx tasks/restore.ts backups/ARCHIVE); `check` runs restic check; `list`
 // shows the snapshots and the archives of one. The password reaches restic in its environment, never argv or a file.
 // Changes: the restic repository (push), .env (a generated password), the backups folder (restore).
-// Usage: npx zx tasks/backup/offsite.ts push|restore|check|list [ARCHIVE] [--snapshot ID] [--dir DIR] [--read-data] [--dry-run] [--json]
+// Usage: npx zx tasks/offsite.ts push|restore|check|list [ARCHIVE] [--snapshot ID] [--dir DIR] [--read-data] [--dry-run] [--json]
 import { resolve } from 'node:path'
-import { task } from '../../lib/task.ts'
-import { UsageError } from '../../lib/errors.ts'
-import { requireOutputDirectory } from '../../lib/path-kind.ts'
-import { BACKUP_DIR } from '../../lib/backup-dir.ts'
-import { checkRepository, listSnapshot, push, restoreArchive } from '../../lib/offsite.ts'
-import { renderListing } from '../../lib/offsite-report.ts'
+import { task } from '../lib/task.ts'
+import { UsageError } from '../lib/errors.ts'
+import { requireOutputDirectory } from '../lib/path-kind.ts'
+import { BACKUP_DIR } from '../lib/backup-dir.ts'
+import { checkRepository, listSnapshot, push, restoreArchive } from '../lib/offsite.ts'
+import { renderListing } from '../lib/offsite-report.ts'
 
 await task({
   summary: 'Copy the backup archives offsite with restic, and bring one back',
@@ -26,7 +26,7 @@ await task({
   },
   dryRun: true,
   json: true,
-  examples: ['npx zx tasks/backup/offsite.ts push', 'npx zx tasks/backup/offsite.ts restore --json', 'npx zx tasks/backup/offsite.ts check --read-data'],
+  examples: ['npx zx tasks/offsite.ts push', 'npx zx tasks/offsite.ts restore --json', 'npx zx tasks/offsite.ts check --read-data'],
   async run(ctx) {
     const action = String(ctx.args.action)
     const dir = resolve(ctx.root, ctx.flags.dir)
