@@ -131,6 +131,8 @@ export const volume = {
   archive: () => ['tar', '-C', MOUNT, '--numeric-owner', '-cf', '-', '.'],
   /** replaces the volume's content with the archive on stdin */
   extract: () => ['sh', '-c', `find ${MOUNT} -mindepth 1 -delete && tar -C ${MOUNT} --numeric-owner -xpf -`],
+  /** the number of regular files in the volume (a restore drill's probe) */
+  countFiles: () => ['sh', '-c', `find ${MOUNT} -type f | wc -l`],
   /** writes stdin as one file, owned like the folder it lands in, replaced atomically */
   putFile: (file: string) => {
     if (!FILE_NAME.test(file)) throw new Error(`not a plain file name: ${JSON.stringify(file)}`)
