@@ -3,7 +3,7 @@
 // table or --json) and the verdict: exit 0 passed, 1 failed, 2 when there is no usable archive.
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { FailureError, UsageError } from './errors.ts'
+import { EXIT, FailureError, UsageError } from './errors.ts'
 import { backupPassphrase } from './backup-inputs.ts'
 import { HELPER_IMAGE } from './backup-methods.ts'
 import { readJournal } from './backup-journal.ts'
@@ -37,7 +37,7 @@ export function archiveToVerify(root: string, given: string | undefined, outDir:
   return join(outDir, newest)
 }
 
-export async function verifyArchive(ctx: StackCtx & Pick<TaskContext<FlagDecls>, 'ask' | 'interactive'>, o: VerifyInputs): Promise<void> {
+export async function verifyArchive(ctx: StackCtx & Pick<TaskContext<FlagDecls>, 'ask' | 'interactive'>, o: VerifyInputs): Promise<number | undefined> {
   if (o.conflicting.length) throw new UsageError(`--verify drills an existing archive: ${o.conflicting.join(', ')} ${o.conflicting.length > 1 ? 'do' : 'does'} not apply`, { hint: 'run the backup and the drill as two commands' })
   const archive = archiveToVerify(ctx.root, o.archive, o.outDir, ctx.rel)
   const report = await runDrill(ctx, archive, {
@@ -48,11 +48,18 @@ export async function verifyArchive(ctx: StackCtx & Pick<TaskContext<FlagDecls>,
   if (ctx.json) ctx.out(report)
   else if (!ctx.dryRun) ctx.log.info(renderDrill(report))
   for (const l of report.leftovers) ctx.log.warn(`not removed (the next drill tries again): ${l}`)
-  if (ctx.dryRun) return
+  if (ctx.dryRun) return undefined
   const failed = report.services.filter((s) => !s.ok).map((s) => `${s.stack}/${s.service}`)
-  if (!report.ok)
-    throw new FailureError(report.restoreError ? `restore drill of ${ctx.rel(archive)} failed: the restore did not complete` : `restore drill of ${ctx.rel(archive)} failed: ${failed.join(', ')}`, {
-      hint: 'this archive would not restore the data it holds: take a new backup (npx zx tasks/backup.ts) and drill it; the report above names the checks',
-    })
+  if (!report.ok) {
+    const message = report.restoreError ? `restore drill of ${ctx.rel(archive)} failed: the restore did not complete` : `restore drill of ${ctx.rel(archive)} failed: ${failed.join(', ')}`
+    const hint = 'this archive would not restore the data it holds: take a new backup (npx zx tasks/backup.ts) and drill it; the report names the checks'
+    // --json: the report is the one document on stdout; the verdict is the exit code (and this line on stderr)
+    if (ctx.json) {
+      ctx.log.error(`${message}\n  hint: ${hint}`)
+      return EXIT.failure
+    }
+    throw new FailureError(message, { hint })
+  }
   ctx.log.success(`restore drill passed: ${report.services.map((s) => `${s.stack}/${s.service}`).join(', ')}; everything it made is removed`)
+  return undefined
 }

@@ -86,19 +86,20 @@ if (realTier('verify')) {
   })
 
   test('--verify passes on a good archive; the platform is untouched; nothing of the drill is left; a killed drill\'s leftovers go', async () => {
-    // what a drill killed with SIGKILL left: a container, a volume and a network of a process that is gone
+    const before = platformState()
+    // what a drill killed with SIGKILL left: a container (with the anonymous volume of its image), a volume and a
+    // network of a process that is gone
     const labels = ['--label', 'io.stackyard.verify=4194999-abcdef', '--label', `com.docker.compose.project=${DEAD}`]
     assert.equal(docker(['volume', 'create', ...labels, `${DEAD}_postgres-data`]).code, 0)
     assert.equal(docker(['network', 'create', ...labels, `${DEAD}_default`]).code, 0)
     assert.equal(docker(['create', ...labels, '--name', `${DEAD}-postgres-1`, 'pgvector/pgvector:0.8.6-pg16']).code, 0)
-    const before = platformState()
     const r = await repo.run('backup.ts', ['--verify', '--json'])
     assert.equal(r.code, 0, r.stdout + r.stderr)
     const report = JSON.parse(r.stdout) as Report
-    assert.equal(report.ok, true)
+    assert.equal(report.ok, true, r.stdout)
     const by = new Map(report.services.map((s) => [`${s.stack}/${s.service}`, s]))
     const checks = (k: string) => by.get(k)?.checks.map((c) => `${c.ok ? 'ok' : 'FAIL'} ${c.check}: ${c.detail}`) ?? []
-    assert.ok(checks('data/postgres').includes('ok database n8n: 1 of the 1 tables its dump creates'), checks('data/postgres').join('\n'))
+    assert.ok(checks('data/postgres').includes('ok database n8n: 1 of the 1 tables its dump creates'), r.stdout + r.stderr + docker(['ps', '-a']).stdout)
     assert.ok(checks('data/postgres').includes('ok database flowise: 1 of the 1 tables its dump creates'))
     assert.ok(checks('data/postgres').some((c) => c.startsWith('ok role n8n logs in')))
     assert.ok(checks('data/postgres').some((c) => c.startsWith('ok postgres ready')))
@@ -113,7 +114,7 @@ if (realTier('verify')) {
     assert.equal(entry.verifiedAt, report.verifiedAt)
   })
 
-  test('--verify fails (exit 1) on an archive whose dump was truncated with checksums made to match; nothing left', async () => {
+  test('--verify fails (exit 1) on an archive whose dump was truncated with checksums made to match; nothing left', async (t) => {
     const bad = await truncatedCopy(archive)
     const before = platformState()
     const r = await repo.run('backup.ts', ['--verify', bad, '--json'])
@@ -123,6 +124,7 @@ if (realTier('verify')) {
     assert.equal(report.ok, false)
     const n8n = report.restoreError ?? report.services.flatMap((s) => s.checks).find((c) => c.check === 'database n8n' && !c.ok)?.detail
     assert.ok(n8n, `the n8n database is named: ${r.stdout}`)
+    t.diagnostic(`caught by: ${n8n}`)
     assert.ok(report.services.filter((s) => s.service !== 'postgres').every((s) => s.ok), 'the rest passed')
     assert.deepEqual(platformState(), before)
     assert.deepEqual(drillObjects(), [])
