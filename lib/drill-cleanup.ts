@@ -71,9 +71,15 @@ export async function removeDrills(o: { exec: Runner; change: Runner }, sel: Dri
 /** The same, synchronously (a Ctrl-C handler cannot wait for promises): best effort, reports nothing. */
 export function removeDrillSync(context: string | undefined, id: string, dirs: readonly string[]): void {
   const docker = (args: readonly string[]) => spawnSync('docker', [...(context ? ['--context', context] : []), ...args], { encoding: 'utf8', timeout: 120_000 })
-  for (const kind of ['containers', 'volumes', 'networks'] as const) {
-    const names = pick(docker(LIST[kind]).stdout ?? '', { id })
-    if (names.length) docker(REMOVE[kind](names))
+  // Ctrl-C reached Compose and the helper containers too: what they were creating may appear after a first pass
+  for (let pass = 0; pass < 3; pass++) {
+    let found = 0
+    for (const kind of ['containers', 'volumes', 'networks'] as const) {
+      const names = pick(docker(LIST[kind]).stdout ?? '', { id })
+      found += names.length
+      if (names.length) docker(REMOVE[kind](names))
+    }
+    if (!found) break
   }
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 }

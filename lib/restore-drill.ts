@@ -97,7 +97,7 @@ async function probe(ctx: StackCtx, drill: Platform, part: DrillStack, s: Servic
  * (exit 2) before anything is made; a restore or probe failure is a report with ok: false (the task exits 1).
  */
 export async function runDrill(ctx: StackCtx, archive: string, o: DrillOptions): Promise<DrillReport> {
-  const journal = readJournal(ctx.root) // damaged: exit 2 now, not after the drill
+  readJournal(ctx.root) // damaged: exit 2 now, not after the drill (read again when the verdict is written)
   const opened = await openBackup(archive, o.passphrase)
   try {
     const plan = planRestore(ctx.registry, opened.manifest, [], { secrets: false })
@@ -159,7 +159,7 @@ export async function runDrill(ctx: StackCtx, archive: string, o: DrillOptions):
       report.verifiedAt = (o.now?.() ?? new Date()).toISOString()
       const services = [...new Map(opened.manifest.entries.map((e) => [`${e.stack}/${e.service}`, { stack: e.stack, service: e.service }])).values()]
       await mkdir(join(ctx.root, STATE_DIR), { recursive: true })
-      await ctx.writeFile(BACKUP_JOURNAL_FILE, withVerify(journal, { archive: basename(archive), dir: dirname(archive), at: opened.manifest.createdAt, services }, report.verifiedAt, report.ok))
+      await ctx.writeFile(BACKUP_JOURNAL_FILE, withVerify(readJournal(ctx.root), { archive: basename(archive), dir: dirname(archive), at: opened.manifest.createdAt, services }, report.verifiedAt, report.ok))
     }
     return report
   } finally {

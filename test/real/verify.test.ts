@@ -4,7 +4,7 @@
 // drill is left in `docker ps -a`, `docker volume ls`, `docker network ls`, and a killed drill's leftovers go.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
@@ -42,18 +42,24 @@ function platformState() {
   return { c, volumes, data }
 }
 
-/** An archive whose n8n dump is cut in half, with the manifest's size and sha256 made to match: every index check passes. */
-async function truncatedCopy(archive: string): Promise<string> {
+/**
+ * An archive whose n8n dump is cut, with the manifest's size and sha256 made to match: every index check passes. `half`:
+ * in the middle of a statement (psql refuses it); `statement`: right before its CREATE TABLE (psql loads the rest).
+ */
+async function truncatedCopy(archive: string, cut: 'half' | 'statement'): Promise<string> {
   const work = mkdtempSync(join(tmpdir(), 'stackyard-verify-truncate-'))
   try {
     assert.equal(spawnSync('tar', ['-xzf', archive, '-C', work]).status, 0)
     const manifest = JSON.parse(readFileSync(join(work, 'manifest.json'), 'utf8')) as { entries: Array<{ file: string; size: number; sha256: string; database?: string }> }
     const e = manifest.entries.find((x) => x.file.endsWith('db-n8n.sql'))
     assert.ok(e, 'the archive holds the n8n dump')
-    truncateSync(join(work, e.file), Math.floor(statSync(join(work, e.file)).size / 2))
+    const dump = readFileSync(join(work, e.file))
+    const at = cut === 'half' ? Math.floor(dump.length / 2) : dump.indexOf('\nCREATE TABLE ') + 1
+    assert.ok(at > 0)
+    truncateSync(join(work, e.file), at)
     e.size = statSync(join(work, e.file)).size
     e.sha256 = createHash('sha256').update(readFileSync(join(work, e.file))).digest('hex')
-    const out = join(dirname(archive), basename(archive).replace(/(\d{8}T\d{6}Z)/, (s) => `truncated-${s}`))
+    const out = join(dirname(archive), basename(archive).replace(/(\d{8}T\d{6}Z)/, (s) => `${cut}-${s}`))
     await writeArchive(out, [{ name: 'manifest.json', source: Buffer.from(JSON.stringify(manifest, null, 2) + '\n') }, ...manifest.entries.map((x) => ({ name: x.file, source: join(work, x.file) }))])
     return out
   } finally {
@@ -114,22 +120,48 @@ if (realTier('verify')) {
     assert.equal(entry.verifiedAt, report.verifiedAt)
   })
 
-  test('--verify fails (exit 1) on an archive whose dump was truncated with checksums made to match; nothing left', async (t) => {
-    const bad = await truncatedCopy(archive)
+  for (const cut of ['half', 'statement'] as const)
+    test(`--verify fails (exit 1) on an archive whose dump was truncated (${cut}) with checksums made to match; nothing left`, async (t) => {
+      const bad = await truncatedCopy(archive, cut)
+      const before = platformState()
+      const r = await repo.run('backup.ts', ['--verify', bad, '--json'])
+      assert.equal(r.code, 1, r.stdout + r.stderr)
+      assert.match(r.stderr, /files verified \(sha256\)/, 'the archive index checks passed: only the drill reveals it')
+      const report = JSON.parse(r.stdout) as Report
+      assert.equal(report.ok, false)
+      // cut mid-statement, the restore itself fails on it; cut between statements, psql loads it and the probe finds it
+      const n8n = cut === 'half' ? report.restoreError : report.services.flatMap((s) => s.checks).find((c) => c.check === 'database n8n' && !c.ok)?.detail
+      assert.match(n8n ?? '', cut === 'half' ? /database n8n/ : /dump in the archive is incomplete/, r.stdout)
+      t.diagnostic(`caught by: ${n8n}`)
+      assert.ok(report.services.filter((s) => s.service !== 'postgres').every((s) => s.ok), 'the rest passed')
+      assert.deepEqual(platformState(), before)
+      assert.deepEqual(drillObjects(), [])
+      const entry = JSON.parse(repo.read('.stackyard/backups.json')).entries.find((e: { archive: string }) => e.archive === basename(bad))
+      assert.equal(entry.verifyOk, false)
+    })
+
+  test('Ctrl-C in the middle of a drill: exit 130, everything it made removed, the platform untouched', async () => {
     const before = platformState()
-    const r = await repo.run('backup.ts', ['--verify', bad, '--json'])
-    assert.equal(r.code, 1, r.stdout + r.stderr)
-    assert.match(r.stderr, /files verified \(sha256\)/, 'the archive index checks passed: only the drill reveals it')
-    const report = JSON.parse(r.stdout) as Report
-    assert.equal(report.ok, false)
-    const n8n = report.restoreError ?? report.services.flatMap((s) => s.checks).find((c) => c.check === 'database n8n' && !c.ok)?.detail
-    assert.ok(n8n, `the n8n database is named: ${r.stdout}`)
-    t.diagnostic(`caught by: ${n8n}`)
-    assert.ok(report.services.filter((s) => s.service !== 'postgres').every((s) => s.ok), 'the rest passed')
+    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', CI: '1' }
+    delete env.NODE_OPTIONS
+    // its own process group, signalled as a terminal signals it: the task and its docker children alike
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repo.root, 'tasks', 'backup.ts'), '--verify', archive], { cwd: repo.root, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    child.stdout.resume()
+    const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)))
+    // once the drill has a container of its own (polling the engine, not the clock), interrupt it
+    let started = false
+    for (let i = 0; i < 600 && !started && child.exitCode === null; i++) {
+      started = docker(['ps', '-a', '-q', '--filter', 'label=io.stackyard.verify']).stdout.trim() !== ''
+      if (!started) await new Promise((r) => setTimeout(r, 250))
+    }
+    assert.ok(started, `the drill made a container: ${stderr}`)
+    process.kill(-child.pid!, 'SIGINT')
+    assert.equal(await exited, 130, stderr)
+    assert.deepEqual(drillObjects(), [], 'nothing of the drill is left')
+    assert.deepEqual(readdirSync(join(repo.root, '.stackyard')).filter((f) => f.startsWith('verify-') || f.startsWith('restore-')), [], 'no private folder left')
     assert.deepEqual(platformState(), before)
-    assert.deepEqual(drillObjects(), [])
-    const entry = JSON.parse(repo.read('.stackyard/backups.json')).entries.find((e: { archive: string }) => e.archive === basename(bad))
-    assert.equal(entry.verifyOk, false)
   })
 
   test('exit 2: no such archive; an --encrypt archive with the wrong passphrase (before anything is made)', async () => {
