@@ -1,12 +1,12 @@
-// Removing what restore drills made: every container, volume and network labelled io.stackyard.verify whose compose
-// project is a drill's (stackyard-verify-<pid>-<hex>-…), either one drill's (its own cleanup) or those whose process
-// is gone (a killed drill's leftovers, swept by the next drill); and their private folders under .stackyard/.
+// Removing what restore drills made: every container (the services' and the helper containers'), volume and network
+// labelled io.stackyard.verify=<pid>-<hex>, either one drill's (its own cleanup) or those whose process is gone (a
+// killed drill's leftovers, swept by the next drill); and their private folders under .stackyard/.
 // Through the context's runners (dry-run aware), plus a synchronous variant for Ctrl-C. Never touches anything else.
 import { spawnSync } from 'node:child_process'
 import { readdirSync, rmSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { DRILL_LABEL, drillOf } from './drill-plan.ts'
+import { DRILL_LABEL, DRILL_PREFIX, drillOf } from './drill-plan.ts'
 import { processAlive } from './fs-atomic.ts'
 import { STATE_DIR } from './paths.ts'
 import type { Runner } from './exec.ts'
@@ -23,21 +23,22 @@ export interface DrillObjects {
 /** Which drills a removal is for: one (by id), or every drill whose process is gone. */
 export type DrillSelector = { id: string } | { stale: true }
 
+/** `value`: a drill id (the label's value) */
 const selected = (sel: DrillSelector, value: string) => {
-  const d = drillOf(value)
+  const d = drillOf(`${DRILL_PREFIX}${value}`)
   if (!d) return false
   return 'id' in sel ? d.id === sel.id : d.pid !== process.pid && !processAlive(d.pid)
 }
 
 const LIST = {
-  containers: ['ps', '-a', '--filter', `label=${DRILL_LABEL}`, '--format', '{{.ID}}\t{{.Label "com.docker.compose.project"}}'],
-  volumes: ['volume', 'ls', '--filter', `label=${DRILL_LABEL}`, '--format', '{{.Name}}\t{{.Label "com.docker.compose.project"}}'],
-  networks: ['network', 'ls', '--filter', `label=${DRILL_LABEL}`, '--format', '{{.Name}}\t{{.Label "com.docker.compose.project"}}'],
+  containers: ['ps', '-a', '--filter', `label=${DRILL_LABEL}`, '--format', `{{.ID}}\t{{.Label "${DRILL_LABEL}"}}`],
+  volumes: ['volume', 'ls', '--filter', `label=${DRILL_LABEL}`, '--format', `{{.Name}}\t{{.Label "${DRILL_LABEL}"}}`],
+  networks: ['network', 'ls', '--filter', `label=${DRILL_LABEL}`, '--format', `{{.Name}}\t{{.Label "${DRILL_LABEL}"}}`],
 } as const
 
-/** `name<TAB>project` lines → the names of the selected drills' objects */
+/** `name<TAB>drill id` lines → the names of the selected drills' objects */
 export function pick(stdout: string, sel: DrillSelector): string[] {
-  return stdout.split('\n').map((l) => l.trim().split('\t')).filter(([name, project]) => name && project !== undefined && selected(sel, project)).map(([name]) => name)
+  return stdout.split('\n').map((l) => l.trim().split('\t')).filter(([name, id]) => name && id !== undefined && selected(sel, id)).map(([name]) => name)
 }
 
 const REMOVE = {
@@ -92,7 +93,7 @@ export async function sweepDrillDirs(root: string, dryRun: boolean): Promise<str
   } catch {
     return []
   }
-  const stale = names.filter((n) => n.startsWith('verify-') && selected({ stale: true }, `stackyard-${n}`))
+  const stale = names.filter((n) => n.startsWith('verify-') && selected({ stale: true }, n.slice('verify-'.length)))
   if (!dryRun) for (const n of stale) await rm(join(root, STATE_DIR, n), { recursive: true, force: true })
   return stale
 }

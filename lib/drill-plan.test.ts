@@ -60,7 +60,7 @@ test('the drill compose file: the restored services only, nothing published or s
 test('a drill sweep picks one drill, or the drills whose process is gone; never anything else', () => {
   const mine = drillId(process.pid, 'aaaaaa')
   const dead = drillId(2 ** 22 + 12345, 'bbbbbb') // above any pid_max default: no such process
-  const lines = [`c1\tstackyard-verify-${mine}-data`, `c2\tstackyard-verify-${dead}-infrastructure`, 'c3\tstackyard-data', 'c4\t', `c5\tstackyard-verify-${dead}-data`].join('\n')
+  const lines = [`c1\t${mine}`, `c2\t${dead}`, 'c3\tstackyard-data', 'c4\t', `c5\t${dead}`, 'c6\t12-zzzzzz'].join('\n')
   assert.deepEqual(pick(lines, { id: mine }), ['c1'])
   assert.deepEqual(pick(lines, { stale: true }), ['c2', 'c5'])
 })

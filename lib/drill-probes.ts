@@ -154,7 +154,7 @@ export async function snapshotChecks(ctx: Pick<StackCtx, 'exec'>, drill: Platfor
 }
 
 /** Volumes: each holds as many files as its tar in the archive. */
-export async function volumeChecks(ctx: Pick<StackCtx, 'exec'>, project: string, s: ServiceRestore, opened: OpenedBackup, helperImage: string): Promise<DrillCheck[]> {
+export async function volumeChecks(ctx: Pick<StackCtx, 'exec'>, project: string, s: ServiceRestore, opened: OpenedBackup, helperImage: string, labels: Record<string, string>): Promise<DrillCheck[]> {
   const checks: DrillCheck[] = []
   for (const e of s.entries) {
     const check = `volume ${e.volume}`
@@ -164,7 +164,7 @@ export async function volumeChecks(ctx: Pick<StackCtx, 'exec'>, project: string,
       checks.push({ check, ok: false, detail: 'not created' })
       continue
     }
-    const r = await ctx.exec('docker', [...volume.runArgs(name, helperImage, { readOnly: true, stdin: false }), ...volume.countFiles()], { nothrow: true, timeoutMs: TIMEOUT })
+    const r = await ctx.exec('docker', [...volume.runArgs(name, helperImage, { readOnly: true, stdin: false, labels }), ...volume.countFiles()], { nothrow: true, timeoutMs: TIMEOUT })
     const got = r.exitCode === 0 ? Number(r.stdout.trim()) : NaN
     checks.push(Number.isNaN(got) ? { check, ok: false, detail: `cannot count its files: ${last(r.stderr)}` } : { check, ok: got === want, detail: `${got} of the ${want} files in the archive` })
   }

@@ -11,7 +11,7 @@ import { FailureError } from './errors.ts'
 import { checkDocker } from './preflight.ts'
 import { loadPlatform, type Platform, type StackCtx } from './platform.ts'
 import { closeBackup, openBackup, planRestore, restoreServices, stageBackup, type OpenedBackup, type ServiceRestore } from './restore.ts'
-import { drillCompose, drillId, drillProject } from './drill-plan.ts'
+import { DRILL_LABEL, drillCompose, drillId, drillProject } from './drill-plan.ts'
 import { drillDir, removeDrills, removeDrillSync, sweepDrillDirs } from './drill-cleanup.ts'
 import { healthChecks, pgChecks, snapshotChecks, volumeChecks, type DrillCheck } from './drill-probes.ts'
 import { BACKUP_JOURNAL_FILE, readJournal, withVerify } from './backup-journal.ts'
@@ -77,10 +77,10 @@ function drillPlatform(p: Platform, parts: ReadonlyMap<string, DrillStack>): Pla
   return { ...p, args, run: (runner, stack, sub, opts) => runner('docker', args(stack, sub), { nothrow: true, ...opts, env: { ...p.env, ...opts?.env } }) }
 }
 
-async function probe(ctx: StackCtx, drill: Platform, part: DrillStack, s: ServiceRestore, opened: OpenedBackup, o: DrillOptions): Promise<DrillService> {
+async function probe(ctx: StackCtx, drill: Platform, part: DrillStack, s: ServiceRestore, opened: OpenedBackup, o: DrillOptions, id: string): Promise<DrillService> {
   const method = s.entries[0]?.method ?? 'volume'
   const result = (checks: DrillCheck[]): DrillService => ({ stack: s.stack.name, service: s.service, method, ok: checks.every((c) => c.ok), checks })
-  if (method === 'volume') return result(await volumeChecks(ctx, part.project, s, opened, o.helperImage))
+  if (method === 'volume') return result(await volumeChecks(ctx, part.project, s, opened, o.helperImage, { [DRILL_LABEL]: id }))
   if (method === 'snapshot') {
     // restored into its volume with the service created, not started: start it now on the snapshot
     ctx.log.step(`${s.stack.name}/${s.service}: starting it on the restored snapshot`)
@@ -141,13 +141,13 @@ export async function runDrill(ctx: StackCtx, archive: string, o: DrillOptions):
     try {
       if (!ctx.dryRun) await stageBackup(ctx.root, opened, plan)
       try {
-        await restoreServices(ctx, { run: drill.run, project: (s) => parts.get(s.name)!.project }, opened, plan, o)
+        await restoreServices(ctx, { run: drill.run, project: (s) => parts.get(s.name)!.project }, opened, plan, { ...o, helperLabels: { [DRILL_LABEL]: id } })
       } catch (err) {
         if (!(err instanceof FailureError)) throw err
         report.restoreError = err.message
       }
       if (!ctx.dryRun && report.restoreError === undefined)
-        for (const part of parts.values()) for (const s of part.services) report.services.push(await probe(ctx, drill, part, s, opened, o))
+        for (const part of parts.values()) for (const s of part.services) report.services.push(await probe(ctx, drill, part, s, opened, o, id))
     } finally {
       const removed = await removeDrills(ctx, { id })
       report.leftovers = removed.failed

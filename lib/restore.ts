@@ -272,6 +272,8 @@ export interface RestoreOptions {
   timeout: number
   skipInfisical: boolean
   helperImage: string
+  /** labels of the helper containers (a drill finds and removes its own by them) */
+  helperLabels?: Record<string, string>
 }
 
 export interface RestoreReport {
@@ -374,7 +376,7 @@ export interface RestoreTarget {
  * are written through a throwaway helper container into the volumes Compose creates (the service stays stopped).
  * The first failure stops it (FailureError naming the service and step). Returns the files restored.
  */
-export async function restoreServices(ctx: Pick<StackCtx, 'exec' | 'change' | 'dryRun' | 'log'>, target: RestoreTarget, opened: OpenedBackup, plan: RestorePlan, o: Pick<RestoreOptions, 'timeout' | 'helperImage'>): Promise<RestoreReport['restored']> {
+export async function restoreServices(ctx: Pick<StackCtx, 'exec' | 'change' | 'dryRun' | 'log'>, target: RestoreTarget, opened: OpenedBackup, plan: RestorePlan, o: Pick<RestoreOptions, 'timeout' | 'helperImage' | 'helperLabels'>): Promise<RestoreReport['restored']> {
   const restored: RestoreReport['restored'] = []
   const stream = (e: ManifestEntry) => (ctx.dryRun ? undefined : createReadStream(opened.staged.get(e.file)!))
   // a dump goes to psql with backslash commands restricted: no line of it reaches a shell (\!) in the container
@@ -420,7 +422,7 @@ export async function restoreServices(ctx: Pick<StackCtx, 'exec' | 'change' | 'd
       const names = await findVolumes(ctx.exec, target.project(s.stack), e.volume!)
       if (!names.length && !ctx.dryRun) throw new FailureError(`${where}: volume ${e.volume} was not created by Compose`, { hint: `check its volumes: in ${s.stack.file}` })
       const name = names[0] ?? `<volume ${e.volume} of ${target.project(s.stack)}>`
-      const helper = volume.runArgs(name, o.helperImage, { readOnly: false, stdin: true })
+      const helper = volume.runArgs(name, o.helperImage, { readOnly: false, stdin: true, labels: o.helperLabels })
       const cmd = e.kind === 'snapshot' ? volume.putFile(e.target!) : volume.extract()
       must(await ctx.change('docker', [...helper, ...cmd], { nothrow: true, stdin: stream(e) }), `${where}: volume ${e.volume}`)
       restored.push({ stack: s.stack.name, service: s.service, file: e.file })
