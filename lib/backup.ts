@@ -5,7 +5,7 @@
 // journal entry (lib/backup-journal.ts, through ctx.writeFile).
 import { createHash } from 'node:crypto'
 import { createWriteStream, existsSync, readFileSync } from 'node:fs'
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { Writable } from 'node:stream'
 import { FailureError } from './errors.ts'
@@ -20,7 +20,6 @@ import { MANIFEST_FILE, SECRET_FILES, type Manifest, type ManifestEntry } from '
 import { plural } from './format.ts'
 import { workFolderPrefix } from './backup-dir.ts'
 import { BACKUP_JOURNAL_FILE, journalEntry, readJournal, withBackup } from './backup-journal.ts'
-import { STATE_DIR } from './paths.ts'
 import type { Service, Stack } from './registry.ts'
 import { selectedStacks } from './routes.ts'
 import { stackRows } from './status.ts'
@@ -264,7 +263,6 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
       ctx.log.success(`${what}: ${plural(entries.length, 'file')} from ${plural(new Set(entries.map((e) => `${e.stack}/${e.service}`)).size, 'service')}`)
     }
     // the journal: update --apply's freshness gate and backup --verify read it (atomic; a dry run says it would write)
-    if (!ctx.dryRun) await mkdir(join(ctx.root, STATE_DIR), { recursive: true })
     await ctx.writeFile(BACKUP_JOURNAL_FILE, withBackup(journal, journalEntry(dest, manifest)))
     const removed: string[] = []
     if (o.keep !== undefined) {

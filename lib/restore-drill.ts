@@ -158,7 +158,6 @@ export async function runDrill(ctx: StackCtx, archive: string, o: DrillOptions):
     if (!ctx.dryRun) {
       report.verifiedAt = (o.now?.() ?? new Date()).toISOString()
       const services = [...new Map(opened.manifest.entries.map((e) => [`${e.stack}/${e.service}`, { stack: e.stack, service: e.service }])).values()]
-      await mkdir(join(ctx.root, STATE_DIR), { recursive: true })
       await ctx.writeFile(BACKUP_JOURNAL_FILE, withVerify(readJournal(ctx.root), { archive: basename(archive), dir: dirname(archive), at: opened.manifest.createdAt, services }, report.verifiedAt, report.ok))
     }
     return report
