@@ -2,7 +2,7 @@
 // services it holds — and when a restore drill (`backup --verify`) last proved it. `update --apply` reads it to
 // refuse recreating a stateful service without a fresh backup. Pure reading and content building; callers write.
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
 import { ConfigError } from './errors.ts'
 import { STATE_DIR } from './paths.ts'
@@ -64,6 +64,17 @@ export function lastBackupOf(j: BackupJournal, stack: string, service: string, o
   return j.entries
     .filter((e) => e.services.some((s) => s.stack === stack && s.service === service) && (!o.verified || e.verifyOk === true))
     .sort((a, b) => Date.parse(b.at) - Date.parse(a.at))[0]
+}
+
+/** The entry a backup records for the archive it wrote: its name, folder and the stateful services it holds. */
+export function journalEntry(archive: string, manifest: { createdAt: string; entries: ReadonlyArray<{ stack: string; service: string }> }): JournalEntry {
+  const services = new Map(manifest.entries.map((e) => [`${e.stack}/${e.service}`, { stack: e.stack, service: e.service }]))
+  return { archive: basename(archive), dir: dirname(resolve(archive)), at: manifest.createdAt, services: [...services.values()] }
+}
+
+/** The journal's entry of this archive file, if it has one. */
+export function entryOf(j: BackupJournal, archive: string): JournalEntry | undefined {
+  return j.entries.find((e) => e.archive === basename(archive) && e.dir === dirname(resolve(archive)))
 }
 
 function render(j: BackupJournal): string {

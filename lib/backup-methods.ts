@@ -125,12 +125,14 @@ const FILE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]+$/
  * the script's text.
  */
 export const volume = {
-  runArgs: (volumeName: string, image: string, o: { readOnly: boolean; stdin: boolean }) => [
-    'run', '--rm', ...(o.stdin ? ['-i'] : []), '--network', 'none', '-v', `${volumeName}:${MOUNT}${o.readOnly ? ':ro' : ''}`, image,
+  runArgs: (volumeName: string, image: string, o: { readOnly: boolean; stdin: boolean; labels?: Record<string, string> }) => [
+    'run', '--rm', ...(o.stdin ? ['-i'] : []), ...Object.entries(o.labels ?? {}).flatMap(([k, v]) => ['--label', `${k}=${v}`]), '--network', 'none', '-v', `${volumeName}:${MOUNT}${o.readOnly ? ':ro' : ''}`, image,
   ],
   archive: () => ['tar', '-C', MOUNT, '--numeric-owner', '-cf', '-', '.'],
   /** replaces the volume's content with the archive on stdin */
   extract: () => ['sh', '-c', `find ${MOUNT} -mindepth 1 -delete && tar -C ${MOUNT} --numeric-owner -xpf -`],
+  /** the number of regular files in the volume (a restore drill's probe) */
+  countFiles: () => ['sh', '-c', `find ${MOUNT} -type f | wc -l`],
   /** writes stdin as one file, owned like the folder it lands in, replaced atomically */
   putFile: (file: string) => {
     if (!FILE_NAME.test(file)) throw new Error(`not a plain file name: ${JSON.stringify(file)}`)

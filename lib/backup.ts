@@ -1,7 +1,8 @@
 // `backup`: every stateful service of the selected stacks, as its x-backup declares, streamed from the containers
 // (found through `docker compose`, volumes through compose labels) into private temp files, then one timestamped
 // archive with a manifest (lib/archive.ts), optionally with the secret files and encrypted; then retention.
-// Docker through the context's runners (dry-run aware); files written here are the archive and its temp files only.
+// Docker through the context's runners (dry-run aware); files written here are the archive, its temp files and the
+// journal entry (lib/backup-journal.ts, through ctx.writeFile).
 import { createHash } from 'node:crypto'
 import { createWriteStream, existsSync, readFileSync } from 'node:fs'
 import { chmod, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
@@ -18,6 +19,7 @@ import { archivePath, databaseSettings, parseDatabaseList, pg, pgUser, PG_COMPLE
 import { MANIFEST_FILE, SECRET_FILES, type Manifest, type ManifestEntry } from './backup-manifest.ts'
 import { plural } from './format.ts'
 import { workFolderPrefix } from './backup-dir.ts'
+import { BACKUP_JOURNAL_FILE, journalEntry, readJournal, withBackup } from './backup-journal.ts'
 import type { Service, Stack } from './registry.ts'
 import { selectedStacks } from './routes.ts'
 import { stackRows } from './status.ts'
@@ -159,6 +161,8 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
   const secretFiles = o.includeSecrets ? SECRET_FILES.filter((f) => existsSync(join(ctx.root, f))) : []
   if (!items.length && !secretFiles.length) throw new FailureError('nothing to back up: no stateful service of the selected stacks has data yet', { hint: 'start the stacks first (npx zx tasks/up.ts)' })
 
+  // the journal is read before anything is written: a damaged one stops the backup here (exit 2, with the fix)
+  const journal = readJournal(ctx.root)
   const now = o.now ?? new Date()
   const { name, prefix } = archiveName({ context: p.context, stacks: o.stacks.length ? stacks.map((s) => s.name) : undefined, now, encrypted: o.passphrase !== undefined })
   const dest = join(o.outDir, name)
@@ -258,6 +262,8 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
       written = await writeArchive(dest, sources, { passphrase: o.passphrase })
       ctx.log.success(`${what}: ${plural(entries.length, 'file')} from ${plural(new Set(entries.map((e) => `${e.stack}/${e.service}`)).size, 'service')}`)
     }
+    // the journal: update --apply's freshness gate and backup --verify read it (atomic; a dry run says it would write)
+    await ctx.writeFile(BACKUP_JOURNAL_FILE, withBackup(journal, journalEntry(dest, manifest)))
     const removed: string[] = []
     if (o.keep !== undefined) {
       // a dry run did not create the folder: nothing to prune yet

@@ -14,7 +14,7 @@ import { plural } from './format.ts'
  * host is the service's own name on its network, not 127.0.0.1: the official images trust loopback connections, so a
  * login there would prove nothing about the password.
  */
-const PG_LOGIN = 'IFS= read -r PGPASSWORD && export PGPASSWORD && exec psql -X -w -q -h "$3" -U "$1" -d "$2" -tAc "select 1"'
+export const PG_LOGIN = 'IFS= read -r PGPASSWORD && export PGPASSWORD && exec psql -X -w -q -h "$3" -U "$1" -d "$2" -tAc "select 1"'
 
 export async function liveSecrets(ctx: Pick<StackCtx, 'exec'>, p: Platform): Promise<CheckResult> {
   const findings: Finding[] = []

@@ -20,7 +20,7 @@ import { findVolumes } from './infisical-reset.ts'
 import { ensureNetworks, checkDocker } from './preflight.ts'
 import { externalNetworks, unsetRequired } from './stack-plan.ts'
 import { composeEnv } from './layered-env.ts'
-import { loadPlatform, type StackCtx } from './platform.ts'
+import { loadPlatform, type Platform, type StackCtx } from './platform.ts'
 import type { Registry, Service, Stack } from './registry.ts'
 import { stackRows } from './status.ts'
 import { selectedStacks } from './routes.ts'
@@ -272,6 +272,8 @@ export interface RestoreOptions {
   timeout: number
   skipInfisical: boolean
   helperImage: string
+  /** labels of the helper containers (a drill finds and removes its own by them) */
+  helperLabels?: Record<string, string>
 }
 
 export interface RestoreReport {
@@ -342,8 +344,41 @@ export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: Rest
   }
   await ensureNetworks([...new Set(plan.stacks.flatMap((s) => externalNetworks(ctx.root, s)))], fresh)
 
+  const restored = await restoreServices(fresh, { run: p.run, project: (s) => s.project }, opened, plan, o)
+
+  // everything back, healthy: the restored stacks, what they come after, and what was stopped
+  const here = selectedStacks(p.registry, p.settings)
+  const start = [...new Set([...plan.stacks.map((s) => s.name), ...stopped])].filter((n) => here.has(n))
+  const stacks = start.length ? start : plan.stacks.map((s) => s.name)
+  if (ctx.dryRun) {
+    // up would check secrets and files the dry run did not write: say what runs instead
+    ctx.skipped(`npx zx tasks/up.ts ${stacks.map((n) => `--stack ${n}`).join(' ')}${p.context ? ` --context ${p.context}` : ''}   # starts them, waits for health`)
+    return { restored, secrets, stopped, up: { environment: p.settings.environment, stacks: [], reachable: [], caddyfileChanged: false, secretLayer: null } }
+  }
+  const report = await up(fresh, { stacks, skipInfisical: o.skipInfisical, timeout: o.timeout })
+  return { restored, secrets, stopped, up: report }
+}
+
+/**
+ * Where a plan's data is written: the running platform's stacks (a Platform), or a restore drill's throwaway
+ * projects (lib/restore-drill.ts). Everything else about a restore is the same for both.
+ */
+export interface RestoreTarget {
+  /** runs a stack's compose subcommand (as Platform.run) */
+  run: Platform['run']
+  /** the compose project a stack's volumes belong to */
+  project(stack: Stack): string
+}
+
+/**
+ * Writes the staged data of every planned service into `target`, in plan order: a pg_dump service is started alone
+ * and its roles, databases and settings loaded through psql (backslash commands restricted); volumes and snapshots
+ * are written through a throwaway helper container into the volumes Compose creates (the service stays stopped).
+ * The first failure stops it (FailureError naming the service and step). Returns the files restored.
+ */
+export async function restoreServices(ctx: Pick<StackCtx, 'exec' | 'change' | 'dryRun' | 'log'>, target: RestoreTarget, opened: OpenedBackup, plan: RestorePlan, o: Pick<RestoreOptions, 'timeout' | 'helperImage' | 'helperLabels'>): Promise<RestoreReport['restored']> {
   const restored: RestoreReport['restored'] = []
-  const stream = (e: ManifestEntry) => (fresh.dryRun ? undefined : createReadStream(opened.staged.get(e.file)!))
+  const stream = (e: ManifestEntry) => (ctx.dryRun ? undefined : createReadStream(opened.staged.get(e.file)!))
   // a dump goes to psql with backslash commands restricted: no line of it reaches a shell (\!) in the container
   const sqlStream = (e: ManifestEntry): Readable | undefined => {
     const file = stream(e)
@@ -359,22 +394,22 @@ export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: Rest
     const where = `${s.stack.name}/${s.service}`
     if (s.entries.some((e) => e.method === 'pg_dump')) {
       ctx.log.step(`${where}: starting it alone to load its dump`)
-      must(await p.run(fresh.change, s.stack, upCommand({ timeout: o.timeout, services: [s.service] })), `${where}: start`)
+      must(await target.run(ctx.change, s.stack, upCommand({ timeout: o.timeout, services: [s.service] })), `${where}: start`)
       const user = s.user ?? 'postgres'
-      const exec = (runner: Runner, cmd: string[], stdin?: Readable) => p.run(runner, s.stack, execCommand(s.service, cmd), { stdin })
+      const exec = (runner: Runner, cmd: string[], stdin?: Readable) => target.run(runner, s.stack, execCommand(s.service, cmd), { stdin })
       // a dry run runs nothing inside containers: it shows the loads (missing databases are created first)
-      const listed = fresh.dryRun ? undefined : await exec(fresh.exec, pg.list(user))
+      const listed = ctx.dryRun ? undefined : await exec(ctx.exec, pg.list(user))
       if (listed && listed.exitCode !== 0) throw new FailureError(`${where}: cannot list its databases: ${listed.stderr.trim().split('\n').pop()}`, { hint: 'is it healthy? npx zx tasks/logs.ts' })
       const existing = new Set(listed ? parseDatabaseList(listed.stdout).map((d) => d.name) : s.entries.map((e) => e.database ?? ''))
       for (const e of s.entries) {
-        if (e.kind === 'globals') must(await exec(fresh.change, pg.restoreGlobals(user), sqlStream(e)), `${where}: roles`)
+        if (e.kind === 'globals') must(await exec(ctx.change, pg.restoreGlobals(user), sqlStream(e)), `${where}: roles`)
         if (e.kind === 'settings') {
-          must(await exec(fresh.change, pg.restoreSettings(user), sqlStream(e)), `${where}: grants and settings of ${e.database}`)
+          must(await exec(ctx.change, pg.restoreSettings(user), sqlStream(e)), `${where}: grants and settings of ${e.database}`)
           restored.push({ stack: s.stack.name, service: s.service, file: e.file })
         }
         if (e.kind !== 'database') continue
-        if (!existing.has(e.database!)) must(await exec(fresh.change, pg.createDatabase(user, e.database!, e.owner || user)), `${where}: CREATE DATABASE ${e.database}`)
-        must(await exec(fresh.change, pg.restoreDatabase(user, e.database!), sqlStream(e)), `${where}: database ${e.database}`)
+        if (!existing.has(e.database!)) must(await exec(ctx.change, pg.createDatabase(user, e.database!, e.owner || user)), `${where}: CREATE DATABASE ${e.database}`)
+        must(await exec(ctx.change, pg.restoreDatabase(user, e.database!), sqlStream(e)), `${where}: database ${e.database}`)
         restored.push({ stack: s.stack.name, service: s.service, file: e.file })
       }
       if (s.entries.some((e) => e.kind === 'globals')) restored.push({ stack: s.stack.name, service: s.service, file: s.entries.find((e) => e.kind === 'globals')!.file })
@@ -382,29 +417,19 @@ export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: Rest
     }
     // volumes and snapshots: the service stays stopped; Compose creates its container and volumes if missing
     ctx.log.step(`${where}: writing ${s.entries.map((e) => e.volume).join(', ')}`)
-    must(await p.run(fresh.change, s.stack, ['up', '--no-start', '--no-deps', s.service]), `${where}: create`)
+    must(await target.run(ctx.change, s.stack, ['up', '--no-start', '--no-deps', s.service]), `${where}: create`)
     for (const e of s.entries) {
-      const names = await findVolumes(fresh.exec, s.stack.project, e.volume!)
-      if (!names.length && !fresh.dryRun) throw new FailureError(`${where}: volume ${e.volume} was not created by Compose`, { hint: `check its volumes: in ${s.stack.file}` })
-      const name = names[0] ?? `<volume ${e.volume} of ${s.stack.project}>`
-      const helper = volume.runArgs(name, o.helperImage, { readOnly: false, stdin: true })
+      const names = await findVolumes(ctx.exec, target.project(s.stack), e.volume!)
+      if (!names.length && !ctx.dryRun) throw new FailureError(`${where}: volume ${e.volume} was not created by Compose`, { hint: `check its volumes: in ${s.stack.file}` })
+      const name = names[0] ?? `<volume ${e.volume} of ${target.project(s.stack)}>`
+      const helper = volume.runArgs(name, o.helperImage, { readOnly: false, stdin: true, labels: o.helperLabels })
       const cmd = e.kind === 'snapshot' ? volume.putFile(e.target!) : volume.extract()
-      must(await fresh.change('docker', [...helper, ...cmd], { nothrow: true, stdin: stream(e) }), `${where}: volume ${e.volume}`)
+      must(await ctx.change('docker', [...helper, ...cmd], { nothrow: true, stdin: stream(e) }), `${where}: volume ${e.volume}`)
       restored.push({ stack: s.stack.name, service: s.service, file: e.file })
     }
   }
 
-  // everything back, healthy: the restored stacks, what they come after, and what was stopped
-  const here = selectedStacks(p.registry, p.settings)
-  const start = [...new Set([...plan.stacks.map((s) => s.name), ...stopped])].filter((n) => here.has(n))
-  const stacks = start.length ? start : plan.stacks.map((s) => s.name)
-  if (ctx.dryRun) {
-    // up would check secrets and files the dry run did not write: say what runs instead
-    ctx.skipped(`npx zx tasks/up.ts ${stacks.map((n) => `--stack ${n}`).join(' ')}${p.context ? ` --context ${p.context}` : ''}   # starts them, waits for health`)
-    return { restored, secrets, stopped, up: { environment: p.settings.environment, stacks: [], reachable: [], caddyfileChanged: false, secretLayer: null } }
-  }
-  const report = await up(fresh, { stacks, skipInfisical: o.skipInfisical, timeout: o.timeout })
-  return { restored, secrets, stopped, up: report }
+  return restored
 }
 
 /** Removes the unpacked files, forgets the secret files' bytes, closes the archive. */

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { tempRepo, type DockerCall, type TempRepo } from './helpers/repo.ts'
 import { composeSub, isMutating, project, resetCalls } from './stack-fixtures.ts'
 import { writeArchive } from '../lib/archive.ts'
@@ -64,6 +64,13 @@ test('backup: every stateful service dumped through compose, volumes through a r
   const out = JSON.parse(r.stdout)
   plain = out.archive
   assert.equal(statSync(plain).mode & 0o777, 0o600)
+  // recorded in the journal: its name, folder, time and the stateful services it holds
+  const journal = JSON.parse(a.read('.stackyard/backups.json')) as { entries: Array<{ archive: string; dir: string; at: string; services: Array<{ stack: string; service: string }> }> }
+  const entry = journal.entries.find((e) => e.archive === basename(plain))
+  assert.ok(entry, 'the archive is in the journal')
+  assert.equal(entry.dir, dirname(plain))
+  assert.equal(entry.at, out.manifest.createdAt)
+  assert.ok(entry.services.some((x) => x.stack === 'data' && x.service === 'postgres'))
   assert.match(plain, /\/backups\/stackyard-backup-\d{8}T\d{6}Z\.tar\.gz$/)
   const calls = dumps(a.dockerCalls())
   // databases: listed, then roles and each database, all inside the postgres service found by compose
@@ -109,8 +116,11 @@ test('backup: every stateful service dumped through compose, volumes through a r
 
 test('backup --include-secrets: .env in the archive (mode 0600); --dry-run writes and dumps nothing; --keep prunes only archives of the same kind', async () => {
   resetCalls(a)
+  const journalBefore = a.read('.stackyard/backups.json')
   const dry = await a.run('backup.ts', ['--include-secrets', '--dry-run'])
   assert.equal(dry.code, 0, dry.stderr)
+  assert.match(dry.stdout, /\[dry-run\] write \.stackyard\/backups\.json/)
+  assert.equal(a.read('.stackyard/backups.json'), journalBefore, '--dry-run leaves the journal as it is')
   assert.deepEqual(a.dockerCalls().filter(isMutating).map((c) => c.argv.join(' ')), [])
   assert.match(dry.stdout, /\[dry-run\] docker compose .* exec -T postgres pg_dump -U postgres -w -d '<each database>' --clean --if-exists/)
   assert.match(dry.stdout, /\[dry-run\] write backups\/stackyard-backup-\d{8}T\d{6}Z\.tar\.gz \(mode 0600, with \.env\)/)
@@ -397,6 +407,20 @@ test('encrypted backup: the passphrase from the environment only, never in argv 
     const ok = await b.run('restore.ts', [enc, '--yes', '--stack', 'data'], { env: { STACKYARD_BACKUP_PASSPHRASE: PASSPHRASE } })
     assert.equal(ok.code, 0, ok.stderr)
     assert.equal(b.read('.env'), a.read('.env'))
+  } finally {
+    b.cleanup()
+  }
+})
+
+test('backup --verify: usage errors are exit 2 before any docker call (no archive, a missing one, backup-only flags, an archive without --verify)', async () => {
+  const b = tempRepo()
+  try {
+    for (const args of [['--verify'], ['--verify', 'backups/nope.tar.gz'], ['--verify', '--keep', '2'], ['backups/x.tar.gz']]) {
+      b.resetDocker()
+      const r = await b.run('backup.ts', args)
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`)
+      assert.deepEqual(b.dockerCalls(), [], args.join(' '))
+    }
   } finally {
     b.cleanup()
   }
