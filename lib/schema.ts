@@ -13,6 +13,9 @@ export const SIZE = /^\d+(B|KB|MB|GB)$/
 export const HARDWARE_PROFILES = ['cpu', 'gpu-nvidia', 'gpu-amd', 'none'] as const
 export type HardwareProfile = (typeof HARDWARE_PROFILES)[number]
 export const ENVIRONMENTS = ['private', 'public'] as const
+/** what runs the stacks: Docker Compose projects (one engine each) or Docker Swarm stacks (README "Engines") */
+export const ENGINES = ['compose', 'swarm'] as const
+export type Engine = (typeof ENGINES)[number]
 export type Environment = (typeof ENVIRONMENTS)[number]
 export const ACCESS = ['protected', 'public', 'bypass'] as const
 

@@ -9,6 +9,7 @@ import { down } from '../lib/down.ts'
 await task({
   summary: 'Stop the stacks (dependants first); keep the data unless --volumes',
   docker: true,
+  swarm: true,
   flags: {
     stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to stop (only these); default all' },
     volumes: { type: 'boolean', help: 'also delete the stacks\' volumes: ALL THEIR DATA (asks for confirmation)' },

@@ -12,6 +12,7 @@ import { renderHostStatus } from '../lib/multi-host-report.ts'
 await task({
   summary: 'Show the state, health, uptime, image and route of every service',
   docker: true,
+  swarm: true,
   flags: {
     stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to show; default all' },
     'all-contexts': { type: 'boolean', help: 'report every Docker context of STACKYARD_CONTEXTS (each with the stacks assigned to it)' },

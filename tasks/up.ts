@@ -9,6 +9,7 @@ import { renderUpReport, up, upFailure } from '../lib/up.ts'
 await task({
   summary: 'Start the stacks (dependencies first, healthy before dependants)',
   docker: true,
+  swarm: true,
   flags: {
     stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to start (with the stacks they come after); default all' },
     profile: { type: 'string', choices: HARDWARE_PROFILES, help: 'hardware profile for this run (default STACKYARD_PROFILE)' },
