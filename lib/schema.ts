@@ -139,6 +139,13 @@ export const BackupSpec = z.discriminatedUnion('method', [
 ])
 export type BackupSpec = z.infer<typeof BackupSpec>
 
+/**
+ * Service-level `x-file-env: [VAR, …]`: environment variables the image also reads from a file named by `<VAR>_FILE`
+ * (the official PostgreSQL image's POSTGRES_PASSWORD_FILE). Under the swarm engine a declared secret in such a
+ * variable becomes a Docker secret mounted at /run/secrets/<KEY>; every other secret stays in the environment.
+ */
+export const FileEnvSpec = z.array(envName).min(1)
+
 /** Service-level `x-socket-proxy: true`: the one kind of service allowed to mount the Docker socket (doctor). */
 export const SocketProxyFlag = z.boolean()
 
