@@ -61,7 +61,7 @@ test('what Swarm ignores is removed or mapped; deploy carries restart, a health-
   assert.deepEqual(deploy.restart_policy, { condition: 'any', delay: '5s', window: '30s' })
   assert.equal(deploy.update_config.failure_action, 'rollback')
   assert.equal(deploy.update_config.order, 'stop-first', 'a named volume: never two copies')
-  assert.equal(deploy.update_config.monitor, '90s', 'start_period + interval × retries')
+  assert.equal(deploy.update_config.monitor, '10s', 'two health-check intervals')
   assert.match(String(deploy.labels[SPEC_LABEL]), /^[0-9a-f]{16}$/)
   assert.deepEqual(pg.ports, [{ target: 5432, published: 5433, protocol: 'tcp', mode: 'host' }])
   assert.deepEqual(pg.volumes, [

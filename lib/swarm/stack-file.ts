@@ -147,7 +147,9 @@ export function deriveStackFile(model: Obj, o: DeriveOptions): SwarmStackFile {
     // deploy: restart, health-gated rolling update with automatic rollback; two copies only without state or host ports
     const stateful = volumes.some((v) => v.type === 'volume') || ports.length > 0
     const order = stateful ? 'stop-first' : 'start-first'
-    const monitor = Math.max(10, Math.ceil((seconds(hc?.start_period) ?? 0) + (seconds(hc?.interval) ?? 30) * (typeof hc?.retries === 'number' ? hc.retries : 3)))
+    // a new task counts as running only once healthy (a failing check fails the update before that); the monitor
+    // window then watches for an early crash: two check intervals, 5–30 s
+    const monitor = Math.min(30, Math.max(5, Math.ceil(2 * (seconds(hc?.interval) ?? 10))))
     const restart = String(svcModel.restart ?? 'unless-stopped')
     const given = isObj(svcModel.deploy) ? svcModel.deploy : {}
     if (isObj(given.resources) && JSON.stringify(given.resources).includes('"devices"'))
