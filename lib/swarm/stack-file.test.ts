@@ -58,6 +58,7 @@ test('what Swarm ignores is removed or mapped; deploy carries restart, a health-
   const pg = f.doc.services.postgres
   for (const k of ['depends_on', 'container_name', 'profiles', 'restart', 'security_opt', 'command', 'entrypoint', 'x-backup']) assert.ok(!(k in pg), k)
   const deploy = pg.deploy as Record<string, Record<string, unknown>>
+  assert.equal(pg.deploy && (pg.deploy as Record<string, unknown>).endpoint_mode, 'dnsrr')
   assert.deepEqual(deploy.restart_policy, { condition: 'any', delay: '5s', window: '30s' })
   assert.equal(deploy.update_config.failure_action, 'rollback')
   assert.equal(deploy.update_config.order, 'stop-first', 'a named volume: never two copies')

@@ -157,6 +157,9 @@ export function deriveStackFile(model: Obj, o: DeriveOptions): SwarmStackFile {
     svc.deploy = {
       mode: 'replicated',
       replicas: 1,
+      // the service name resolves to its tasks' addresses: no virtual IP, which needs IPVS in the kernel (absent on
+      // some hosts: connections to a VIP fail with "no route to host"); ports are host mode, which dnsrr allows
+      endpoint_mode: 'dnsrr',
       restart_policy: { condition: restart === 'no' ? 'none' : restart.startsWith('on-failure') ? 'on-failure' : 'any', delay: '5s', window: '30s' },
       update_config: { parallelism: 1, failure_action: 'rollback', monitor: `${monitor}s`, order },
       rollback_config: { parallelism: 1, failure_action: 'pause', monitor: `${monitor}s`, order },
