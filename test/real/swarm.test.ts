@@ -25,8 +25,11 @@ const ourSecrets = () => docker(['secret', 'ls', '--filter', 'label=io.stackyard
 if (realTier('swarm')) {
   const repo = realRepo()
   let initialised = false
+  let gwbridge = false
   const leave = () => {
     if (initialised && swarmActive()) docker(['swarm', 'leave', '--force'])
+    // swarm init makes docker_gwbridge and leave keeps it: the engine is left as it was found
+    if (initialised && !gwbridge) docker(['network', 'rm', 'docker_gwbridge'])
     initialised = false
   }
   test.after(() => {
@@ -36,6 +39,7 @@ if (realTier('swarm')) {
 
   test('0. a single-node swarm (made here unless the engine is already a manager); secrets generated; engine swarm in .env', async () => {
     if (!swarmActive()) {
+      gwbridge = docker(['network', 'inspect', 'docker_gwbridge']).code === 0
       const r = docker(['swarm', 'init', '--advertise-addr', '127.0.0.1'])
       assert.equal(r.code, 0, r.stderr)
       initialised = true
