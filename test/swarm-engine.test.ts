@@ -1,5 +1,5 @@
 // The engine setting end to end (fake docker): tasks not built for swarm refuse it with exit 2 and run no docker
-// command; STACKYARD_ENGINE in .env and --engine choose it; a bad value is a configuration error naming its source.
+// command (doctor runs, its --live checks skipped); STACKYARD_ENGINE in .env and --engine choose it; a bad value is a configuration error naming its source.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { tempRepo } from './helpers/repo.ts'
@@ -15,6 +15,9 @@ test('under the swarm engine a compose-only task exits 2 before any docker comma
     assert.equal(setting.code, 2, setting.stdout + setting.stderr)
     assert.match(setting.stderr, /STACKYARD_ENGINE=swarm/)
     assert.deepEqual(repo.dockerCalls(), [], 'no docker command ran')
+    const doctor = await repo.run('doctor.ts', ['--live', '--json'])
+    const live = JSON.parse(doctor.stdout).checks.find((c: { id: string }) => c.id === 'live-secrets')
+    assert.deepEqual([live.status, live.summary], ['skip', 'not built for the swarm engine yet (the checks run in compose containers)'], 'doctor runs; only --live is skipped')
     const help = await repo.run('up.ts', ['--help'])
     assert.match(help.stdout, /--engine/)
     repo.write('.env', 'STACKYARD_ENGINE=kubernetes\n', 0o600)
