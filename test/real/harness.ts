@@ -38,6 +38,15 @@ function foreignInstallation(): string | undefined {
     if (project.startsWith('stackyard-') && !dir.startsWith(join(tmpdir(), 'stackyard-real-')))
       return `the engine runs a Stackyard installation (${project} from ${dir}); the real tier would replace it, so it does not run here`
   }
+  // a swarm installation: a stackyard-* service that bind-mounts a checkout other than our temp copies
+  if (docker(['info', '--format', '{{.Swarm.LocalNodeState}}']).stdout.trim() === 'active') {
+    const names = docker(['service', 'ls', '--format', '{{.Name}}']).stdout.split('\n').filter((n) => n.startsWith('stackyard-'))
+    for (const name of names) {
+      const sources = docker(['service', 'inspect', '--format', '{{range .Spec.TaskTemplate.ContainerSpec.Mounts}}{{if eq .Type "bind"}}{{.Source}}\n{{end}}{{end}}', name]).stdout.split('\n').filter(Boolean)
+      const theirs = sources.find((src) => !src.startsWith(join(tmpdir(), 'stackyard-real-')))
+      if (theirs) return `the swarm runs a Stackyard installation (service ${name} mounts ${theirs}); the real tier would remove it, so it does not run here`
+    }
+  }
   return undefined
 }
 
