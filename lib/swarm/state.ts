@@ -53,10 +53,10 @@ export async function stackServices(exec: Runner, project: string): Promise<Swar
   }))
 }
 
-/** converged: as many running tasks as replicas, none still starting, no update or rollback under way */
+/** converged: as many running tasks as replicas, none still starting, no update under way or rolled back */
 export function serviceReady(s: SwarmService): boolean {
   const running = s.tasks.filter((t) => t.state === 'running').length
-  return running >= s.replicas && s.tasks.every((t) => t.state === 'running') && !['updating', 'rollback_started'].includes(s.update)
+  return running >= s.replicas && s.tasks.every((t) => t.state === 'running') && !['updating', 'rollback_started'].includes(s.update) && !serviceGaveUp(s)
 }
 
 /** an update that rolled back or stopped: waiting longer will not help */

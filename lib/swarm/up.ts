@@ -12,6 +12,7 @@ import { externalNetworks, renderDerivedEnv, renderProxyOverlay } from '../stack
 import { DERIVED_ENV_FILE } from '../layered-env.ts'
 import { renderForPlatform, writeCaddyfile } from '../proxy.ts'
 import { runGraph } from '../orchestrate.ts'
+import { selectedStacks } from '../routes.ts'
 import { converge, reachable, requireSelected, type StackResult, type UpOptions, type UpReport } from '../up.ts'
 import { deriveStackFile, renderStackFile, MANAGED_LABEL, SPEC_LABEL, STACK_LABEL, type EnvSecret, type SwarmStackFile } from './stack-file.ts'
 import { requireManager, stackSecrets, stackServices, waitConverged } from './state.ts'
@@ -64,7 +65,12 @@ export async function swarmUp(ctx: StackCtx, o: UpOptions): Promise<SwarmUpRepor
       const stack = p.registry.stack(name)
       const names = p.plan(stack).enabled.map((s) => s.name)
       if (!names.length) {
-        ctx.log.info(`${name}: nothing to deploy (no service enabled)`)
+        // a selected stack whose every service is behind a profile now off: the stack file would be empty, so the stack
+        // goes, as --prune removes a switched-off service of a stack that keeps others; a stack not selected is left alone
+        if (selectedStacks(p.registry, p.settings).has(name) && (await stackServices(ctx.exec, stack.project)).length) {
+          ctx.log.step(`${name}: no service enabled any more: removing stack ${stack.project}`)
+          await ctx.change('docker', ['stack', 'rm', stack.project])
+        } else ctx.log.info(`${name}: nothing to deploy (no service enabled)`)
         return names
       }
       const file = await stackFile(ctx, model, stack)
