@@ -39,6 +39,8 @@ test('stackServices reads services by the stack label, their spec label, replica
   assert.equal(serviceReady(s), true)
   assert.equal(serviceReady({ ...s, tasks: [{ state: 'starting', error: '' }] }), false, 'a task waiting for its health check')
   assert.equal(serviceReady({ ...s, update: 'updating' }), false)
+  assert.equal(serviceReady({ ...s, update: 'rollback_completed' }, 'h'), true, 'rolled back once, now running the wanted spec')
+  assert.equal(serviceReady({ ...s, update: 'rollback_completed' }, 'new'), false, 'rolled back away from the wanted spec')
 })
 
 test('waitConverged polls until every wanted service runs; a rolled-back update fails at once naming it; a timeout names the laggard', async () => {
@@ -48,10 +50,10 @@ test('waitConverged polls until every wanted service runs; a rolled-back update 
     { services: [{ name: 'caddy', tasks: ['Starting 1 second ago'] }] },
     { services: [{ name: 'caddy', tasks: ['Running 1 second ago'] }] },
   ])
-  await waitConverged(good.runner, 'proj', ['caddy'], { timeoutS: 60, sleep })
+  await waitConverged(good.runner, 'proj', { caddy: 'h' }, { timeoutS: 60, sleep })
   assert.equal(sleeps.length, 1, 'one more poll after the first')
   const rolled = fakeDocker([{ services: [{ name: 'caddy', update: 'rollback_completed', tasks: ['Running 1 second ago'] }] }])
-  await assert.rejects(waitConverged(rolled.runner, 'proj', ['caddy'], { timeoutS: 60, sleep }), (e: Error) => e instanceof FailureError && /an update rolled back: caddy: .*rollback_completed/.test(e.message))
+  await assert.rejects(waitConverged(rolled.runner, 'proj', { caddy: 'new' }, { timeoutS: 60, sleep }), (e: Error) => e instanceof FailureError && /an update rolled back: caddy: .*rollback_completed/.test(e.message))
   const stuck = fakeDocker([{ services: [{ name: 'caddy', tasks: ['Starting 1 second ago'] }] }])
-  await assert.rejects(waitConverged(stuck.runner, 'proj', ['caddy', 'valkey'], { timeoutS: 0, sleep }), /not converged after 0s: caddy: 0\/1 running \(starting: task: non-zero exit \(1\)\); valkey: no such service/)
+  await assert.rejects(waitConverged(stuck.runner, 'proj', { caddy: 'h', valkey: 'h' }, { timeoutS: 0, sleep }), /not converged after 0s: caddy: 0\/1 running \(starting: task: non-zero exit \(1\)\); valkey: no such service/)
 })

@@ -53,33 +53,44 @@ export async function stackServices(exec: Runner, project: string): Promise<Swar
   }))
 }
 
-/** converged: as many running tasks as replicas, none still starting, no update under way or rolled back */
-export function serviceReady(s: SwarmService): boolean {
+/**
+ * Converged: as many running tasks as replicas, none still starting, no update under way; with `spec`, also running
+ * that spec (a service whose update rolled back runs its previous spec: not what was asked).
+ */
+export function serviceReady(s: SwarmService, spec?: string): boolean {
   const running = s.tasks.filter((t) => t.state === 'running').length
-  return running >= s.replicas && s.tasks.every((t) => t.state === 'running') && !['updating', 'rollback_started'].includes(s.update) && !serviceGaveUp(s)
+  return running >= s.replicas && s.tasks.every((t) => t.state === 'running') && !['updating', 'rollback_started'].includes(s.update) && (spec === undefined || s.spec === spec)
 }
 
-/** an update that rolled back or stopped: waiting longer will not help */
-export function serviceGaveUp(s: SwarmService): boolean {
-  return ['rollback_completed', 'paused', 'rollback_paused'].includes(s.update)
+/** an update that rolled back or stopped away from `spec`: waiting longer will not help */
+export function serviceGaveUp(s: SwarmService, spec: string): boolean {
+  return ['rollback_completed', 'paused', 'rollback_paused'].includes(s.update) && s.spec !== spec
 }
 
 /**
- * Waits until every wanted service of the stack runs its replicas (a task with a health check only counts as running
- * once healthy: Swarm holds it in "starting" until then). Polls; fails with each lagging service's last task state.
+ * Waits until every wanted service of the stack runs its replicas of the wanted spec (service → spec label; a task
+ * with a health check only counts as running once healthy: Swarm holds it in "starting" until then). Polls; fails with each lagging service's last task state.
  */
-export async function waitConverged(exec: Runner, project: string, wanted: readonly string[], o: { timeoutS: number; pollMs?: number; sleep?: (ms: number) => Promise<void> }): Promise<SwarmService[]> {
+export async function waitConverged(exec: Runner, project: string, wanted: Readonly<Record<string, string>>, o: { timeoutS: number; pollMs?: number; sleep?: (ms: number) => Promise<void> }): Promise<SwarmService[]> {
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
   const deadline = Date.now() + o.timeoutS * 1000
   for (;;) {
     const services = await stackServices(exec, project)
-    const lagging = wanted.map((w) => services.find((s) => s.service === w) ?? { service: w, missing: true as const }).filter((s) => 'missing' in s || !serviceReady(s))
+    const lagging = Object.keys(wanted).map((w) => services.find((s) => s.service === w) ?? { service: w, missing: true as const }).filter((s) => 'missing' in s || !serviceReady(s, wanted[s.service]))
     if (!lagging.length) return services
-    const gaveUp = lagging.filter((s): s is SwarmService => !('missing' in s) && serviceGaveUp(s))
+    const gaveUp = lagging.filter((s): s is SwarmService => !('missing' in s) && serviceGaveUp(s, wanted[s.service]))
     const describe = (s: SwarmService | { service: string; missing: true }) =>
       'missing' in s ? `${s.service}: no such service` : `${s.service}: ${s.tasks.filter((t) => t.state === 'running').length}/${s.replicas} running${s.tasks.find((t) => t.state !== 'running') ? ` (${s.tasks.find((t) => t.state !== 'running')!.state}${s.tasks.find((t) => t.error)?.error ? `: ${s.tasks.find((t) => t.error)!.error}` : ''})` : ''}${s.update ? `, update ${s.update}${s.updateMessage ? `: ${s.updateMessage}` : ''}` : ''}`
-    if (gaveUp.length || Date.now() > deadline)
-      throw new FailureError(`${project}: ${gaveUp.length ? 'an update rolled back' : `not converged after ${o.timeoutS}s`}: ${lagging.map(describe).join('; ')}`, { hint: `docker service ps --no-trunc ${project}_${lagging[0].service} shows each task's error; docker service logs ${project}_${lagging[0].service}` })
+    if (gaveUp.length || Date.now() > deadline) {
+      // the last error of a lagging service's earlier tasks (a task that exits is replaced: its error is in the history)
+      const errors: string[] = []
+      for (const s of lagging) {
+        const r = await exec('docker', ['service', 'ps', '--no-trunc', '--format', '{{.Error}}', `${project}_${s.service}`], { nothrow: true })
+        const last = r.stdout.split('\n').map((l) => l.trim()).find(Boolean)
+        if (last) errors.push(`${s.service}: last task error: ${last}`)
+      }
+      throw new FailureError(`${project}: ${gaveUp.length ? 'an update rolled back' : `not converged after ${o.timeoutS}s`}: ${lagging.map(describe).join('; ')}${errors.length ? `\n${errors.join('\n')}` : ''}`, { hint: `docker service ps --no-trunc ${project}_${lagging[0].service} shows each task's error; docker service logs ${project}_${lagging[0].service}` })
+    }
     await sleep(o.pollMs ?? 2000)
   }
 }

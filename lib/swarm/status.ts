@@ -24,6 +24,7 @@ export async function swarmStatus(ctx: Pick<StackCtx, 'exec'>, p: Platform, stac
         service: svc.name,
         enabled: on,
         state,
+        // a rolled-back update runs the previous spec, healthy: ok, and said (up fails on it; the next up tries again)
         health: s ? (s.update && s.update !== 'completed' ? `update ${s.update}` : '') : '',
         image: svc.image ?? '',
         uptime: '',

@@ -85,7 +85,8 @@ export async function swarmUp(ctx: StackCtx, o: UpOptions): Promise<SwarmUpRepor
         ctx.log.info(`${name}: Docker secret ${s.name} ${ctx.dryRun ? 'would be ' : ''}created (${s.key}, for ${s.services.join(', ')})`)
       }
       const before = await stackServices(ctx.exec, stack.project)
-      const same = before.length === Object.keys(file.doc.services).length && Object.entries(file.doc.services).every(([svc, def]) => before.find((b) => b.service === svc)?.spec === (def.deploy as { labels: Record<string, string> }).labels[SPEC_LABEL])
+      const specs = Object.fromEntries(Object.entries(file.doc.services).map(([svc, def]) => [svc, (def.deploy as { labels: Record<string, string> }).labels[SPEC_LABEL]]))
+      const same = before.length === Object.keys(specs).length && Object.entries(specs).every(([svc, spec]) => before.find((b) => b.service === svc)?.spec === spec)
       if (same) ctx.log.info(`${name}: deployed as derived, nothing to change`)
       else {
         ctx.log.step(`${name}: deploying ${names.join(', ')}`)
@@ -93,7 +94,7 @@ export async function swarmUp(ctx: StackCtx, o: UpOptions): Promise<SwarmUpRepor
         if (r.exitCode !== 0) throw new FailureError(`docker stack deploy ${stack.project} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-4).join('\n')}`)
         deployed.push(name)
       }
-      if (!ctx.dryRun) await waitConverged(ctx.exec, stack.project, Object.keys(file.doc.services), { timeoutS: o.timeout })
+      if (!ctx.dryRun) await waitConverged(ctx.exec, stack.project, specs, { timeoutS: o.timeout })
       // secrets of ours this stack no longer names: removed once nothing uses them (Docker refuses while in use)
       const keep = new Set(file.secrets.map((s) => s.name))
       for (const old of [...existing].filter((n) => !keep.has(n))) {

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ciRequiresEngine, composeVersion, engineAnswers } from './engine.ts'
-import { missingImages } from '../standins/build.ts'
+import { build, missingImages } from '../standins/build.ts'
 import { tempRepo, type TempRepo, type TempRepoOptions } from '../helpers/repo.ts'
 
 export interface DockerOut { code: number; stdout: string; stderr: string }
@@ -119,6 +119,8 @@ export function realTier(title: string): boolean {
   }
   before(async () => {
     await acquireLock()
+    // another checkout's run may have re-tagged a stand-in from its own recipe while this one waited for the lock
+    if (missingImages().length) build()
     cleanEngine()
   })
   after(() => {

@@ -1,6 +1,7 @@
 // The real tier under the swarm engine, on a single-node swarm this file makes (and leaves, when it made it): up of
 // the infrastructure and data stacks with the stand-in images, every service healthy, the database password read from
-// /run/secrets, no secret in `docker service inspect`, a second up that changes nothing, status, and down removing
+// /run/secrets, no secret in `docker service inspect`, a second up that changes nothing, status, a rotated secret, an
+// update whose health check fails rolling back by itself, and down removing
 // exactly what it made. Real engine; one scenario after another.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -118,6 +119,28 @@ if (realTier('swarm')) {
     assert.ok(!now.includes(old), 'the old secret is gone')
     assert.equal(now.filter((n) => n.includes('_N8N_DB_PASSWORD_')).length, 1)
     assert.equal(docker(['exec', taskContainer(`${DATA}_postgres`), 'cat', '/run/secrets/N8N_DB_PASSWORD']).stdout, 'rotated-n8n-password-0123456789')
+  })
+
+  test('5b. an update whose health check fails rolls back by itself: up exits 1 naming it, the old valkey keeps serving; reverting converges', async () => {
+    const file = 'compose/00-infrastructure/docker-compose.yml'
+    const original = repo.read(file)
+    const broken = original.replace('test: ["CMD", "valkey-cli", "-h", "127.0.0.1", "ping"]\n      interval: 5s\n      timeout: 3s\n      retries: 10', 'test: ["CMD", "false"]\n      interval: 1s\n      timeout: 1s\n      retries: 2')
+    assert.notEqual(broken, original, 'the valkey health check was found')
+    const label = () => docker(['service', 'inspect', '--format', '{{index .Spec.Labels "io.stackyard.spec"}}', `${INFRA}_valkey`]).stdout.trim()
+    const before = label()
+    repo.write(file, broken)
+    try {
+      const r = await repo.run('up.ts', ['--stack', 'infrastructure', '--timeout', '180'])
+      assert.equal(r.code, 1, r.stdout + r.stderr)
+      assert.match(r.stderr, /an update rolled back: valkey: .*rollback_completed/)
+      assert.equal(label(), before, 'the previous spec runs again')
+      assert.equal(docker(['inspect', '--format', '{{.State.Health.Status}}', taskContainer(`${INFRA}_valkey`)]).stdout.trim(), 'healthy')
+    } finally {
+      repo.write(file, original)
+    }
+    const again = await repo.run('up.ts', ['--stack', 'infrastructure'])
+    assert.equal(again.code, 0, again.stdout + again.stderr)
+    assert.match(again.stderr, /infrastructure: deployed as derived, nothing to change/)
   })
 
   test('6. down removes the stacks, their secrets and the shared overlay, and nothing else (volumes and a foreign secret stay)', async () => {
