@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { deriveStackFile, renderStackFile, secretName, secretVariables, seconds, SPEC_LABEL } from './stack-file.ts'
+import { deriveStackFile, renderStackFile, seconds, SPEC_LABEL } from './stack-file.ts'
+import { secretName, secretVariables } from './secrets.ts'
 import { loadRegistry } from '../registry.ts'
 import { repoRoot } from '../paths.ts'
 

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto'
 import { stringify } from 'yaml'
 import type { Stack } from '../registry.ts'
+import { secretName, secretVariables, type EnvSecret, type SecretUse } from './secrets.ts'
 
 /** the label carrying a hash of each service's derived spec: equal hash, nothing to deploy */
 export const SPEC_LABEL = 'io.stackyard.spec'
@@ -12,20 +13,6 @@ export const SPEC_LABEL = 'io.stackyard.spec'
 export const MANAGED_LABEL = 'io.stackyard.managed'
 /** the label naming the stack (compose project name) a secret belongs to */
 export const STACK_LABEL = 'io.stackyard.stack'
-
-export interface SecretUse {
-  /** the declared secret (x-secrets key); also the file name under /run/secrets */
-  key: string
-  /** the Docker secret: <project>_<KEY>_<12 hex of sha256(value)> (a Docker secret cannot change, so its name does) */
-  name: string
-  services: string[]
-}
-
-export interface EnvSecret {
-  service: string
-  variable: string
-  key: string
-}
 
 export interface SwarmStackFile {
   doc: { version: string; services: Record<string, Record<string, unknown>>; networks?: Record<string, unknown>; volumes?: Record<string, unknown>; secrets?: Record<string, unknown> }
@@ -38,28 +25,6 @@ export interface SwarmStackFile {
 
 type Obj = Record<string, unknown>
 const isObj = (v: unknown): v is Obj => Boolean(v) && typeof v === 'object' && !Array.isArray(v)
-
-/** Docker secret name: at most 64 characters of [a-zA-Z0-9_.-] */
-export function secretName(project: string, key: string, value: string): string {
-  return `${project}_${key}_${createHash('sha256').update(value).digest('hex').slice(0, 12)}`
-}
-
-/** `${KEY}`, `${KEY:?msg}`, `${KEY:-x}`…: the whole value is one variable reference */
-const REF = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?:[:]?[-?+][\s\S]*)?\}$/
-
-/** the declared secrets a service's environment mentions, by variable (from the base file as written); `whole` when the value is only that reference */
-export function secretVariables(raw: Obj, secretKeys: ReadonlySet<string>): Array<{ variable: string; key: string; whole: boolean }> {
-  const env = raw.environment
-  const entries: Array<[string, unknown]> = Array.isArray(env)
-    ? env.map((e) => { const s = String(e); const i = s.indexOf('='); return [i < 0 ? s : s.slice(0, i), i < 0 ? undefined : s.slice(i + 1)] })
-    : Object.entries(isObj(env) ? env : {})
-  return entries.flatMap(([variable, v]): Array<{ variable: string; key: string; whole: boolean }> => {
-    if (typeof v !== 'string') return []
-    const whole = REF.exec(v.trim())
-    if (whole) return secretKeys.has(whole[1]) ? [{ variable, key: whole[1], whole: true }] : []
-    return [...new Set([...v.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]))].filter((k) => secretKeys.has(k)).map((key) => ({ variable, key, whole: false }))
-  })
-}
 
 /** Go durations as Compose prints them ("1m30s", "500ms") in seconds; undefined when absent or unreadable */
 export function seconds(d: unknown): number | undefined {
