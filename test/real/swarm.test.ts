@@ -6,6 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { realTier, realRepo, docker, swarmActive } from './harness.ts'
+import { build, missingImages } from '../standins/build.ts'
 import { parseDotenv } from '../../lib/env.ts'
 
 const INFRA = 'stackyard-infra'
@@ -21,6 +22,13 @@ function taskContainer(service: string): string {
 }
 /** each service's UpdatedAt and running task ids: what a second up must leave alone */
 const snapshot = () => SERVICES.map((s) => `${s} ${docker(['service', 'inspect', '--format', '{{.UpdatedAt}}', s]).stdout.trim()} ${docker(['service', 'ps', '-q', '--filter', 'desired-state=running', s]).stdout.trim()}`)
+/**
+ * The postgres stand-in of this checkout reads POSTGRES_PASSWORD_FILE; a checkout without that change re-tags the image
+ * when its own run starts (before it waits for the real-tier lock): rebuilt here right before a task is created.
+ */
+const standins = () => {
+  if (missingImages().length) build()
+}
 const ourSecrets = () => docker(['secret', 'ls', '--filter', 'label=io.stackyard.managed=1', '--format', '{{.Name}}']).stdout.split('\n').filter(Boolean).sort()
 
 if (realTier('swarm')) {
@@ -66,6 +74,7 @@ if (realTier('swarm')) {
   })
 
   test('2. up deploys infrastructure then data; every service runs its replica healthy', async () => {
+    standins()
     const r = await repo.run('up.ts')
     assert.equal(r.code, 0, r.stdout + r.stderr)
     assert.match(r.stderr, /infrastructure: running, healthy \(2 services/)
@@ -112,6 +121,7 @@ if (realTier('swarm')) {
 
   test('5. a changed app password: a new secret, postgres updated to it, the old secret removed', async () => {
     const old = ourSecrets().find((n) => n.includes('_N8N_DB_PASSWORD_'))!
+    standins()
     repo.write('.env', repo.read('.env').replace(/^N8N_DB_PASSWORD=.*$/m, 'N8N_DB_PASSWORD=rotated-n8n-password-0123456789'), 0o600)
     const r = await repo.run('up.ts', ['--stack', 'data'])
     assert.equal(r.code, 0, r.stdout + r.stderr)
