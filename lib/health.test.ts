@@ -4,7 +4,7 @@ import { PROBES } from './health.ts'
 import type { Platform } from './platform.ts'
 import type { Service } from './registry.ts'
 
-const svc = (over: Partial<Service>): Service => ({ name: 's', stack: 'x', profiles: [], proxy: false, raw: {}, ...over })
+const svc = (over: Partial<Service>): Service => ({ name: 's', stack: 'x', profiles: [], proxy: false, fileEnv: [], raw: {}, ...over })
 const p = { registry: { proxy: svc({ name: 'caddy', proxy: true }) } } as unknown as Platform
 const probesFor = (s: Service) => PROBES.filter((x) => x.applies(s, p)).map((x) => x.check)
 

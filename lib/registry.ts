@@ -18,6 +18,7 @@ import {
   RouteSpec,
   SecretSpec,
   SocketProxyFlag,
+  FileEnvSpec,
   StackMeta,
   ENVIRONMENTS,
   ENV_NAME,
@@ -57,6 +58,8 @@ export interface Service {
   backup?: BackupSpec
   /** x-socket-proxy: the service proxies the Docker socket to other services (the only kind allowed to mount it) */
   socketProxy?: boolean
+  /** x-file-env: variables the image also reads from `<VAR>_FILE` (the swarm engine mounts secrets for them) */
+  fileEnv: string[]
   /** the service as written in the base compose file (merged view is Compose's job) */
   raw: Record<string, unknown>
 }
@@ -200,6 +203,10 @@ export function loadRegistry(root: string, opts: LoadRegistryOptions = {}): Regi
       const proxy = raw['x-proxy'] === undefined ? false : parseWith(ProxyFlag, raw['x-proxy'], base, ['services', svcName, 'x-proxy'])
       const backup = raw['x-backup'] === undefined ? undefined : parseWith(BackupSpec, raw['x-backup'], base, ['services', svcName, 'x-backup'])
       const socketProxy = raw['x-socket-proxy'] === undefined ? false : parseWith(SocketProxyFlag, raw['x-socket-proxy'], base, ['services', svcName, 'x-socket-proxy'])
+      const fileEnv = raw['x-file-env'] === undefined ? [] : parseWith(FileEnvSpec, raw['x-file-env'], base, ['services', svcName, 'x-file-env'])
+      const envKeys = Array.isArray(raw.environment) ? raw.environment.map((e) => String(e).split('=')[0]) : Object.keys((raw.environment ?? {}) as object)
+      for (const v of fileEnv)
+        if (!envKeys.includes(v)) throw new ConfigError(`${base.file}: services.${svcName}.x-file-env: "${v}" is not in the service's environment`, { file: base.file, line: lineOf(base, ['services', svcName, 'x-file-env']), field: `services.${svcName}.x-file-env`, hint: 'list variables of its environment: whose image also reads <VAR>_FILE' })
       const mounted = namedVolumeKeys(raw.volumes)
       for (const v of backup?.method === 'volume' ? (backup.volumes ?? []) : backup?.method === 'snapshot' ? [backup.volume] : [])
         if (!mounted.includes(v)) throw new ConfigError(`${base.file}: services.${svcName}.x-backup: "${v}" is not a named volume this service mounts (${mounted.join(', ') || 'none'})`, { file: base.file, line: lineOf(base, ['services', svcName, 'x-backup']), field: `services.${svcName}.x-backup`, hint: 'name a volume from its volumes: list' })
@@ -218,6 +225,7 @@ export function loadRegistry(root: string, opts: LoadRegistryOptions = {}): Regi
         proxy,
         ...(backup ? { backup } : {}),
         socketProxy,
+        fileEnv,
         raw,
       })
       if (route) portClaims.push({ service: services[services.length - 1], port: route.local_port, file: base.file, line: lineOf(base, ['services', svcName, 'x-route', 'local_port']) })
@@ -314,7 +322,7 @@ export function loadRegistry(root: string, opts: LoadRegistryOptions = {}): Regi
   return registry
 }
 
-const KNOWN_SERVICE_EXTENSIONS = new Set(['x-route', 'x-proxy', 'x-backup', 'x-socket-proxy'])
+const KNOWN_SERVICE_EXTENSIONS = new Set(['x-route', 'x-proxy', 'x-backup', 'x-socket-proxy', 'x-file-env'])
 
 /** Two routes may share a local_port only as hardware variants of one service (at most one of them runs). */
 function assertDistinctPorts(claims: Array<{ service: Service; port: number; file: string; line?: number }>): void {

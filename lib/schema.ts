@@ -13,6 +13,9 @@ export const SIZE = /^\d+(B|KB|MB|GB)$/
 export const HARDWARE_PROFILES = ['cpu', 'gpu-nvidia', 'gpu-amd', 'none'] as const
 export type HardwareProfile = (typeof HARDWARE_PROFILES)[number]
 export const ENVIRONMENTS = ['private', 'public'] as const
+/** what runs the stacks: Docker Compose projects (one engine each) or Docker Swarm stacks (README "Engines") */
+export const ENGINES = ['compose', 'swarm'] as const
+export type Engine = (typeof ENGINES)[number]
 export type Environment = (typeof ENVIRONMENTS)[number]
 export const ACCESS = ['protected', 'public', 'bypass'] as const
 
@@ -135,6 +138,13 @@ export const BackupSpec = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('none'), reason: z.string().min(1, 'say why it needs no backup') }),
 ])
 export type BackupSpec = z.infer<typeof BackupSpec>
+
+/**
+ * Service-level `x-file-env: [VAR, …]`: environment variables the image also reads from a file named by `<VAR>_FILE`
+ * (the official PostgreSQL image's POSTGRES_PASSWORD_FILE). Under the swarm engine a declared secret in such a
+ * variable becomes a Docker secret mounted at /run/secrets/<KEY>; every other secret stays in the environment.
+ */
+export const FileEnvSpec = z.array(envName).min(1)
 
 /** Service-level `x-socket-proxy: true`: the one kind of service allowed to mount the Docker socket (doctor). */
 export const SocketProxyFlag = z.boolean()

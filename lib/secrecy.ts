@@ -8,7 +8,7 @@ import type { EnvLayers, EnvSource } from './env-layers.ts'
 /** Settings that are not secrets wherever they are set: shown in clear and never masked inside other text. */
 export const NON_SECRET_SETTINGS: ReadonlySet<string> = new Set([
   // platform settings (.env.global documents each)
-  'STACKYARD_ENVIRONMENT', 'STACKYARD_PROFILE', 'STACKYARD_PROFILES', 'STACKYARD_STACKS', 'STACKYARD_CONTEXTS', 'STACKYARD_BACKUP_IMAGE',
+  'STACKYARD_ENVIRONMENT', 'STACKYARD_PROFILE', 'STACKYARD_PROFILES', 'STACKYARD_STACKS', 'STACKYARD_CONTEXTS', 'STACKYARD_BACKUP_IMAGE', 'STACKYARD_ENGINE',
   'STACKYARD_BACKUP_SCHEDULE', 'STACKYARD_BACKUP_KEEP', 'STACKYARD_BACKUP_INCLUDE_SECRETS', 'STACKYARD_BACKUP_ENCRYPT', 'STACKYARD_VERIFY_SCHEDULE',
   'STACKYARD_OFFSITE_REPOSITORY', 'STACKYARD_OFFSITE_KEEP', // where and how long the offsite copies live (lib/offsite-settings.ts)
   'DOMAIN', 'LOCAL_BIND_ADDRESS', 'TZ', 'CADDY_LOG_LEVEL', 'OLLAMA_PULL_MODELS',

@@ -2,7 +2,7 @@
 // validated with one error per bad value naming where it came from. Pure: takes values, reads no files.
 import { ConfigError } from './errors.ts'
 import type { EnvLayers } from './env-layers.ts'
-import { DOMAIN, ENVIRONMENTS, HARDWARE_PROFILES, type Environment, type HardwareProfile } from './schema.ts'
+import { DOMAIN, ENGINES, ENVIRONMENTS, HARDWARE_PROFILES, type Engine, type Environment, type HardwareProfile } from './schema.ts'
 import { commaList } from './format.ts'
 
 export interface Settings {
@@ -15,6 +15,8 @@ export interface Settings {
   /** the stacks this installation runs (STACKYARD_STACKS, with the stacks they come after); unset or empty: all */
   stacks?: string[]
   bindAddress: string
+  /** STACKYARD_ENGINE: compose (default) or swarm */
+  engine: Engine
 }
 
 /** `KEY (.env:3)` or `KEY (from your shell)`: where a setting's value came from, for messages. */
@@ -25,7 +27,7 @@ export function settingWhere(env: Pick<EnvLayers, 'sources'> | undefined, key: s
   return `${key} (${s.file}${s.line ? `:${s.line}` : ''})`
 }
 
-export function readSettings(values: Record<string, string | undefined>, env?: Pick<EnvLayers, 'sources'>, overrides: Partial<Pick<Settings, 'environment' | 'profile'>> = {}): Settings {
+export function readSettings(values: Record<string, string | undefined>, env?: Pick<EnvLayers, 'sources'>, overrides: Partial<Pick<Settings, 'environment' | 'profile' | 'engine'>> = {}): Settings {
   const environment = (overrides.environment ?? (values.STACKYARD_ENVIRONMENT || 'private')) as Environment
   if (!ENVIRONMENTS.includes(environment))
     throw new ConfigError(`${settingWhere(env, 'STACKYARD_ENVIRONMENT')}: "${environment}" is not private or public`, { hint: 'set STACKYARD_ENVIRONMENT=private or public in .env' })
@@ -40,5 +42,14 @@ export function readSettings(values: Record<string, string | undefined>, env?: P
   const profiles = commaList(values.STACKYARD_PROFILES)
   const bindAddress = values.LOCAL_BIND_ADDRESS || '127.0.0.1'
   const stacks = commaList(values.STACKYARD_STACKS)
-  return { environment, domain, profile, profiles, bindAddress, ...(stacks.length ? { stacks } : {}) }
+  const engine = readEngine(values, env, overrides.engine)
+  return { environment, domain, profile, profiles, bindAddress, engine, ...(stacks.length ? { stacks } : {}) }
+}
+
+/** STACKYARD_ENGINE (or --engine): compose unless set; anything else is a configuration error naming its source. */
+export function readEngine(values: Record<string, string | undefined>, env?: Pick<EnvLayers, 'sources'>, override?: string): Engine {
+  const engine = (override ?? (values.STACKYARD_ENGINE || 'compose')) as Engine
+  if (!ENGINES.includes(engine))
+    throw new ConfigError(`${override ? '--engine' : settingWhere(env, 'STACKYARD_ENGINE')}: "${engine}" is not ${ENGINES.join(' or ')}`, { hint: 'set STACKYARD_ENGINE=compose or swarm in .env' })
+  return engine
 }

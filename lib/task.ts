@@ -18,7 +18,8 @@ import { reportSweptWith, writeFileAtomic } from './fs-atomic.ts'
 import { editEnvFile } from './env-file.ts'
 import { loadRegistry, type Registry } from './registry.ts'
 import { repoRoot } from './paths.ts'
-import { readSettings, type Settings } from './settings.ts'
+import { readEngine, readSettings, type Settings } from './settings.ts'
+import { ENGINES, type Engine } from './schema.ts'
 import { composeEnv } from './layered-env.ts'
 
 export interface TaskDef<F extends FlagDecls> {
@@ -34,6 +35,8 @@ export interface TaskDef<F extends FlagDecls> {
   yes?: boolean
   /** talks to Docker: accepts --context NAME, and every `docker` command of exec/change carries it */
   docker?: boolean
+  /** runs under STACKYARD_ENGINE=swarm too; a docker task without it refuses that engine (exit 2: not built yet) */
+  swarm?: boolean
   examples?: readonly string[]
   run(ctx: TaskContext<F>): Promise<number | void>
 }
@@ -56,6 +59,8 @@ interface Modes<F extends FlagDecls> {
   interactive: boolean
   /** --context: the Docker context every docker command runs against (undefined: Docker's current one) */
   dockerContext?: string
+  /** --engine: compose or swarm for this run (undefined: STACKYARD_ENGINE) */
+  engine?: Engine
 }
 
 export interface TaskContext<F extends FlagDecls> extends Modes<F> {
@@ -67,7 +72,7 @@ export interface TaskContext<F extends FlagDecls> extends Modes<F> {
   readonly env: EnvLayers
   /** the stack registry from compose/, loaded on first use */
   readonly registry: Registry
-  /** STACKYARD_ENVIRONMENT, DOMAIN, profiles… validated (ConfigError when invalid) */
+  /** STACKYARD_ENVIRONMENT, DOMAIN, profiles, engine (with --engine)… validated (ConfigError when invalid) */
   readonly settings: Settings
   /** runs commands that only read */
   exec: Runner
@@ -99,7 +104,10 @@ const COMMON: FlagDecls = {
 const DRY_RUN: FlagDecls = { 'dry-run': { type: 'boolean', help: 'show what would change; change nothing' } }
 const JSON_FLAG: FlagDecls = { json: { type: 'boolean', help: 'print data as JSON on stdout' } }
 const YES: FlagDecls = { yes: { type: 'boolean', short: 'y', help: 'answer yes to confirmations' } }
-const CONTEXT: FlagDecls = { context: { type: 'string', placeholder: 'NAME', help: 'Docker context to run against, e.g. a remote host over SSH (docker context ls); default: Docker\'s current one' } }
+const CONTEXT: FlagDecls = {
+  context: { type: 'string', placeholder: 'NAME', help: 'Docker context to run against, e.g. a remote host over SSH (docker context ls); default: Docker\'s current one' },
+  engine: { type: 'string', choices: ENGINES, help: 'compose or swarm for this run (default STACKYARD_ENGINE, else compose)' },
+}
 
 /** The task file's own arguments: everything after the script path in process.argv. */
 export function taskArgv(argv: readonly string[] = process.argv, root: string = repoRoot): { script: string; rest: string[] } {
@@ -156,7 +164,12 @@ export async function task<F extends FlagDecls>(def: TaskDef<F>, argv: readonly 
       yes: Boolean(f.yes),
       interactive,
       dockerContext: typeof f.context === 'string' ? checkContextName(f.context) : undefined,
+      engine: typeof f.engine === 'string' ? (f.engine as Engine) : undefined,
     })
+    if (def.docker && !def.swarm && engineOf(ctx) === 'swarm')
+      throw new UsageError(`npx zx ${script} does not work with the swarm engine yet (${ctx.engine ? '--engine swarm' : 'STACKYARD_ENGINE=swarm'})`, {
+        hint: 'under swarm: up, down and status (README "Engines: compose or swarm"); for this task use --engine compose on a compose installation',
+      })
     const code = await def.run(ctx)
     if (typeof code === 'number') process.exitCode = code
     else if (process.exitCode === undefined) process.exitCode = EXIT.ok
@@ -165,6 +178,16 @@ export async function task<F extends FlagDecls>(def: TaskDef<F>, argv: readonly 
   } finally {
     settled = true
     process.off('SIGINT', onSigint)
+  }
+}
+
+/** The engine of this run for the harness's guard; an unreadable env file is left to the task, which reports it in full. */
+function engineOf(ctx: TaskContext<FlagDecls>): Engine | undefined {
+  try {
+    return readEngine(ctx.env.values, ctx.env, ctx.engine)
+  } catch (err) {
+    if (err instanceof EnvFileError) return undefined
+    throw err
   }
 }
 
@@ -200,7 +223,7 @@ export function createContext<F extends FlagDecls>(def: Pick<TaskDef<F>, 'yes'>,
       return registry
     },
     get settings() {
-      return readSettings(ctx.env.values, ctx.env)
+      return readSettings(ctx.env.values, ctx.env, modes.engine ? { engine: modes.engine } : {})
     },
     exec: runners.exec,
     change: runners.change,

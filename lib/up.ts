@@ -63,7 +63,7 @@ class StackFailed extends Error {
 }
 
 /** Writes a generated file only when its content differs (so --dry-run and re-runs report only real changes). */
-async function converge(ctx: Pick<StackCtx, 'writeFile'>, rel: string, content: string): Promise<boolean> {
+export async function converge(ctx: Pick<StackCtx, 'writeFile'>, rel: string, content: string): Promise<boolean> {
   return (await ctx.writeFile(rel, content, { mode: 0o644 })).changed
 }
 

@@ -1,14 +1,17 @@
 // Start the platform: preflight (docker, compose, GPU profile, local ports, networks), the secret layer (Infisical
 // export or .env alone, said visibly), the generated inputs (derived env, proxy ports, caddy/Caddyfile), then each
-// stack as one compose project in dependency order with `up --wait`. Re-running converges; --dry-run changes nothing.
+// stack as one compose project in dependency order with `up --wait` (under --engine swarm: one `docker stack deploy`
+// per stack, waited on until healthy). Re-running converges; --dry-run changes nothing (and prints swarm stack files).
 // Usage: npx zx tasks/up.ts [--stack NAME|all]… [--profile P] [--environment E] [--skip-infisical] [--timeout S] [--dry-run] [--json]
 import { task } from '../lib/task.ts'
 import { ENVIRONMENTS, HARDWARE_PROFILES } from '../lib/schema.ts'
 import { renderUpReport, up, upFailure } from '../lib/up.ts'
+import { swarmUp } from '../lib/swarm/up.ts'
 
 await task({
   summary: 'Start the stacks (dependencies first, healthy before dependants)',
   docker: true,
+  swarm: true,
   flags: {
     stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to start (with the stacks they come after); default all' },
     profile: { type: 'string', choices: HARDWARE_PROFILES, help: 'hardware profile for this run (default STACKYARD_PROFILE)' },
@@ -20,7 +23,7 @@ await task({
   json: true,
   examples: ['npx zx tasks/up.ts', 'npx zx tasks/up.ts --stack apps --dry-run', 'npx zx tasks/up.ts --profile gpu-nvidia'],
   async run(ctx) {
-    const report = await up(ctx, {
+    const report = await (ctx.settings.engine === 'swarm' ? swarmUp : up)(ctx, {
       stacks: ctx.flags.stack.length ? ctx.flags.stack : ['all'],
       environment: ctx.flags.environment,
       profile: ctx.flags.profile,

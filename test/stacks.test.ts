@@ -248,7 +248,7 @@ test('compute: one Ollama per hardware profile, the right image and devices, one
 })
 
 test('hardware variants: only services of one stack limited to different hardware profiles', () => {
-  const svc = (name: string, stack: string, profiles: string[]): Service => ({ name, stack, profiles, proxy: false, raw: {} })
+  const svc = (name: string, stack: string, profiles: string[]): Service => ({ name, stack, profiles, proxy: false, fileEnv: [], raw: {} })
   assert.equal(hardwareVariants(svc('a', 's', ['cpu']), svc('b', 's', ['gpu-amd'])), true)
   assert.equal(hardwareVariants(svc('a', 's', ['cpu']), svc('b', 't', ['gpu-amd'])), false, 'different stacks')
   assert.equal(hardwareVariants(svc('a', 's', ['cpu']), svc('b', 's', ['cpu', 'gpu-amd'])), false, 'both run under cpu')

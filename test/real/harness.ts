@@ -1,14 +1,14 @@
 // The real tier's ground rules: an engine must answer (under CI its absence fails the run; elsewhere the tier says
 // so in one line and skips), the stand-in images must be built, one real-tier run at a time on this machine (a lock),
 // and never on an engine that holds a real Stackyard installation. Cleans every stackyard-* project, volume and the
-// shared network it made. Used only by test/real/*.test.ts.
+// shared network it made, and the swarm tier's stacks and secrets. Used only by test/real/*.test.ts.
 import { test, before, after } from 'node:test'
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ciRequiresEngine, composeVersion, engineAnswers } from './engine.ts'
-import { missingImages } from '../standins/build.ts'
+import { build, missingImages } from '../standins/build.ts'
 import { tempRepo, type TempRepo, type TempRepoOptions } from '../helpers/repo.ts'
 
 export interface DockerOut { code: number; stdout: string; stderr: string }
@@ -38,6 +38,15 @@ function foreignInstallation(): string | undefined {
     if (project.startsWith('stackyard-') && !dir.startsWith(join(tmpdir(), 'stackyard-real-')))
       return `the engine runs a Stackyard installation (${project} from ${dir}); the real tier would replace it, so it does not run here`
   }
+  // a swarm installation: a stackyard-* service that bind-mounts a checkout other than our temp copies
+  if (docker(['info', '--format', '{{.Swarm.LocalNodeState}}']).stdout.trim() === 'active') {
+    const names = docker(['service', 'ls', '--format', '{{.Name}}']).stdout.split('\n').filter((n) => n.startsWith('stackyard-'))
+    for (const name of names) {
+      const sources = docker(['service', 'inspect', '--format', '{{range .Spec.TaskTemplate.ContainerSpec.Mounts}}{{if eq .Type "bind"}}{{.Source}}\n{{end}}{{end}}', name]).stdout.split('\n').filter(Boolean)
+      const theirs = sources.find((src) => !src.startsWith(join(tmpdir(), 'stackyard-real-')))
+      if (theirs) return `the swarm runs a Stackyard installation (service ${name} mounts ${theirs}); the real tier would remove it, so it does not run here`
+    }
+  }
   return undefined
 }
 
@@ -65,15 +74,36 @@ function releaseLock() {
   try { if (Number(readFileSync(join(LOCK, 'pid'), 'utf8')) === process.pid) rmSync(LOCK, { recursive: true, force: true }) } catch {}
 }
 
-/** Removes every container, volume and network of the stackyard-* projects and the shared network. */
+/** Whether this engine is a swarm manager (the swarm tier's stacks may be on it). */
+export function swarmActive(): boolean {
+  return docker(['info', '--format', '{{.Swarm.LocalNodeState}}']).stdout.trim() === 'active'
+}
+
+/** Swarm leftovers of the swarm tier: stackyard-* stacks (their services), the secrets Stackyard made. */
+function cleanSwarm(): void {
+  if (!swarmActive()) return
+  const services = docker(['service', 'ls', '--format', '{{.ID}}\t{{.Name}}']).stdout.split('\n').filter((l) => l.split('\t')[1]?.startsWith('stackyard-')).map((l) => l.split('\t')[0])
+  if (services.length) docker(['service', 'rm', ...services])
+  // a removed service's containers go a moment later; volumes and the network need them gone
+  for (let i = 0; i < 60 && docker(['ps', '-aq', '--filter', 'label=com.docker.stack.namespace']).stdout.split('\n').some((id) => id && docker(['inspect', '--format', '{{index .Config.Labels "com.docker.stack.namespace"}}', id]).stdout.startsWith('stackyard-')); i++)
+    spawnSync('sleep', ['1'])
+  const secrets = docker(['secret', 'ls', '-q', '--filter', 'label=io.stackyard.managed=1']).stdout.split('\n').filter(Boolean)
+  if (secrets.length) docker(['secret', 'rm', ...secrets])
+}
+
+/** Removes every container, volume and network of the stackyard-* projects and stacks, and the shared network. */
 export function cleanEngine(): void {
+  cleanSwarm()
   const ids = docker(['ps', '-aq', '--filter', 'label=com.docker.compose.project']).stdout.split('\n').filter(Boolean)
   const ours = ids.filter((id) => docker(['inspect', '--format', '{{index .Config.Labels "com.docker.compose.project"}}', id]).stdout.trim().startsWith('stackyard-'))
   if (ours.length) docker(['rm', '-f', '-v', ...ours])
   const vols = docker(['volume', 'ls', '-q']).stdout.split('\n').filter((v) => v.startsWith('stackyard-'))
   if (vols.length) docker(['volume', 'rm', '-f', ...vols])
   const nets = docker(['network', 'ls', '--format', '{{.Name}}']).stdout.split('\n').filter((n) => n === 'ai-network' || n.startsWith('stackyard-'))
-  for (const n of nets) docker(['network', 'rm', n])
+  for (const n of nets) {
+    // an overlay is let go by the swarm a few seconds after the last task on it
+    for (let i = 0; i < 20 && docker(['network', 'rm', n]).stderr.includes('in use by task'); i++) spawnSync('sleep', ['1'])
+  }
 }
 
 /**
@@ -89,6 +119,8 @@ export function realTier(title: string): boolean {
   }
   before(async () => {
     await acquireLock()
+    // another checkout's run may have re-tagged a stand-in from its own recipe while this one waited for the lock
+    if (missingImages().length) build()
     cleanEngine()
   })
   after(() => {

@@ -8,7 +8,8 @@
 #
 # Input, from the container environment (set in compose/01-data/docker-compose.yml):
 #   APP_DATABASES        space-separated app names; each is the name of its database and of its role
-#   <APP>_DB_PASSWORD    the password of each app's role (upper-case app name)
+#   <APP>_DB_PASSWORD    the password of each app's role (upper-case app name), or <APP>_DB_PASSWORD_FILE naming a
+#                        file that holds it (a Docker secret under the swarm engine); not both
 #   APP_EXTENSIONS       space-separated extensions created in every app database (e.g. vector); may be empty
 #   POSTGRES_USER        the superuser it connects as (over the local socket)
 #
@@ -35,6 +36,13 @@ done
 for app in $apps; do
   [[ "$app" =~ $name ]] || fail "\"$app\" is not a valid name (lower-case letters, digits and _, starting with a letter)"
   var="${app^^}_DB_PASSWORD"
+  file_var="${var}_FILE"
+  if [[ -n "${!file_var:-}" ]]; then
+    [[ -z "${!var:-}" ]] || fail "both $var and $file_var are set: keep one"
+    [[ -r "${!file_var}" ]] || fail "$file_var: ${!file_var} is not a readable file"
+    printf -v "$var" '%s' "$(<"${!file_var}")"
+    export "${var?}"
+  fi
   [[ -n "${!var:-}" ]] || fail "$var is not set in the postgres service's environment"
 
   psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 --username "$user" --dbname postgres \

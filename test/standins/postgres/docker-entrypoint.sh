@@ -2,8 +2,22 @@
 # Stand-in for the official PostgreSQL image's entrypoint, from its documented behaviour (not its code): as root,
 # own PGDATA and drop to the postgres user; on an empty PGDATA, initdb with POSTGRES_USER / POSTGRES_PASSWORD /
 # POSTGRES_DB (trust on the socket, scram-sha-256 over TCP), run /docker-entrypoint-initdb.d/* on a socket-only
-# server, then exec postgres listening on every address.
+# server, then exec postgres listening on every address. POSTGRES_PASSWORD/USER/DB/INITDB_ARGS may come from <VAR>_FILE.
 set -Eeuo pipefail
+
+# as the official image: VAR or VAR_FILE (a file holding the value, e.g. a Docker secret), never both
+file_env() {
+  local var="$1" file_var="${1}_FILE"
+  if [ -n "${!var:-}" ] && [ -n "${!file_var:-}" ]; then
+    echo "error: both $var and $file_var are set (but are exclusive)" >&2
+    exit 1
+  fi
+  if [ -n "${!file_var:-}" ]; then
+    export "$var"="$(<"${!file_var}")"
+    unset "$file_var"
+  fi
+}
+for v in POSTGRES_PASSWORD POSTGRES_USER POSTGRES_DB POSTGRES_INITDB_ARGS; do file_env "$v"; done
 
 if [ "${1:0:1}" = '-' ]; then set -- postgres "$@"; fi
 

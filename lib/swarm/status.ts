@@ -1,0 +1,37 @@
+// Status under the swarm engine: per declared service, its swarm service's running/desired replicas (a task with a
+// health check runs only once healthy) and update state, in the rows `status` prints for compose. Read-only.
+import type { Stack } from '../registry.ts'
+import type { Platform, StackCtx } from '../platform.ts'
+import type { ServiceStatus } from '../status.ts'
+import { reachable } from '../up.ts'
+import { selectedStacks } from '../routes.ts'
+import { serviceReady, stackServices } from './state.ts'
+
+export async function swarmStatus(ctx: Pick<StackCtx, 'exec'>, p: Platform, stacks: readonly Stack[]): Promise<ServiceStatus[]> {
+  const urls = new Map(reachable(p, stacks).map((r) => [`${r.stack}/${r.service}`, r.url]))
+  const perStack = await Promise.all(stacks.map((s) => stackServices(ctx.exec, s.project)))
+  const selected = selectedStacks(p.registry, p.settings)
+  return stacks.flatMap((stack, i) => {
+    const enabled = new Set(p.plan(stack).enabled.map((s) => s.name))
+    return stack.services.map((svc) => {
+      const s = perStack[i].find((x) => x.service === svc.name)
+      const on = enabled.has(svc.name)
+      const running = s ? s.tasks.filter((t) => t.state === 'running').length : 0
+      const ready = s ? serviceReady(s) : false
+      const state = s ? `${ready ? 'running' : (s.tasks.find((t) => t.state !== 'running')?.state ?? 'pending')} ${running}/${s.replicas}` : on ? 'not deployed' : 'off'
+      return {
+        stack: stack.name,
+        service: svc.name,
+        enabled: on,
+        state,
+        // a rolled-back update runs the previous spec, healthy: ok, and said (up fails on it; the next up tries again)
+        health: s ? (s.update && s.update !== 'completed' ? `update ${s.update}` : '') : '',
+        image: svc.image ?? '',
+        uptime: '',
+        url: on ? urls.get(`${stack.name}/${svc.name}`) : undefined,
+        ...(on ? {} : { off: selected.has(stack.name) ? ('profile off' as const) : ('not selected' as const) }),
+        ok: !on || ready,
+      }
+    })
+  })
+}

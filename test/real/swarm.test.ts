@@ -1,0 +1,169 @@
+// The real tier under the swarm engine, on a single-node swarm this file makes (and leaves, when it made it): up of
+// the infrastructure and data stacks with the stand-in images, every service healthy, the database password read from
+// /run/secrets, no secret in `docker service inspect`, a second up that changes nothing, status, a rotated secret, an
+// update whose health check fails rolling back by itself, and down removing
+// exactly what it made. Real engine; one scenario after another.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { realTier, realRepo, docker, swarmActive } from './harness.ts'
+import { build, missingImages } from '../standins/build.ts'
+import { parseDotenv } from '../../lib/env.ts'
+
+const INFRA = 'stackyard-infra'
+const DATA = 'stackyard-data'
+const SERVICES = [`${DATA}_postgres`, `${INFRA}_caddy`, `${INFRA}_valkey`]
+const FOREIGN = 'stackyard-swarm-test-foreign'
+
+/** the running container of a swarm service on this node */
+function taskContainer(service: string): string {
+  const id = docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${service}`]).stdout.trim().split('\n')[0]
+  assert.ok(id, `${service} has a running container`)
+  return id
+}
+/** each service's UpdatedAt and running task ids: what a second up must leave alone */
+const snapshot = () => SERVICES.map((s) => `${s} ${docker(['service', 'inspect', '--format', '{{.UpdatedAt}}', s]).stdout.trim()} ${docker(['service', 'ps', '-q', '--filter', 'desired-state=running', s]).stdout.trim()}`)
+/**
+ * The postgres stand-in of this checkout reads POSTGRES_PASSWORD_FILE; a checkout without that change re-tags the image
+ * when its own run starts (before it waits for the real-tier lock): rebuilt here right before a task is created.
+ */
+const standins = () => {
+  if (missingImages().length) build()
+}
+const ourSecrets = () => docker(['secret', 'ls', '--filter', 'label=io.stackyard.managed=1', '--format', '{{.Name}}']).stdout.split('\n').filter(Boolean).sort()
+
+if (realTier('swarm')) {
+  const repo = realRepo()
+  let initialised = false
+  let gwbridge = false
+  const leave = () => {
+    if (initialised && swarmActive()) docker(['swarm', 'leave', '--force'])
+    // swarm init makes docker_gwbridge and leave keeps it: the engine is left as it was found
+    if (initialised && !gwbridge) docker(['network', 'rm', 'docker_gwbridge'])
+    initialised = false
+  }
+  test.after(() => {
+    repo.cleanup()
+    leave()
+  })
+
+  test('0. a single-node swarm (made here unless the engine is already a manager); secrets generated; engine swarm in .env', async () => {
+    if (!swarmActive()) {
+      gwbridge = docker(['network', 'inspect', 'docker_gwbridge']).code === 0
+      const r = docker(['swarm', 'init', '--advertise-addr', '127.0.0.1'])
+      assert.equal(r.code, 0, r.stderr)
+      initialised = true
+    }
+    assert.equal((await repo.run('secrets.ts', ['generate'])).code, 0)
+    repo.write('.env', repo.read('.env') + 'STACKYARD_STACKS=infrastructure,data\nSTACKYARD_ENGINE=swarm\n', 0o600)
+    // something of the engine's that is not ours: down must leave it
+    assert.equal(docker(['secret', 'create', FOREIGN, '-'], { input: 'not ours' }).code, 0)
+  })
+
+  test('1. up --dry-run prints the derived stack files (secrets as /run/secrets files, no value) and changes nothing', async () => {
+    const r = await repo.run('up.ts', ['--dry-run'])
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /# stackyard-data: the stack file docker stack deploy would read/)
+    assert.match(r.stdout, /POSTGRES_PASSWORD_FILE: \/run\/secrets\/POSTGRES_PASSWORD/)
+    assert.match(r.stdout, /\[dry-run\] docker stack deploy --prune --resolve-image never --compose-file - stackyard-data/)
+    assert.match(r.stdout, /order: stop-first/)
+    assert.match(r.stdout, /failure_action: rollback/)
+    const env = parseDotenv(repo.read('.env'))
+    assert.ok(!r.stdout.includes(env.POSTGRES_PASSWORD), 'no secret value printed')
+    assert.equal(docker(['service', 'ls', '-q']).stdout.trim(), '', 'no service created')
+    assert.deepEqual(ourSecrets(), [], 'no secret created')
+  })
+
+  test('2. up deploys infrastructure then data; every service runs its replica healthy', async () => {
+    standins()
+    const r = await repo.run('up.ts')
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.match(r.stderr, /infrastructure: running, healthy \(2 services/)
+    assert.match(r.stderr, /data: running, healthy \(1 service/)
+    assert.ok(r.stderr.indexOf('infrastructure: deploying') < r.stderr.indexOf('data: deploying'), 'dependency order')
+    for (const s of SERVICES) {
+      assert.equal(docker(['service', 'ls', '--filter', `name=${s}`, '--format', '{{.Replicas}}']).stdout.trim(), '1/1', s)
+      assert.equal(docker(['inspect', '--format', '{{.State.Health.Status}}', taskContainer(s)]).stdout.trim(), 'healthy', s)
+    }
+    assert.equal(docker(['network', 'inspect', '--format', '{{.Driver}} {{.Attachable}}', 'ai-network']).stdout.trim(), 'overlay true')
+    assert.equal(ourSecrets().length, 4, 'POSTGRES_PASSWORD and three app passwords')
+    assert.ok(ourSecrets().every((n) => /^stackyard-data_[A-Z0-9_]+_[0-9a-f]{12}$/.test(n)), ourSecrets().join(' '))
+  })
+
+  test('3. postgres reads its password from /run/secrets, not its environment; an app role logs in over TCP with its secret', () => {
+    const c = taskContainer(`${DATA}_postgres`)
+    const env = docker(['exec', c, 'env']).stdout.split('\n')
+    assert.ok(env.includes('POSTGRES_PASSWORD_FILE=/run/secrets/POSTGRES_PASSWORD'))
+    assert.ok(!env.some((l) => l.startsWith('POSTGRES_PASSWORD=') || l.startsWith('N8N_DB_PASSWORD=')), 'no password in the environment')
+    const values = parseDotenv(repo.read('.env'))
+    assert.ok(docker(['exec', c, 'cat', '/run/secrets/POSTGRES_PASSWORD']).stdout === values.POSTGRES_PASSWORD, 'the secret holds .env\'s value')
+    // from another container on the shared overlay (inside the container 127.0.0.1 is trusted, as in the official image)
+    const login = (password: string) => docker(['run', '--rm', '--network', 'ai-network', '--entrypoint', 'psql', '-e', 'PGPASSWORD', 'pgvector/pgvector:0.8.6-pg16', '-h', 'postgres', '-U', 'n8n', '-d', 'n8n', '-tAc', 'select current_user'], { env: { PGPASSWORD: password } })
+    const ok = login(docker(['exec', c, 'cat', '/run/secrets/N8N_DB_PASSWORD']).stdout)
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.equal(ok.stdout.trim(), 'n8n')
+    assert.notEqual(login(values.FLOWISE_DB_PASSWORD).code, 0, 'another app\'s password is refused')
+    const inspect = docker(['service', 'inspect', ...SERVICES]).stdout
+    for (const [k, v] of Object.entries(values)) if (/PASSWORD|KEY|SECRET/.test(k) && v.length >= 8) assert.ok(!inspect.includes(v), `${k} is not in docker service inspect`)
+  })
+
+  test('4. a second up deploys nothing: same UpdatedAt, same tasks; status shows every service running', async () => {
+    const before = snapshot()
+    const r = await repo.run('up.ts')
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.match(r.stderr, /infrastructure: deployed as derived, nothing to change/)
+    assert.doesNotMatch(r.stderr, /deploying/)
+    assert.deepEqual(snapshot(), before)
+    const st = await repo.run('status.ts', ['--json'])
+    assert.equal(st.code, 0, st.stdout + st.stderr)
+    const rows = (JSON.parse(st.stdout).services as Array<{ stack: string; service: string; state: string; enabled: boolean }>).filter((x) => x.enabled)
+    assert.deepEqual(rows.map((x) => `${x.stack}/${x.service} ${x.state}`).sort(), ['data/postgres running 1/1', 'infrastructure/caddy running 1/1', 'infrastructure/valkey running 1/1'])
+  })
+
+  test('5. a changed app password: a new secret, postgres updated to it, the old secret removed', async () => {
+    const old = ourSecrets().find((n) => n.includes('_N8N_DB_PASSWORD_'))!
+    standins()
+    repo.write('.env', repo.read('.env').replace(/^N8N_DB_PASSWORD=.*$/m, 'N8N_DB_PASSWORD=rotated-n8n-password-0123456789'), 0o600)
+    const r = await repo.run('up.ts', ['--stack', 'data'])
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    const now = ourSecrets()
+    assert.ok(!now.includes(old), 'the old secret is gone')
+    assert.equal(now.filter((n) => n.includes('_N8N_DB_PASSWORD_')).length, 1)
+    assert.equal(docker(['exec', taskContainer(`${DATA}_postgres`), 'cat', '/run/secrets/N8N_DB_PASSWORD']).stdout, 'rotated-n8n-password-0123456789')
+  })
+
+  test('5b. an update whose health check fails rolls back by itself: up exits 1 naming it, the old valkey keeps serving; reverting converges', async () => {
+    const file = 'compose/00-infrastructure/docker-compose.yml'
+    const original = repo.read(file)
+    const broken = original.replace('test: ["CMD", "valkey-cli", "-h", "127.0.0.1", "ping"]\n      interval: 5s\n      timeout: 3s\n      retries: 10', 'test: ["CMD", "false"]\n      interval: 1s\n      timeout: 1s\n      retries: 2')
+    assert.notEqual(broken, original, 'the valkey health check was found')
+    const label = () => docker(['service', 'inspect', '--format', '{{index .Spec.Labels "io.stackyard.spec"}}', `${INFRA}_valkey`]).stdout.trim()
+    const before = label()
+    repo.write(file, broken)
+    try {
+      const r = await repo.run('up.ts', ['--stack', 'infrastructure', '--timeout', '180'])
+      assert.equal(r.code, 1, r.stdout + r.stderr)
+      assert.match(r.stderr, /an update rolled back: valkey: .*rollback_completed/)
+      assert.equal(label(), before, 'the previous spec runs again')
+      assert.equal(docker(['inspect', '--format', '{{.State.Health.Status}}', taskContainer(`${INFRA}_valkey`)]).stdout.trim(), 'healthy')
+    } finally {
+      repo.write(file, original)
+    }
+    const again = await repo.run('up.ts', ['--stack', 'infrastructure'])
+    assert.equal(again.code, 0, again.stdout + again.stderr)
+    assert.match(again.stderr, /infrastructure: deployed as derived, nothing to change/)
+  })
+
+  test('6. down removes the stacks, their secrets and the shared overlay, and nothing else (volumes and a foreign secret stay)', async () => {
+    const r = await repo.run('down.ts')
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.equal(docker(['service', 'ls', '-q']).stdout.trim(), '')
+    assert.deepEqual(ourSecrets(), [])
+    assert.notEqual(docker(['network', 'inspect', 'ai-network']).code, 0, 'ai-network removed')
+    assert.equal(docker(['secret', 'inspect', FOREIGN]).code, 0, 'a secret not ours stays')
+    assert.equal(docker(['volume', 'inspect', 'stackyard-postgres-data']).code, 0, 'the data stays')
+    docker(['secret', 'rm', FOREIGN])
+    const again = await repo.run('down.ts')
+    assert.equal(again.code, 0, again.stderr)
+    leave()
+  })
+}
