@@ -6,16 +6,9 @@ import { configuredContexts, contextRunners } from './docker-context.ts'
 import { checkDocker } from './preflight.ts'
 import { loadPlatform, platformEnv, type Platform, type PlatformOptions, type StackCtx } from './platform.ts'
 import type { Stack } from './registry.ts'
-import { selectedStacks } from './routes.ts'
+import { stacksNamed } from './routes.ts'
 
 export type HostOutcome<T> = { context: string; ok: true; value: T } | { context: string; ok: false; error: string }
-
-/** The stacks a host runs: --stack when given, else the ones assigned to it (or every stack). */
-export function hostSelection(p: Platform, names: readonly string[]): Stack[] {
-  if (names.length && !names.includes('all')) return names.map((n) => p.registry.stack(n))
-  const here = selectedStacks(p.registry, p.settings)
-  return p.registry.stacks.filter((s) => here.has(s.name))
-}
 
 const REPORT: PlatformOptions = { profiles: 'declared', generating: false }
 
@@ -50,7 +43,7 @@ export async function hostsReport<R extends { ok: boolean }>(
   ctx: StackCtx,
   o: { stacks: readonly string[]; key: string; collect: (host: StackCtx, p: Platform, stacks: Stack[]) => Promise<R[]>; render: (hosts: ReadonlyArray<HostOutcome<R[]>>) => string },
 ): Promise<number> {
-  const hosts = await acrossHosts(ctx, (host, p) => o.collect(host, p, hostSelection(p, o.stacks)))
+  const hosts = await acrossHosts(ctx, (host, p) => o.collect(host, p, stacksNamed(p.registry, p.settings, o.stacks, 'selected')))
   const ok = hosts.every((h) => h.ok && h.value.every((r) => r.ok))
   if (ctx.json) ctx.out({ ok, contexts: hosts.map((h) => (h.ok ? { context: h.context, ok: h.value.every((r) => r.ok), [o.key]: h.value } : { context: h.context, ok: false, error: h.error })) })
   else ctx.out(o.render(hosts))

@@ -15,6 +15,18 @@ export function selectedStacks(registry: Pick<Registry, 'stacks' | 'select'>, se
   }
 }
 
+/**
+ * What `--stack NAME…` selects: exactly the named stacks (unknown names are a usage error); none or `all` is the
+ * task's default, either the stacks this host runs (`selected`: STACKYARD_STACKS or the host's assignment) or every
+ * declared stack (`declared`: down and the reports, so nothing left running is missed).
+ */
+export function stacksNamed(registry: Pick<Registry, 'stacks' | 'select' | 'stack'>, settings: Pick<Settings, 'stacks'>, names: readonly string[], fallback: 'selected' | 'declared'): Registry['stacks'] {
+  if (names.length && !names.includes('all')) return names.map((n) => registry.stack(n))
+  if (fallback === 'declared') return registry.stacks
+  const here = selectedStacks(registry, settings)
+  return registry.stacks.filter((s) => here.has(s.name))
+}
+
 /** The compose profiles that are switched on for a stack: hardware profile, opt-ins, auto profiles. */
 export function activeProfiles(stackAutoProfiles: Record<string, string>, settings: Settings, values: Record<string, string | undefined>): string[] {
   const on = new Set<string>(settings.profile === 'none' ? [] : [settings.profile])

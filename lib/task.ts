@@ -104,6 +104,9 @@ const COMMON: FlagDecls = {
 const DRY_RUN: FlagDecls = { 'dry-run': { type: 'boolean', help: 'show what would change; change nothing' } }
 const JSON_FLAG: FlagDecls = { json: { type: 'boolean', help: 'print data as JSON on stdout' } }
 const YES: FlagDecls = { yes: { type: 'boolean', short: 'y', help: 'answer yes to confirmations' } }
+/** `--stack NAME…`: the one declaration of the flag every stack task takes (read it with stacksNamed, lib/routes.ts) */
+export const stackFlag = (help: string) => ({ type: 'strings', placeholder: 'NAME', help }) as const
+
 const CONTEXT: FlagDecls = {
   context: { type: 'string', placeholder: 'NAME', help: 'Docker context to run against, e.g. a remote host over SSH (docker context ls); default: Docker\'s current one' },
   engine: { type: 'string', choices: ENGINES, help: 'compose or swarm for this run (default STACKYARD_ENGINE, else compose)' },

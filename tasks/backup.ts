@@ -7,7 +7,7 @@
 // Usage: npx zx tasks/backup.ts [--stack NAME]… [--out DIR] [--keep N] [--include-secrets] [--encrypt] [--context NAME] [--dry-run] [--json]
 //        npx zx tasks/backup.ts --verify [ARCHIVE] [--out DIR] [--timeout SECONDS] [--context NAME] [--json]
 import { resolve } from 'node:path'
-import { task } from '../lib/task.ts'
+import { stackFlag, task } from '../lib/task.ts'
 import { UsageError } from '../lib/errors.ts'
 import { requireOutputDirectory } from '../lib/path-kind.ts'
 import { checkDocker } from '../lib/preflight.ts'
@@ -24,7 +24,7 @@ await task({
   flags: {
     verify: { type: 'boolean', help: 'restore drill: restore ARCHIVE (or the newest) into throwaway projects, probe every service, remove it all; exit 0 passed, 1 failed' },
     timeout: { type: 'number', integer: true, min: 10, default: 300, placeholder: 'SECONDS', help: 'with --verify: how long each service may take to become healthy' },
-    stack: { type: 'strings', placeholder: 'NAME', help: 'back up only these stacks; default every stack this host runs' },
+    stack: stackFlag('back up only these stacks; default every stack this host runs'),
     out: { type: 'string', placeholder: 'DIR', default: 'backups', help: 'folder for the archive' },
     keep: { type: 'number', integer: true, min: 1, placeholder: 'N', help: 'then keep only the newest N archives of this kind (same context and --stack)' },
     'include-secrets': { type: 'boolean', help: 'also .env and .env.infisical (needed to restore onto a fresh machine)' },

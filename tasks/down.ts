@@ -2,18 +2,19 @@
 // Volumes (the data) are kept unless --volumes, which asks for confirmation (or --yes). Under --engine swarm:
 // docker stack rm per stack and the Docker secrets Stackyard made (no --volumes yet).
 // Usage: npx zx tasks/down.ts [--stack NAME]… [--volumes] [--yes] [--dry-run]
-import { task } from '../lib/task.ts'
+import { stackFlag, task } from '../lib/task.ts'
 import { checkDocker } from '../lib/preflight.ts'
 import { loadPlatform } from '../lib/platform.ts'
 import { down } from '../lib/down.ts'
 import { swarmDown } from '../lib/swarm/down.ts'
+import { stacksNamed } from '../lib/routes.ts'
 
 await task({
   summary: 'Stop the stacks (dependants first); keep the data unless --volumes',
   docker: true,
   swarm: true,
   flags: {
-    stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to stop (only these); default all' },
+    stack: stackFlag('stacks to stop (only these); default all'),
     volumes: { type: 'boolean', help: 'also delete the stacks\' volumes: ALL THEIR DATA (asks for confirmation)' },
   },
   dryRun: true,
@@ -22,7 +23,7 @@ await task({
   async run(ctx) {
     await checkDocker(ctx)
     const p = loadPlatform(ctx, { profiles: 'declared', generating: false })
-    const stacks = ctx.flags.stack.length && !ctx.flags.stack.includes('all') ? ctx.flags.stack.map((n) => p.registry.stack(n)) : p.registry.stacks
+    const stacks = stacksNamed(p.registry, p.settings, ctx.flags.stack, 'declared')
     if (ctx.flags.volumes && !ctx.dryRun && ctx.settings.engine !== 'swarm') await ctx.confirm(`Delete the volumes of ${stacks.map((s) => s.name).join(', ')}? Their data is gone for good.`)
     await (ctx.settings.engine === 'swarm' ? swarmDown : down)(ctx, p, stacks, { volumes: ctx.flags.volumes ?? false })
   },

@@ -3,19 +3,20 @@
 // Infisical's /api/status answers through the proxy. Changes nothing. Exit 0 all pass, 1 any fails.
 // --all-contexts: the same for every Docker context in STACKYARD_CONTEXTS (each host's assigned stacks).
 // Usage: npx zx tasks/health.ts [--stack NAME]… [--context NAME | --all-contexts] [--json]
-import { task } from '../lib/task.ts'
+import { stackFlag, task } from '../lib/task.ts'
 import { checkDocker } from '../lib/preflight.ts'
 import { loadPlatform } from '../lib/platform.ts'
 import { renderHealth, runHealth } from '../lib/health.ts'
 import { hostsReport } from '../lib/multi-host.ts'
 import { renderHostHealth } from '../lib/multi-host-report.ts'
 import { plural } from '../lib/format.ts'
+import { stacksNamed } from '../lib/routes.ts'
 
 await task({
   summary: 'Run the health checks (one line per check)',
   docker: true,
   flags: {
-    stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to check; default all' },
+    stack: stackFlag('stacks to check; default all'),
     'all-contexts': { type: 'boolean', help: 'check every Docker context of STACKYARD_CONTEXTS (each with the stacks assigned to it)' },
   },
   json: true,
@@ -23,7 +24,7 @@ await task({
     if (ctx.flags.allContexts) return hostsReport(ctx, { stacks: ctx.flags.stack, key: 'checks', collect: runHealth, render: renderHostHealth })
     await checkDocker(ctx)
     const p = loadPlatform(ctx, { profiles: 'declared', generating: false })
-    const stacks = ctx.flags.stack.length && !ctx.flags.stack.includes('all') ? ctx.flags.stack.map((n) => p.registry.stack(n)) : p.registry.stacks
+    const stacks = stacksNamed(p.registry, p.settings, ctx.flags.stack, 'declared')
     const results = await runHealth(ctx, p, stacks)
     const failed = results.filter((r) => !r.ok)
     if (ctx.json) ctx.out({ ok: failed.length === 0, checks: results })

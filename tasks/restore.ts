@@ -5,7 +5,7 @@
 // Changes: .env/.env.infisical (previous kept as .bak), containers, volumes and databases of the restored stacks.
 // Usage: npx zx tasks/restore.ts ARCHIVE [--stack NAME]… [--no-secrets] [--yes] [--context NAME] [--dry-run] [--json]
 import { resolve } from 'node:path'
-import { task } from '../lib/task.ts'
+import { stackFlag, task } from '../lib/task.ts'
 import { HELPER_IMAGE } from '../lib/backup-methods.ts'
 import { backupPassphrase } from '../lib/backup-inputs.ts'
 import { checkSecretFiles, checkStartable, closeBackup, openBackup, planRestore, renderPlan, runRestore } from '../lib/restore.ts'
@@ -17,7 +17,7 @@ await task({
   docker: true,
   args: [{ name: 'archive', required: true, help: 'the archive (backups/stackyard-backup-….tar.gz[.enc])' }],
   flags: {
-    stack: { type: 'strings', placeholder: 'NAME', help: 'restore only these stacks of the archive; default all it holds' },
+    stack: stackFlag('restore only these stacks of the archive; default all it holds'),
     secrets: { type: 'boolean', default: true, help: 'write the .env/.env.infisical the archive holds (--no-secrets keeps the current ones)' },
     timeout: { type: 'number', integer: true, min: 10, default: 300, placeholder: 'SECONDS', help: 'how long each stack may take to become healthy' },
     'skip-infisical': { type: 'boolean', help: 'start with .env alone, not the Infisical export' },

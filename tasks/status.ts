@@ -3,7 +3,7 @@
 // Under --engine swarm: each swarm service's running/desired replicas (healthy before running).
 // --all-contexts: the same for every Docker context in STACKYARD_CONTEXTS (each host's assigned stacks).
 // Usage: npx zx tasks/status.ts [--stack NAME]… [--context NAME | --all-contexts] [--json]
-import { task } from '../lib/task.ts'
+import { stackFlag, task } from '../lib/task.ts'
 import { UsageError } from '../lib/errors.ts'
 import { checkDocker } from '../lib/preflight.ts'
 import { loadPlatform } from '../lib/platform.ts'
@@ -11,13 +11,14 @@ import { collectStatus, renderStatus } from '../lib/status.ts'
 import { swarmStatus } from '../lib/swarm/status.ts'
 import { hostsReport } from '../lib/multi-host.ts'
 import { renderHostStatus } from '../lib/multi-host-report.ts'
+import { stacksNamed } from '../lib/routes.ts'
 
 await task({
   summary: 'Show the state, health, uptime, image and route of every service',
   docker: true,
   swarm: true,
   flags: {
-    stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to show; default all' },
+    stack: stackFlag('stacks to show; default all'),
     'all-contexts': { type: 'boolean', help: 'report every Docker context of STACKYARD_CONTEXTS (each with the stacks assigned to it)' },
   },
   json: true,
@@ -26,7 +27,7 @@ await task({
     if (ctx.flags.allContexts) return hostsReport(ctx, { stacks: ctx.flags.stack, key: 'services', collect: collectStatus, render: renderHostStatus })
     await checkDocker(ctx)
     const p = loadPlatform(ctx, { profiles: 'declared', generating: false })
-    const stacks = ctx.flags.stack.length && !ctx.flags.stack.includes('all') ? ctx.flags.stack.map((n) => p.registry.stack(n)) : p.registry.stacks
+    const stacks = stacksNamed(p.registry, p.settings, ctx.flags.stack, 'declared')
     const rows = await (ctx.settings.engine === 'swarm' ? swarmStatus : collectStatus)(ctx, p, stacks)
     const bad = rows.filter((r) => !r.ok)
     if (ctx.json) ctx.out({ ok: bad.length === 0, environment: p.settings.environment, services: rows })

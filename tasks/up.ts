@@ -3,7 +3,7 @@
 // stack as one compose project in dependency order with `up --wait` (under --engine swarm: one `docker stack deploy`
 // per stack, waited on until healthy). Re-running converges; --dry-run changes nothing (and prints swarm stack files).
 // Usage: npx zx tasks/up.ts [--stack NAME|all]… [--profile P] [--environment E] [--skip-infisical] [--timeout S] [--dry-run] [--json]
-import { task } from '../lib/task.ts'
+import { stackFlag, task } from '../lib/task.ts'
 import { ENVIRONMENTS, HARDWARE_PROFILES } from '../lib/schema.ts'
 import { renderUpReport, up, upFailure } from '../lib/up.ts'
 import { swarmUp } from '../lib/swarm/up.ts'
@@ -13,7 +13,7 @@ await task({
   docker: true,
   swarm: true,
   flags: {
-    stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to start (with the stacks they come after); default all' },
+    stack: stackFlag('stacks to start (with the stacks they come after); default all'),
     profile: { type: 'string', choices: HARDWARE_PROFILES, help: 'hardware profile for this run (default STACKYARD_PROFILE)' },
     environment: { type: 'string', choices: ENVIRONMENTS, help: 'environment for this run (default STACKYARD_ENVIRONMENT)' },
     'skip-infisical': { type: 'boolean', help: 'use .env alone, not the Infisical export (warned)' },

@@ -2,18 +2,18 @@
 // --apply recreates only those services and waits for health, after recording the images that ran before in
 // .stackyard/image-history.json; --rollback brings those back (re-tag, recreate).
 // Usage: npx zx tasks/update.ts [--stack NAME]… [--apply | --rollback] [--timeout S] [--dry-run] [--json]
-import { task } from '../lib/task.ts'
+import { stackFlag, task } from '../lib/task.ts'
 import { UsageError } from '../lib/errors.ts'
 import { checkDocker } from '../lib/preflight.ts'
 import { loadPlatform } from '../lib/platform.ts'
-import { hostSelection } from '../lib/multi-host.ts'
+import { stacksNamed } from '../lib/routes.ts'
 import { applyChanges, pullStack, renderChanges, rollback, type ImageChange } from '../lib/update.ts'
 
 await task({
   summary: 'Pull newer images and report changes; --apply recreates changed services; --rollback undoes the last apply',
   docker: true,
   flags: {
-    stack: { type: 'strings', placeholder: 'NAME', help: 'stacks to update; default all' },
+    stack: stackFlag('stacks to update; default the stacks this host runs'),
     apply: { type: 'boolean', help: 'recreate the services whose image changed (waits for health)' },
     rollback: { type: 'boolean', help: 'bring back the images that ran before the last --apply' },
     timeout: { type: 'number', integer: true, min: 10, default: 300, placeholder: 'SECONDS', help: 'how long a recreated service may take to become healthy' },
@@ -25,7 +25,7 @@ await task({
     await checkDocker(ctx)
     const p = loadPlatform(ctx, { profiles: 'active', generating: false })
     // default: the stacks this host runs (STACKYARD_STACKS, or its STACKYARD_HOST_<NAME>_STACKS with --context)
-    const stacks = hostSelection(p, ctx.flags.stack)
+    const stacks = stacksNamed(p.registry, p.settings, ctx.flags.stack, 'selected')
     if (ctx.flags.rollback) {
       const entry = await rollback(ctx, p, stacks, ctx.flags.timeout)
       if (!entry) ctx.log.info('nothing to roll back: no applied update is recorded')
