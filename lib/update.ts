@@ -104,7 +104,7 @@ async function recreate(ctx: Pick<StackCtx, 'exec' | 'change' | 'log' | 'dryRun'
   const r = await p.run(ctx.change, stack, upCommand({ timeout, services, forceRecreate: true }))
   if (r.exitCode !== 0) {
     const d = await diagnoseStack(ctx, p, stack, r.stderr || r.stdout, { services })
-    ctx.log.error(`${stack.name}: ${services.join(', ')} did not become healthy within ${timeout} s\n${renderDiagnosis(d)}`)
+    ctx.log.error(`${stack.name}: ${services.join(', ')} did not become healthy (waited up to ${timeout} s)\n${renderDiagnosis(d)}`)
     // Compose failed but every service looks healthy now (it turned healthy late): all of them stay suspect
     return d.services.length ? d.services.map((s) => s.service) : services
   }

@@ -11,7 +11,7 @@ import { loadPlatform } from '../lib/platform.ts'
 import { hostSelection } from '../lib/multi-host.ts'
 import { DEFAULT_UPDATE_BACKUP_MAX_AGE, parseDuration } from '../lib/settings.ts'
 import { applyChanges, pullStack, renderChanges, rollback, type ImageChange } from '../lib/update.ts'
-import { checkBackups } from '../lib/update-gate.ts'
+import { checkBackups, refusal, refused } from '../lib/update-gate.ts'
 
 await task({
   summary: 'Pull newer images and report changes; --apply recreates changed services; --rollback undoes the last apply',
@@ -47,16 +47,19 @@ await task({
       ctx.log.step(`${stack.name}: pulling`)
       changes.push(...(await pullStack(ctx, p, stack)))
     }
-    if (ctx.json) ctx.out({ changes })
-    else ctx.out(renderChanges(changes, ctx.dryRun))
+    if (!ctx.json) ctx.out(renderChanges(changes, ctx.dryRun))
     const changed = changes.filter((c) => c.status === 'changed')
     if (!ctx.flags.apply) {
+      if (ctx.json) ctx.out({ changes })
       if (changed.length) ctx.log.info(`apply with: npx zx tasks/update.ts --apply${ctx.flags.stack.length ? ctx.flags.stack.map((s) => ` --stack ${s}`).join('') : ''}`)
       return
     }
     // the backup gate decides before anything is recreated (a refusal is exit 1, nothing changed)
     const maxAgeText = ctx.flags.backupMaxAge ?? (ctx.env.values.STACKYARD_UPDATE_BACKUP_MAX_AGE || DEFAULT_UPDATE_BACKUP_MAX_AGE)
-    await checkBackups(ctx, p.registry, changed, { maxAge: flagAge !== undefined ? flagAge : p.settings.updateBackupMaxAge, maxAgeText, backup: ctx.flags.backup ?? false })
+    const backups = await checkBackups(ctx, p.registry, changed, { maxAge: flagAge !== undefined ? flagAge : p.settings.updateBackupMaxAge, maxAgeText, backup: ctx.flags.backup ?? false })
+    // --json: one document, the data or the refusal (the error document, naming each service)
+    if (backups.some(refused)) throw refusal(backups, maxAgeText)
+    if (ctx.json) ctx.out({ changes, backups })
     await applyChanges(ctx, p, changes, ctx.flags.timeout)
     if (!changed.length) ctx.log.success('every service already runs its newest image')
   },

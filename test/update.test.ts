@@ -64,7 +64,18 @@ test('update --apply refuses a stateful service without a fresh backup (exit 1, 
     assert.match(dry.stderr, /update --apply refused: .*\n\s+infrastructure\/valkey: no backup/)
     assert.deepEqual(repo.dockerCalls().filter(isMutating), [])
 
-    // a backup two days old is too old for the default 24h; one whose drill failed never counts
+    // --json: one document on stdout, the refusal (the error names the service); an accepted apply prints the data
+    const json = await repo.run('update.ts', ['--apply', '--json', '--stack', 'infrastructure'])
+    assert.equal(json.code, 1, json.stderr)
+    const refusedDoc = JSON.parse(json.stdout) as { error: { message: string; exitCode: number } }
+    assert.equal(refusedDoc.error.exitCode, 1)
+    assert.match(refusedDoc.error.message, /infrastructure\/valkey: no backup/)
+    assert.deepEqual(ups(repo), [])
+    const accepted = await repo.run('update.ts', ['--apply', '--json', '--dry-run', '--stack', 'infrastructure', '--backup-max-age', 'off'])
+    assert.equal(accepted.code, 0, accepted.stderr)
+    assert.deepEqual(JSON.parse(accepted.stdout).backups, [], 'the gate is off: no decisions')
+
+    // a backup 30 hours old is too old for the default 24h; one whose drill failed never counts
     journal(repo, [
       { archive: 'stackyard-old.tar.gz', dir: join(repo.root, 'backups'), at: hoursAgo(30), services: [{ stack: 'infrastructure', service: 'valkey' }] },
       { archive: 'stackyard-bad.tar.gz', dir: join(repo.root, 'backups'), at: hoursAgo(1), services: [{ stack: 'infrastructure', service: 'valkey' }], verifiedAt: hoursAgo(0.5), verifyOk: false },
@@ -98,9 +109,11 @@ test('update --apply: a verified fresh backup lets it through; a stateless servi
   const repo = await updatable()
   try {
     journal(repo, [{ archive: 'stackyard-good.tar.gz', dir: join(repo.root, 'backups'), at: hoursAgo(2), services: [{ stack: 'infrastructure', service: 'valkey' }], verifiedAt: hoursAgo(1), verifyOk: true }])
-    const r = await repo.run('update.ts', ['--apply'])
+    const r = await repo.run('update.ts', ['--apply', '--json'])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stderr, /infrastructure\/valkey: backed up \(stackyard-good\.tar\.gz, 2 h ago\), restore drill passed/)
+    const decisions = JSON.parse(r.stdout).backups as Array<{ stack: string; service: string; verdict: string; archive: string }>
+    assert.deepEqual(decisions.map((d) => [`${d.stack}/${d.service}`, d.verdict, d.archive]), [['infrastructure/valkey', 'verified', 'stackyard-good.tar.gz']], 'only the stateful service is judged')
     assert.equal(running(repo, INFRA, 'valkey').imageId, id('a'))
     assert.equal(running(repo, COMPUTE, 'ollama').imageId, id('c'))
 
