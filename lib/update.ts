@@ -116,9 +116,9 @@ async function recreate(ctx: Pick<StackCtx, 'exec' | 'change' | 'log' | 'dryRun'
  * Puts recorded services of one stack back on the image that ran before (`docker tag <old id> <image>`, pulling the
  * old image by its digest if it was pruned) and recreates them, waiting for health. Services already running their
  * old image are left alone. The one copy of this procedure: --rollback and an apply's own rollback both use it.
- * Returns the services it put back and those of them that did not become healthy.
+ * Returns the services it put back that did not become healthy.
  */
-async function restoreImages(ctx: StackCtx, p: Platform, stack: Stack, wanted: readonly RecordedService[], timeout: number): Promise<{ restored: string[]; unhealthy: string[] }> {
+async function restoreImages(ctx: StackCtx, p: Platform, stack: Stack, wanted: readonly RecordedService[], timeout: number): Promise<string[]> {
   const running = await runningImages(ctx, p, stack)
   const todo: string[] = []
   for (const s of wanted) {
@@ -134,7 +134,7 @@ async function restoreImages(ctx: StackCtx, p: Platform, stack: Stack, wanted: r
     await ctx.change('docker', ['tag', s.from.id, s.image])
     todo.push(s.service)
   }
-  return { restored: todo, unhealthy: todo.length ? await recreate(ctx, p, stack, todo, timeout) : [] }
+  return todo.length ? await recreate(ctx, p, stack, todo, timeout) : []
 }
 
 /**
@@ -171,8 +171,8 @@ async function rollBackFailed(ctx: StackCtx, p: Platform, stack: Stack, entry: H
   const names = failed.map((s) => `${stack.name}/${s}`).join(', ')
   const wanted = entry.services.filter((s) => s.stack === stack.name && failed.includes(s.service))
   ctx.log.warn(`${names}: returning to the image${wanted.length > 1 ? 's' : ''} that ran before (${wanted.map((s) => shortDigest(s.from.repoDigest ?? s.from.id)).join(', ')})`)
-  const back = await restoreImages(ctx, p, stack, wanted, timeout)
-  entry.autoRollback = { at: new Date().toISOString(), services: wanted.map((s) => `${s.stack}/${s.service}`), healthy: back.unhealthy.length === 0 }
+  const unhealthy = await restoreImages(ctx, p, stack, wanted, timeout)
+  entry.autoRollback = { at: new Date().toISOString(), services: wanted.map((s) => `${s.stack}/${s.service}`), healthy: unhealthy.length === 0 }
   // nothing of this apply runs a new image any more when every service it recreated was put back
   entry.rolledBack = recreated.every((r) => entry.autoRollback!.services.includes(r))
   await writeHistory(ctx, entries)
@@ -181,12 +181,12 @@ async function rollBackFailed(ctx: StackCtx, p: Platform, stack: Stack, entry: H
   const notReached = entry.services.map((s) => `${s.stack}/${s.service}`).filter((r) => !recreated.includes(r))
   const stopped = notReached.length ? `; not recreated: ${notReached.join(', ')}` : ''
   const what = wanted.map((s) => `${s.stack}/${s.service} (${shortDigest(s.to.repoDigest ?? s.to.id)})`).join(', ')
-  if (back.unhealthy.length)
-    throw new FailureError(`${what} did not become healthy, was rolled back to the image that ran before, and is not healthy on it either: ${back.unhealthy.map((s) => `${stack.name}/${s}`).join(', ')}${stopped}`, {
+  if (unhealthy.length)
+    throw new FailureError(`${what} did not become healthy, was rolled back to the image that ran before, and is not healthy on it either: ${unhealthy.map((s) => `${stack.name}/${s}`).join(', ')}${stopped}`, {
       hint: `see the diagnosis above (npx zx tasks/logs.ts --stack ${stack.name}); if the new version changed the data, restore the backup taken before the update (npx zx tasks/restore.ts)`,
     })
   throw new FailureError(`${what} did not become healthy: rolled back automatically to the image that ran before, which is healthy again${kept}${stopped}`, {
-    hint: `the update is recorded as rolled back in ${HISTORY_FILE}; pin the last good version in the compose file, or wait for a fixed image`,
+    hint: `the automatic rollback is recorded in ${HISTORY_FILE}; pin the last good version in the compose file, or wait for a fixed image`,
   })
 }
 
@@ -200,7 +200,7 @@ export async function rollback(ctx: StackCtx, p: Platform, stacks: readonly Stac
   const unhealthy: string[] = []
   for (const stack of stacks) {
     const wanted = entry.services.filter((s) => s.stack === stack.name)
-    if (wanted.length) unhealthy.push(...(await restoreImages(ctx, p, stack, wanted, timeout)).unhealthy.map((s) => `${stack.name}/${s}`))
+    if (wanted.length) unhealthy.push(...(await restoreImages(ctx, p, stack, wanted, timeout)).map((s) => `${stack.name}/${s}`))
   }
   if (unhealthy.length) throw new FailureError(`${unhealthy.join(', ')} did not become healthy on the image that ran before`, { hint: 'see the diagnosis above; npx zx tasks/logs.ts shows more' })
   if (entry.services.every((s) => names.has(s.stack))) {

@@ -192,6 +192,30 @@ test('update --apply: a new image that does not become healthy is put back on th
   }
 })
 
+test('update --apply: a failure in a later stack rolls back only that stack\'s failed services; earlier stacks keep theirs until --rollback', async () => {
+  const repo = await updatable()
+  try {
+    const oldValkey = running(repo, INFRA, 'valkey').imageId
+    const oldOllama = running(repo, COMPUTE, 'ollama').imageId
+    edit(repo, (s) => {
+      s.fail = { [COMPUTE]: { service: 'ollama', imageId: id('c') } }
+    })
+    const r = await repo.run('update.ts', ['--apply'], { env: { STACKYARD_UPDATE_BACKUP_MAX_AGE: 'off' } })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /compute\/ollama \(\w{12}\) did not become healthy: rolled back automatically .*; infrastructure\/valkey kept its new image \(npx zx tasks\/update\.ts --rollback puts it back too\)/)
+    assert.deepEqual([running(repo, INFRA, 'valkey').imageId, running(repo, COMPUTE, 'ollama').imageId], [id('a'), oldOllama])
+    const e = history(repo).entries[0]
+    assert.deepEqual([e.applied, e.rolledBack, e.autoRollback?.services], [false, false, ['compute/ollama']])
+    const back = await repo.run('update.ts', ['--rollback'])
+    assert.equal(back.code, 0, back.stderr)
+    assert.match(back.stderr, /compute\/ollama: already runs/)
+    assert.deepEqual([running(repo, INFRA, 'valkey').imageId, running(repo, COMPUTE, 'ollama').imageId], [oldValkey, oldOllama])
+    assert.equal(history(repo).entries[0].rolledBack, true)
+  } finally {
+    repo.cleanup()
+  }
+})
+
 test('update --apply: when the old image is not healthy either, the apply says so (exit 1) and records it', async () => {
   const repo = await updatable()
   try {
