@@ -3,8 +3,7 @@
 // passed is preferred; a recent one not drilled yet counts, with a warning; one whose last drill failed never counts.
 // `--backup` first runs the backup library for exactly the stacks concerned and records the archive in the journal.
 // Judging is pure; the one step that changes something (the backup) goes through the context (dry-run aware).
-import { basename, join, resolve } from 'node:path'
-import { mkdirSync } from 'node:fs'
+import { basename, resolve } from 'node:path'
 import { FailureError } from './errors.ts'
 import type { Registry } from './registry.ts'
 import type { StackCtx } from './platform.ts'
@@ -14,7 +13,6 @@ import { BACKUP_DIR, prepareBackupDir } from './backup-dir.ts'
 import { HELPER_IMAGE } from './backup-methods.ts'
 import { stackyardVersion } from './backup-inputs.ts'
 import { plural } from './format.ts'
-import { STATE_DIR } from './paths.ts'
 
 export interface GateService {
   stack: string
@@ -116,10 +114,7 @@ export async function backupFirst(ctx: StackCtx, stacks: readonly string[], stat
   const services = [...new Map(held.map((s) => [`${s.stack}/${s.service}`, s])).values()]
   const entry: JournalEntry = { archive: report.archive ? basename(report.archive) : '(dry run)', dir: outDir, at: report.manifest.createdAt, services }
   const content = withBackup(journal, entry)
-  if (report.archive) {
-    mkdirSync(join(ctx.root, STATE_DIR), { recursive: true })
-    await ctx.writeFile(BACKUP_JOURNAL_FILE, content, { mode: 0o644 })
-  }
+  if (report.archive) await ctx.writeFile(BACKUP_JOURNAL_FILE, content, { mode: 0o644 })
   return JSON.parse(content) as BackupJournal
 }
 
