@@ -1,8 +1,5 @@
-// update --apply's backup gate: a stateful service (an x-backup other than none) is recreated only when the backup
-// journal (.stackyard/backups.json) holds a backup of it younger than the allowed age. A backup whose restore drill
-// passed is preferred; a recent one not drilled yet counts, with a warning; one whose last drill failed never counts.
-// `--backup` first runs the backup library for exactly the stacks concerned and records the archive in the journal.
-// Judging is pure; the one step that changes something (the backup) goes through the context (dry-run aware).
+// update --apply's backup gate: whether each stateful service about to be recreated has a backup in the journal young
+// enough (judged purely); --backup takes one first, through the context (dry-run aware).
 import { basename, resolve } from 'node:path'
 import { FailureError } from './errors.ts'
 import type { Registry } from './registry.ts'
@@ -40,7 +37,11 @@ export function statefulServices(registry: Pick<Registry, 'stacks'>, changed: re
   })
 }
 
-/** Each service's verdict against the journal at `now`, with `maxAge` ms allowed (null: any age counts). */
+/**
+ * Each service's verdict against the journal at `now`, with `maxAge` ms allowed (null: any age counts). A backup whose
+ * restore drill passed is preferred; a young one no drill has proven counts (unverified, warned); one whose last drill
+ * failed never counts.
+ */
 export function judgeBackups(journal: BackupJournal, services: readonly GateService[], o: { now: number; maxAge: number | null }): GateDecision[] {
   const young = (e: JournalEntry) => o.maxAge === null || o.now - Date.parse(e.at) <= o.maxAge
   const facts = (e: JournalEntry) => ({ archive: e.archive, dir: e.dir, at: e.at, ageMs: Math.max(0, o.now - Date.parse(e.at)), ...(e.verifiedAt && e.verifyOk ? { verifiedAt: e.verifiedAt } : {}) })
