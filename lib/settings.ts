@@ -17,6 +17,25 @@ export interface Settings {
   bindAddress: string
   /** STACKYARD_ENGINE: compose (default) or swarm */
   engine: Engine
+  /**
+   * update --apply: how old the last backup of a stateful service may be before recreating it is refused, in ms
+   * (STACKYARD_UPDATE_BACKUP_MAX_AGE, default 24h); null: the gate is off
+   */
+  updateBackupMaxAge: number | null
+}
+
+/** STACKYARD_UPDATE_BACKUP_MAX_AGE when unset */
+export const DEFAULT_UPDATE_BACKUP_MAX_AGE = '24h'
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+/** A duration such as `90m`, `24h`, `7d`, `1w`, `1d12h` in ms; `off` is null; anything else undefined. */
+export function parseDuration(text: string): number | null | undefined {
+  const t = text.trim().toLowerCase()
+  if (t === 'off') return null
+  if (!/^(\d+[smhdw])+$/.test(t)) return undefined
+  let ms = 0
+  for (const [, n, unit] of t.matchAll(/(\d+)([smhdw])/g)) ms += Number(n) * UNIT_MS[unit]
+  return ms > 0 ? ms : undefined
 }
 
 /** `KEY (.env:3)` or `KEY (from your shell)`: where a setting's value came from, for messages. */
@@ -42,8 +61,12 @@ export function readSettings(values: Record<string, string | undefined>, env?: P
   const profiles = commaList(values.STACKYARD_PROFILES)
   const bindAddress = values.LOCAL_BIND_ADDRESS || '127.0.0.1'
   const stacks = commaList(values.STACKYARD_STACKS)
+  const maxAge = values.STACKYARD_UPDATE_BACKUP_MAX_AGE || DEFAULT_UPDATE_BACKUP_MAX_AGE
+  const updateBackupMaxAge = parseDuration(maxAge)
+  if (updateBackupMaxAge === undefined)
+    throw new ConfigError(`${settingWhere(env, 'STACKYARD_UPDATE_BACKUP_MAX_AGE')}: "${maxAge}" is not a duration`, { hint: 'a number and a unit (s, m, h, d, w), e.g. 24h, 7d or 1d12h; off turns the backup check of update --apply off' })
   const engine = readEngine(values, env, overrides.engine)
-  return { environment, domain, profile, profiles, bindAddress, engine, ...(stacks.length ? { stacks } : {}) }
+  return { environment, domain, profile, profiles, bindAddress, engine, updateBackupMaxAge, ...(stacks.length ? { stacks } : {}) }
 }
 
 /** STACKYARD_ENGINE (or --engine): compose unless set; anything else is a configuration error naming its source. */

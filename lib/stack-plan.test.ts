@@ -34,7 +34,7 @@ test('planStack: active profiles among the declared ones; every declared profile
     name: 'compute', file: 'compose/02-compute/docker-compose.yml', overrides: { public: 'compose/02-compute/docker-compose.override.public.yml' }, autoProfiles: { tunnel: 'TOKEN' },
     services: [svc('ollama-cpu', ['cpu']), svc('ollama-gpu', ['gpu-nvidia']), svc('relay', ['tunnel']), svc('always', [])], profiles: ['cpu', 'gpu-nvidia', 'tunnel'],
   } as unknown as Stack
-  const settings: Settings = { environment: 'private', profile: 'cpu', profiles: ['infisical'], bindAddress: '127.0.0.1', engine: 'compose' }
+  const settings: Settings = { environment: 'private', profile: 'cpu', profiles: ['infisical'], bindAddress: '127.0.0.1', engine: 'compose', updateBackupMaxAge: null }
   const base = { root: '/r', registry: {} as never, settings, values: {}, envFiles: ['/r/.env.global'] }
   const up = planStack(stack, { ...base, profiles: 'active' })
   assert.deepEqual(up.invocation.profiles, ['cpu'], 'infisical is not a profile of this stack: not passed')

@@ -145,8 +145,10 @@ test('update: reports changed digests without restarting; --apply recreates only
     assert.equal(running()['stackyard-infra'].services.caddy.imageId, oldCaddy)
 
     resetCalls(repo)
-    const apply = await repo.run('update.ts', ['--apply'])
+    // caddy holds state: the backup gate (test/update.test.ts) is switched off here
+    const apply = await repo.run('update.ts', ['--apply'], { env: { STACKYARD_UPDATE_BACKUP_MAX_AGE: 'off' } })
     assert.equal(apply.code, 0, apply.stderr)
+    assert.match(apply.stderr, /backup check off \(off\): recreating infrastructure\/caddy without looking for a backup/)
     assert.match(apply.stdout, /infrastructure\/caddy\s+caddy:2\.10\.2-alpine\s+\w{12}\s+→\s+cdcdcdcdcdcd\s+changed/)
     const recreate = repo.dockerCalls().filter((c) => composeSub(c) === 'up')
     assert.equal(recreate.length, 1)

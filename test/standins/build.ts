@@ -15,6 +15,8 @@ import { HELPER_IMAGE } from '../../lib/backup-methods.ts'
 const HERE = import.meta.dirname
 const ROOT = resolve(HERE, '..', '..')
 export const RECIPE_LABEL = 'org.stackyard.standin.recipe'
+/** the registry the update tests push to and pull from (Debian's docker-registry); no compose service uses it */
+export const REGISTRY_IMAGE = 'stackyard-standin/registry:2.8'
 
 /** Which stand-in (a folder here) serves which image: compose services by stack/service, or a fixed reference. */
 const STANDINS: Array<{ dir: string; services?: string[]; images?: string[] }> = [
@@ -24,6 +26,7 @@ const STANDINS: Array<{ dir: string; services?: string[]; images?: string[] }> =
   { dir: 'postgres', services: ['data/postgres', 'infrastructure/infisical-db'] },
   { dir: 'ollama', services: ['compute/ollama-cpu'] },
   { dir: 'helper', images: [HELPER_IMAGE] },
+  { dir: 'registry', images: [REGISTRY_IMAGE] },
 ]
 
 function files(dir: string): string[] {
