@@ -10,6 +10,8 @@ import { literal, serviceEnvironment } from './service-env.ts'
  * modes exactly (busybox tar maps owners by name). Pinned; override with STACKYARD_BACKUP_IMAGE.
  */
 export const HELPER_IMAGE = 'debian:13.4-slim'
+/** the helper image this installation uses: STACKYARD_BACKUP_IMAGE, else HELPER_IMAGE */
+export const helperImage = (env: { values: Record<string, string | undefined> }) => env.values.STACKYARD_BACKUP_IMAGE || HELPER_IMAGE
 /** where the helper container mounts the volume */
 const MOUNT = '/volume'
 

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { EXIT, FailureError, UsageError } from './errors.ts'
 import { backupPassphrase } from './backup-inputs.ts'
-import { HELPER_IMAGE } from './backup-methods.ts'
+import { helperImage } from './backup-methods.ts'
 import { readJournal } from './backup-journal.ts'
 import { newestArchive } from './backup-retention.ts'
 import { renderDrill, runDrill } from './restore-drill.ts'
@@ -42,7 +42,7 @@ export async function verifyArchive(ctx: StackCtx & Pick<TaskContext<FlagDecls>,
   const archive = archiveToVerify(ctx.root, o.archive, o.outDir, ctx.rel)
   const report = await runDrill(ctx, archive, {
     passphrase: () => backupPassphrase(ctx, { confirm: false }),
-    helperImage: ctx.env.values.STACKYARD_BACKUP_IMAGE || HELPER_IMAGE,
+    helperImage: helperImage(ctx.env),
     timeout: o.timeout,
   })
   if (ctx.json) ctx.out(report)

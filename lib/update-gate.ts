@@ -1,13 +1,13 @@
 // update --apply's backup gate: whether each stateful service about to be recreated has a backup in the journal young
 // enough (judged purely); --backup takes one first, through the context (dry-run aware).
-import { basename, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { FailureError } from './errors.ts'
 import type { Registry } from './registry.ts'
 import type { StackCtx } from './platform.ts'
-import { BACKUP_JOURNAL_FILE, lastBackupOf, readJournal, withBackup, type BackupJournal, type JournalEntry } from './backup-journal.ts'
+import { lastBackupOf, readJournal, withBackup, type BackupJournal, type JournalEntry } from './backup-journal.ts'
 import { backup } from './backup.ts'
 import { BACKUP_DIR, prepareBackupDir } from './backup-dir.ts'
-import { HELPER_IMAGE } from './backup-methods.ts'
+import { helperImage } from './backup-methods.ts'
 import { stackyardVersion } from './backup-inputs.ts'
 import { plural } from './format.ts'
 
@@ -92,8 +92,8 @@ export function refusal(decisions: readonly GateDecision[], maxAgeText: string):
 }
 
 /**
- * --backup: one archive of exactly `stacks` (the backup library, into backups/, no secret files), recorded in the
- * journal. Returns the journal as it is afterwards (under --dry-run: as it would be, nothing written).
+ * --backup: one archive of exactly `stacks` (the backup library, into backups/, no secret files; it records the archive
+ * in the journal). Returns the journal as it is afterwards (under --dry-run: as it would be, nothing written).
  */
 export async function backupFirst(ctx: StackCtx, stacks: readonly string[], stateful: readonly GateService[]): Promise<BackupJournal> {
   const outDir = resolve(ctx.root, BACKUP_DIR)
@@ -103,20 +103,16 @@ export async function backupFirst(ctx: StackCtx, stacks: readonly string[], stat
     stacks,
     outDir,
     includeSecrets: false,
-    helperImage: ctx.env.values.STACKYARD_BACKUP_IMAGE || HELPER_IMAGE,
+    helperImage: helperImage(ctx.env),
     stackyard: await stackyardVersion(ctx),
   })
   const journal = readJournal(ctx.root)
+  if (report.archive) return journal
   // a dry run dumps nothing, so its manifest lists no files: it would hold every stateful service it did not skip
   const skipped = new Set(report.manifest.skipped.map((s) => `${s.stack}/${s.service}`))
-  const held = report.archive
-    ? report.manifest.entries.map((e) => ({ stack: e.stack, service: e.service }))
-    : stateful.filter((s) => stacks.includes(s.stack) && !skipped.has(`${s.stack}/${s.service}`))
-  const services = [...new Map(held.map((s) => [`${s.stack}/${s.service}`, s])).values()]
-  const entry: JournalEntry = { archive: report.archive ? basename(report.archive) : '(dry run)', dir: outDir, at: report.manifest.createdAt, services }
-  const content = withBackup(journal, entry)
-  if (report.archive) await ctx.writeFile(BACKUP_JOURNAL_FILE, content, { mode: 0o644 })
-  return JSON.parse(content) as BackupJournal
+  const services = stateful.filter((s) => stacks.includes(s.stack) && !skipped.has(`${s.stack}/${s.service}`))
+  const entry: JournalEntry = { archive: '(dry run)', dir: outDir, at: report.manifest.createdAt, services: services.map((s) => ({ stack: s.stack, service: s.service })) }
+  return JSON.parse(withBackup(journal, entry)) as BackupJournal
 }
 
 export interface GateOptions {

@@ -11,7 +11,7 @@ import { stackFlag, task } from '../lib/task.ts'
 import { UsageError } from '../lib/errors.ts'
 import { requireOutputDirectory } from '../lib/path-kind.ts'
 import { checkDocker } from '../lib/preflight.ts'
-import { HELPER_IMAGE } from '../lib/backup-methods.ts'
+import { helperImage } from '../lib/backup-methods.ts'
 import { backup } from '../lib/backup.ts'
 import { prepareBackupDir } from '../lib/backup-dir.ts'
 import { backupPassphrase, PASSPHRASE_VARIABLE, stackyardVersion } from '../lib/backup-inputs.ts'
@@ -52,7 +52,7 @@ await task({
       keep: ctx.flags.keep,
       includeSecrets: ctx.flags.includeSecrets ?? false,
       passphrase,
-      helperImage: ctx.env.values.STACKYARD_BACKUP_IMAGE || HELPER_IMAGE,
+      helperImage: helperImage(ctx.env),
       stackyard: await stackyardVersion(ctx),
     })
     if (ctx.json) ctx.out({ archive: report.archive, encrypted: report.encrypted, size: report.size, sha256: report.sha256, removed: report.removed, manifest: report.manifest })

@@ -6,7 +6,7 @@
 // Usage: npx zx tasks/restore.ts ARCHIVE [--stack NAME]… [--no-secrets] [--yes] [--context NAME] [--dry-run] [--json]
 import { resolve } from 'node:path'
 import { stackFlag, task } from '../lib/task.ts'
-import { HELPER_IMAGE } from '../lib/backup-methods.ts'
+import { helperImage } from '../lib/backup-methods.ts'
 import { backupPassphrase } from '../lib/backup-inputs.ts'
 import { checkSecretFiles, checkStartable, closeBackup, openBackup, planRestore, renderPlan, runRestore } from '../lib/restore.ts'
 import { upFailure } from '../lib/up.ts'
@@ -36,7 +36,7 @@ await task({
       checkStartable(ctx.root, ctx.registry, plan, opened, texts, !ctx.flags.secrets)
       ctx.log.info(renderPlan(plan, opened.manifest, ctx.root))
       if (!ctx.dryRun) await ctx.confirm(`Replace the data listed above with the backup of ${opened.manifest.createdAt}?`, { typed: 'restore' })
-      const report = await runRestore(ctx, opened, plan, { timeout: ctx.flags.timeout, skipInfisical: ctx.flags.skipInfisical ?? false, helperImage: ctx.env.values.STACKYARD_BACKUP_IMAGE || HELPER_IMAGE })
+      const report = await runRestore(ctx, opened, plan, { timeout: ctx.flags.timeout, skipInfisical: ctx.flags.skipInfisical ?? false, helperImage: helperImage(ctx.env) })
       const failure = upFailure(report.up)
       if (ctx.json) ctx.out({ archive, restored: report.restored, secrets: report.secrets, stopped: report.stopped, stacks: report.up.stacks, dryRun: ctx.dryRun })
       if (failure) throw failure
