@@ -184,8 +184,16 @@ export async function task<F extends FlagDecls>(def: TaskDef<F>, argv: readonly 
   }
 }
 
+/**
+ * The engine of this run: --engine, else STACKYARD_ENGINE, else compose. An unreadable env file counts as compose:
+ * the task reports it in full on that path (after its preflight, so the Compose version is still recorded).
+ */
+export function runEngine(ctx: Pick<TaskContext<FlagDecls>, 'env' | 'engine'>): Engine {
+  return engineOf(ctx) ?? 'compose'
+}
+
 /** The engine of this run for the harness's guard; an unreadable env file is left to the task, which reports it in full. */
-function engineOf(ctx: TaskContext<FlagDecls>): Engine | undefined {
+function engineOf(ctx: Pick<TaskContext<FlagDecls>, 'env' | 'engine'>): Engine | undefined {
   try {
     return readEngine(ctx.env.values, ctx.env, ctx.engine)
   } catch (err) {

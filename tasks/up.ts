@@ -3,7 +3,7 @@
 // stack as one compose project in dependency order with `up --wait` (under --engine swarm: one `docker stack deploy`
 // per stack, waited on until healthy). Re-running converges; --dry-run changes nothing (and prints swarm stack files).
 // Usage: npx zx tasks/up.ts [--stack NAME|all]… [--profile P] [--environment E] [--skip-infisical] [--timeout S] [--dry-run] [--json]
-import { stackFlag, task } from '../lib/task.ts'
+import { runEngine, stackFlag, task } from '../lib/task.ts'
 import { ENVIRONMENTS, HARDWARE_PROFILES } from '../lib/schema.ts'
 import { renderUpReport, up, upFailure } from '../lib/up.ts'
 import { swarmUp } from '../lib/swarm/up.ts'
@@ -23,7 +23,7 @@ await task({
   json: true,
   examples: ['npx zx tasks/up.ts', 'npx zx tasks/up.ts --stack apps --dry-run', 'npx zx tasks/up.ts --profile gpu-nvidia'],
   async run(ctx) {
-    const report = await (ctx.settings.engine === 'swarm' ? swarmUp : up)(ctx, {
+    const report = await (runEngine(ctx) === 'swarm' ? swarmUp : up)(ctx, {
       stacks: ctx.flags.stack.length ? ctx.flags.stack : ['all'],
       environment: ctx.flags.environment,
       profile: ctx.flags.profile,
