@@ -102,9 +102,9 @@ const same = (a: string, b: string) => {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
-/** Every declared check (or those of `keys`), as doctor's check result. */
-export async function liveSecrets(ctx: Pick<StackCtx, 'exec'>, p: Platform, opts: { keys?: readonly string[] } = {}): Promise<CheckResult> {
-  const declared = [...p.registry.secrets.values()].filter(hasCheck).filter((d) => !opts.keys || opts.keys.includes(d.key))
+/** Every declared check (or those of `keys`, of `stacks`), as doctor's check result; `health` shows it as one line. */
+export async function liveSecrets(ctx: Pick<StackCtx, 'exec'>, p: Platform, opts: { keys?: readonly string[]; stacks?: readonly string[] } = {}): Promise<CheckResult> {
+  const declared = [...p.registry.secrets.values()].filter(hasCheck).filter((d) => (!opts.keys || opts.keys.includes(d.key)) && (!opts.stacks || opts.stacks.includes(d.stack)))
   const running = runningServices(ctx, p)
   const findings: Finding[] = []
   const failed: string[] = []
