@@ -11,7 +11,7 @@ import type { Registry } from './registry.ts'
 import type { TaskContext } from './task.ts'
 import type { FlagDecls } from './flags.ts'
 import { execCommand, upCommand } from './compose.ts'
-import { FailureError, UsageError } from './errors.ts'
+import { ConfigError, FailureError, UsageError } from './errors.ts'
 import { hasCheck, liveSecrets, runningServices } from './live-secrets.ts'
 import { literal, serviceEnvironment } from './service-env.ts'
 import { registerSecrets } from './redact.ts'
@@ -250,7 +250,12 @@ export interface PreparedRotation {
 
 /** Asks Docker what runs and plans the rotation of `changes` (the new values secrets generate would write). */
 export async function prepareRotation(ctx: RotationCtx, changes: Record<string, string>): Promise<PreparedRotation> {
-  await checkDocker(ctx)
+  try {
+    await checkDocker(ctx)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    throw new ConfigError(`--rotate ${Object.keys(changes).join(', ')}: Docker must answer to tell whether a running service uses it: ${err.message}`, { hint: err.hint })
+  }
   const load = () => loadPlatform(ctx, { profiles: 'declared', generating: false })
   const p = load()
   const plan = await planRotation(ctx, p, changes)

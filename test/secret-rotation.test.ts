@@ -114,7 +114,7 @@ test('a failure after the database changed (recreation unhealthy, or the proof f
   }
 })
 
-test('nothing running uses it: only .env changes (no docker change); an encryption key is refused with its reason and procedure (exit 2)', async () => {
+test('nothing running uses it: only .env changes (no docker change); no engine, or an encryption key: refused (exit 2), the key\'s reason and procedure shown', async () => {
   const repo = tempRepo()
   try {
     assert.equal((await repo.run('secrets.ts', ['generate'])).code, 0)
@@ -129,6 +129,13 @@ test('nothing running uses it: only .env changes (no docker change); an encrypti
     assert.match(JSON.parse(health.stdout).checks.find((c: { check: string }) => c.check === 'live secrets').detail, /^not checked: no service holding one of the 6 checkable secrets is running$/)
 
     const before = repo.read('.env')
+    // without an answering engine nobody can tell whether a service uses it: refused, nothing written
+    repo.dockerRules([{ match: ['info'], exit: 1, stderr: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' }])
+    const noEngine = await repo.run('secrets.ts', ['generate', '--rotate', 'N8N_DB_PASSWORD'])
+    assert.equal(noEngine.code, 2, noEngine.stderr)
+    assert.match(noEngine.stderr, /--rotate N8N_DB_PASSWORD: Docker must answer to tell whether a running service uses it: the Docker engine is not reachable/)
+    assert.equal(repo.read('.env'), before)
+    repo.dockerRules([])
     for (const [key, reason, procedure] of [
       ['N8N_ENCRYPTION_KEY', /it encrypts the credentials n8n has stored/, /export:credentials --all --decrypted/],
       ['INFISICAL_ENCRYPTION_KEY', /Infisical encrypts every secret/, /infisical\/pull\.ts/],
