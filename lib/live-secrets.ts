@@ -1,7 +1,6 @@
-// `doctor --live` (and health's one line): each secret whose x-secrets entry declares a `check:` is proven against
-// the running service with the value the env layers hold (a PostgreSQL role logs in over TCP inside its container; a
-// JSON file in the container holds the same value). A value reaches a container on stdin only, never in argv; what is
-// read back is compared in-process and never printed; a stopped service is reported as not checked, not as a failure.
+// `doctor --live` and health's live line: each secret with a declared `check:` proven against its running service with
+// the value the env layers hold (pg-login, file-json). Values reach a container on stdin only; what is read back is
+// compared in-process, never printed; a stopped service counts as not checked.
 import { timingSafeEqual } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { Platform, StackCtx } from './platform.ts'

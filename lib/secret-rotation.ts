@@ -1,8 +1,6 @@
-// `secrets generate --rotate KEY` on a secret running services already use: change it in the service first (a
-// PostgreSQL role's password through the running server), then .env (atomic, with a backup), then recreate the
-// running services that use it and wait for their health, then prove the new value with the live check; on any
-// failure put the old value back in the service and in .env and recreate again. Plans from the registry (which
-// services use a key, which check proves it); every change goes through the context (dry-run aware).
+// Rotation in place of a secret running services use: the service first, then .env, then the services recreated and
+// the value proven; any failure undone everywhere (see rotateInPlace). Plans from the registry; every change goes
+// through the context (dry-run aware); values only on stdin, never printed.
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadPlatform, type Platform, type StackCtx } from './platform.ts'
@@ -151,8 +149,10 @@ export interface RotationOutcome {
 }
 
 /**
- * Carries out an in-place plan. `changes` are the new values, `old` the values before (the env layers'), both never
- * printed. Throws FailureError after undoing what it did when any step fails.
+ * Carries out an in-place plan: (a) ALTER ROLE in the running server, (b) .env (atomic, backup), (c) the running
+ * services that use a changed key recreated and waited for, (d) the live check. On a failure after (a): .env back byte
+ * for byte, the services recreated with the old value, the old password back, the old value proven; then FailureError
+ * saying what was undone. `changes` are the new values, `old` those before (the env layers'); neither is printed.
  */
 export async function rotateInPlace(ctx: RotationCtx, load: () => Platform, plan: RotationPlan, changes: Record<string, string>, old: Record<string, string | undefined>, o: { timeout: number }): Promise<RotationOutcome> {
   registerSecrets(Object.values(changes))
