@@ -93,7 +93,7 @@ export async function planRotation(ctx: Pick<StackCtx, 'exec'>, p: Platform, cha
     if (src && src.kind === 'shell') throw new UsageError(`--rotate: ${key} is set in the calling shell, which wins over ${ENV_FILE}: a new value in ${ENV_FILE} would not reach the services`, { hint: `unset ${key} in the shell (or change it where it is set)` })
     if (src?.file === SECRET_LAYER_FILE)
       throw new UsageError(`--rotate: ${key} comes from Infisical (${SECRET_LAYER_FILE}): rotating it here would change ${ENV_FILE} only, and pushing to Infisical is not part of a rotation yet`, {
-        hint: `change it in Infisical${p.registry.secrets.get(key)?.spec.check?.method === 'pg-login' ? ' and in the database (ALTER ROLE … PASSWORD)' : ''}, then npx zx tasks/up.ts; or rotate with Infisical switched off (--skip-infisical on up) and push afterwards`,
+        hint: `change it in Infisical${p.registry.secrets.get(key)?.spec.check?.method === 'pg-login' ? ' and in the database (ALTER ROLE … PASSWORD, through npx zx tasks/compose.ts <stack> -- exec <service> psql)' : ''}, then npx zx tasks/up.ts (it exports the new value and recreates what uses it); npx zx tasks/doctor.ts --live checks the result`,
       })
     const used = consumers(p.registry, key)
     const live = []
