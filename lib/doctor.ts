@@ -117,7 +117,9 @@ export const checks: Check[] = [
         fix: generated
           ? problem === 'missing'
             ? 'run npx zx tasks/secrets.ts generate'
-            : `run npx zx tasks/secrets.ts generate --rotate ${d.key} (data encrypted with the old value becomes unreadable)`
+            : d.spec.rotate?.method === 'refuse'
+              ? `it cannot be replaced in place (${d.spec.rotate.reason}): ${d.spec.rotate.procedure}`
+              : `run npx zx tasks/secrets.ts generate --rotate ${d.key} (data encrypted with the old value becomes unreadable)`
           : `set ${d.key} in .env: ${d.spec.description}`,
       })
     }

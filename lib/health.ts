@@ -1,6 +1,7 @@
 // Health checks derived from the registry: every enabled service's own Docker health state, plus probes chosen by
 // what a service is (its image, x-proxy, x-route): the proxy's config validates in its container, PostgreSQL accepts
-// connections, Valkey/Redis answer PING, Infisical's /api/status answers through the proxy. Read-only commands.
+// connections, Valkey/Redis answer PING, Infisical's /api/status answers through the proxy; and one line with what
+// doctor --live finds (each declared secret against its running service). Read-only commands.
 import type { Service, Stack } from './registry.ts'
 import { execCommand } from './compose.ts'
 import { repository } from './docker-state.ts'
@@ -11,6 +12,7 @@ import { proxyState, validateInContainer } from './proxy.ts'
 import { collectStatus, type ServiceStatus } from './status.ts'
 import { literal, serviceEnvironment } from './service-env.ts'
 import { routeHost } from './routes.ts'
+import { hasCheck, liveSecrets } from './live-secrets.ts'
 
 export interface HealthResult {
   check: string
@@ -104,7 +106,16 @@ export async function runHealth(ctx: Pick<StackCtx, 'exec'>, p: Platform, stacks
         }
         probes.push(probe.run(ctx, p, s).then((r) => ({ check: probe.check, target: `${s.stack}/${s.name}`, ...r })))
       }
-  return [...results, ...(await Promise.all(probes))]
+  return [...results, ...(await Promise.all(probes)), ...(await liveLine(ctx, p, stacks))]
+}
+
+/** doctor --live's result as one line (the same code): ok, N mismatches, or not checked; none without a declared check. */
+async function liveLine(ctx: Pick<StackCtx, 'exec'>, p: Platform, stacks: readonly Stack[]): Promise<HealthResult[]> {
+  const names = stacks.map((s) => s.name)
+  if (![...p.registry.secrets.values()].some((d) => hasCheck(d) && names.includes(d.stack))) return []
+  const r = await liveSecrets(ctx, p, { stacks: names })
+  const detail = r.status === 'ok' ? `ok: ${r.summary}` : r.status === 'skip' ? `not checked: ${r.summary.replace(/^none checked: /, '')}` : `${r.summary}: npx zx tasks/doctor.ts --live names each fix`
+  return [{ check: 'live secrets', target: 'doctor --live', ok: r.status !== 'fail', detail }]
 }
 
 export function renderHealth(results: readonly HealthResult[]): string {

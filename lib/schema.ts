@@ -53,18 +53,47 @@ export type RouteSpec = z.infer<typeof RouteSpec>
 
 /**
  * `check:` in an x-secrets entry: how `doctor --live` proves the running service still accepts the value.
- * pg-login: the role logs in over TCP inside the service's container with the password the env layers hold.
+ * pg-login: the role logs in over TCP inside the service's container with the password the env layers hold (and a
+ * rotation changes the role's password through the running server: lib/secret-rotation.ts).
+ * file-json: a JSON file in the service's container holds the value in one field (n8n keeps its encryption key in its
+ * data folder); read with `cat` inside the container and compared in-process, never printed.
  */
-export const LiveCheck = z.strictObject({
-  method: z.literal('pg-login'),
-  /** the service of the same stack that holds the role */
-  service: z.string().min(1),
-  role: z.string().min(1).max(63),
-  /** the database to log in to (default: the role's name) */
-  database: z.string().min(1).max(63).optional(),
-})
+export const LiveCheck = z.discriminatedUnion('method', [
+  z.strictObject({
+    method: z.literal('pg-login'),
+    /** the service of the same stack that holds the role */
+    service: z.string().min(1),
+    role: z.string().min(1).max(63),
+    /** the database to log in to (default: the role's name) */
+    database: z.string().min(1).max(63).optional(),
+  }),
+  z.strictObject({
+    method: z.literal('file-json'),
+    /** the service of the same stack whose container holds the file */
+    service: z.string().min(1),
+    /** absolute path of the JSON file inside the container */
+    path: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'an absolute path inside the container (A-Z a-z 0-9 . _ - /)'),
+    /** the top-level field that holds the value */
+    field: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a top-level JSON field name'),
+  }),
+])
 export type LiveCheck = z.infer<typeof LiveCheck>
-const base = { description, check: LiveCheck.optional() }
+/**
+ * `rotate:` in an x-secrets entry: how `secrets.ts generate --rotate KEY` may replace a value a service already uses.
+ * Without it a secret with a pg-login check is changed in the database first, and any other one is written and its
+ * services recreated. refuse: the value cannot be replaced in place (it encrypts stored data); says why and how.
+ */
+export const RotateSpec = z.discriminatedUnion('method', [
+  z.strictObject({
+    method: z.literal('refuse'),
+    /** why it cannot be replaced in place, in one line */
+    reason: z.string().min(1),
+    /** the manual procedure, in one or two sentences */
+    procedure: z.string().min(1),
+  }),
+])
+export type RotateSpec = z.infer<typeof RotateSpec>
+const base = { description, check: LiveCheck.optional(), rotate: RotateSpec.optional() }
 /** One entry of a stack's top-level `x-secrets` map: how the value is made. */
 export const SecretSpec = z.discriminatedUnion('format', [
   /** N random bytes as 2N lower-case hex characters */

@@ -131,6 +131,7 @@ export function planSecrets(decls: Iterable<SecretDecl>, current: Record<string,
     const d = byKey.get(key)
     if (!d) throw new UsageError(`--rotate ${key}: not a declared secret`, { hint: `declared secrets: ${list.map((x) => x.key).join(', ')}` })
     if (d.spec.format === 'external') throw new UsageError(`--rotate ${key}: it is supplied by you, not generated`, { hint: `set a new value in .env (or through setup)` })
+    if (d.spec.rotate?.method === 'refuse') throw new UsageError(`--rotate ${key}: it cannot be replaced in place: ${d.spec.rotate.reason}`, { hint: d.spec.rotate.procedure })
   }
   // derived secrets after their sources
   const ordered = [...list.filter((d) => d.spec.format !== 'jwt'), ...list.filter((d) => d.spec.format === 'jwt')]

@@ -34,7 +34,7 @@ const engine = (repo: TempRepo, context?: string): Engine => {
 }
 
 test('every task that talks to Docker declares it (docker: true), so --context is accepted and shown in its help', async () => {
-  const dockerLibs = /lib\/(platform|preflight|infisical-reset|backup|restore|app-databases|ollama-models|proxy|up|down|status|health|update|multi-host)\.ts|lib\/setup\//
+  const dockerLibs = /lib\/(platform|preflight|infisical-reset|backup|restore|app-databases|ollama-models|proxy|up|down|status|health|update|multi-host|secret-rotation|live-secrets)\.ts|lib\/setup\//
   const repo = tempRepo()
   try {
     for (const file of walk(join(REPO, 'tasks'))) {
@@ -51,7 +51,7 @@ test('every task that talks to Docker declares it (docker: true), so --context i
   }
 })
 
-test('--context reaches every docker call of up, status, health, logs, update, caddy, databases, models, backup, restore, infisical reset and down; the local engine is never touched', async () => {
+test('--context reaches every docker call of up, status, health, secrets --rotate, logs, update, caddy, databases, models, backup, restore, infisical reset and down; the local engine is never touched', async () => {
   const repo = tempRepo()
   try {
     assert.equal((await repo.run('secrets.ts', ['generate'])).code, 0)
@@ -61,6 +61,8 @@ test('--context reaches every docker call of up, status, health, logs, update, c
     assert.ok(Object.keys(engine(repo, EDGE).projects).length >= 4, 'the stacks run on the edge engine')
     await onEdge(repo, 'status.ts')
     await onEdge(repo, 'health.ts')
+    const rotate = await onEdge(repo, 'secrets.ts', ['generate', '--rotate', 'N8N_DB_PASSWORD'])
+    assert.ok(rotate.some((c) => c.argv.some((a) => a.includes('ALTER ROLE'))) && rotate.some((c) => composeSub(c) === 'up'), 'the rotation ran on the edge engine')
     await onEdge(repo, 'logs.ts', ['--stack', 'infrastructure', 'caddy'])
     await onEdge(repo, 'update.ts')
     await onEdge(repo, 'update.ts', ['--apply'])

@@ -36,10 +36,10 @@ test('secrets generate: dry-run writes nothing; then creates every generated sec
     assert.equal(repo.read('.env'), before, 'a second run must change nothing')
     assert.ok(json(second.stdout).items.every((i: { action: string }) => ['keep', 'optional'].includes(i.action)))
 
-    const rotated = await repo.run('secrets.ts', ['generate', '--rotate', 'INFISICAL_AUTH_SECRET'])
+    const rotated = await repo.run('secrets.ts', ['generate', '--rotate', 'INFISICAL_POSTGRES_PASSWORD'])
     assert.equal(rotated.code, 0, rotated.stderr)
     const after = parseDotenv(repo.read('.env'))
-    assert.notEqual(after.INFISICAL_AUTH_SECRET, env.INFISICAL_AUTH_SECRET)
+    assert.notEqual(after.INFISICAL_POSTGRES_PASSWORD, env.INFISICAL_POSTGRES_PASSWORD)
     assert.equal(after.INFISICAL_ENCRYPTION_KEY, env.INFISICAL_ENCRYPTION_KEY)
     assert.equal(repo.read('.env.bak'), before, 'the previous file is kept as a backup')
   } finally {

@@ -33,7 +33,7 @@ test('temp copies of secret files are git-ignored; the next write of .env sweeps
     mkdirSync(join(repo.root, 'backups', `.stackyard-backup-${dead}-AbC123`), { recursive: true })
     for (const s of [...strays, `backups/.stackyard-backup-${dead}-AbC123/x.sql`, '.env.bak', '.env.infisical.bak'])
       assert.equal(spawnSync('git', ['check-ignore', '-q', s], { cwd: repo.root }).status, 0, `${s} is git-ignored`)
-    const r = await repo.run('secrets.ts', ['generate', '--rotate', 'N8N_ENCRYPTION_KEY'])
+    const r = await repo.run('secrets.ts', ['generate', '--rotate', 'SEARXNG_SECRET'])
     assert.equal(r.code, 0, r.stderr)
     for (const s of strays.slice(0, 3)) {
       assert.ok(!repo.exists(s), `${s} swept`)
@@ -75,7 +75,7 @@ test('doctor checks every file holding secrets like .env: backups, temp copies, 
     ]
     for (const e of expected) assert.ok(messages.some((m: string) => e.test(m)), `${e} in\n${messages.join('\n')}`)
     assert.equal(messages.length, expected.length, messages.join('\n'))
-    assert.ok(!r.stdout.includes(repo.read('.env').match(/N8N_ENCRYPTION_KEY="([^"]+)"/)![1]), 'no secret printed')
+    assert.ok(!r.stdout.includes(repo.read('.env').match(/SEARXNG_SECRET="([^"]+)"/)![1]), 'no secret printed')
   } finally {
     repo.cleanup()
   }
@@ -153,12 +153,12 @@ test('a symlinked .env is written through: the link stays, its target gets the n
     writeFileSync(target, repo.read('.env'), { mode: 0o600 })
     execFileSync('rm', [join(repo.root, '.env')])
     symlinkSync(target, join(repo.root, '.env'))
-    const old = readFileSync(target, 'utf8').match(/N8N_ENCRYPTION_KEY="([^"]+)"/)![1]
-    const r = await repo.run('secrets.ts', ['generate', '--rotate', 'N8N_ENCRYPTION_KEY'])
+    const old = readFileSync(target, 'utf8').match(/SEARXNG_SECRET="([^"]+)"/)![1]
+    const r = await repo.run('secrets.ts', ['generate', '--rotate', 'SEARXNG_SECRET'])
     assert.equal(r.code, 0, r.stderr)
     assert.ok(lstatSync(join(repo.root, '.env')).isSymbolicLink(), 'the link is kept')
     assert.equal(readlinkSync(join(repo.root, '.env')), target)
-    const now = readFileSync(target, 'utf8').match(/N8N_ENCRYPTION_KEY="([^"]+)"/)![1]
+    const now = readFileSync(target, 'utf8').match(/SEARXNG_SECRET="([^"]+)"/)![1]
     assert.notEqual(now, old, 'the target holds the rotated secret')
     assert.equal(modeOf(target), 0o600)
     assert.ok(readFileSync(`${target}.bak`, 'utf8').includes(old), 'the backup is beside the target')

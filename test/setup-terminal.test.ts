@@ -142,7 +142,7 @@ test('in a terminal on a configured installation: "keep" asks nothing more; Ctrl
       cancel.close()
     }
 
-    const decline = terminal(repo, ['--no-start', '--rotate', 'N8N_ENCRYPTION_KEY'])
+    const decline = terminal(repo, ['--no-start', '--rotate', 'SEARXNG_SECRET'])
     try {
       const s = await decline.waitFor(/Keep these settings\?/)
       choose(decline, s, /Keep these settings/, 'Keep the current settings')

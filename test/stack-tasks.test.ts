@@ -72,10 +72,11 @@ test('health: docker health of every enabled service plus probes derived from th
     assert.equal((await repo.run('up.ts', [], { env: { STACKYARD_PROFILES: 'infisical' } })).code, 0)
     const r = await repo.run('health.ts', ['--json'], { env: { STACKYARD_PROFILES: 'infisical' } })
     assert.equal(r.code, 0, r.stderr)
-    const checks = JSON.parse(r.stdout).checks as Array<{ check: string; target: string; ok: boolean }>
+    const checks = JSON.parse(r.stdout).checks as Array<{ check: string; target: string; ok: boolean; detail: string }>
     const probes = checks.filter((c) => c.check !== 'docker health').map((c) => `${c.check} ${c.target}`).sort()
     assert.deepEqual(probes, [
       'infisical /api/status via proxy infrastructure/infisical-backend',
+      'live secrets doctor --live',
       'postgres ready data/db',
       'postgres ready infrastructure/infisical-db',
       'proxy config valid infrastructure/caddy',
@@ -88,6 +89,7 @@ test('health: docker health of every enabled service plus probes derived from th
     assert.ok(calls.some((c) => c.endsWith('exec -T db pg_isready -h 127.0.0.1 -U app')))
     assert.ok(calls.some((c) => c.endsWith('exec -T caddy caddy validate --adapter caddyfile --config /etc/caddy/Caddyfile')))
     // without the infisical profile its probes are not run
+    assert.match(checks.find((c) => c.check === 'live secrets')!.detail, /^ok: 1 secret accepted by the running services/, 'doctor --live\'s result in one line')
     const off = await repo.run('health.ts', ['--json'])
     assert.ok(!JSON.parse(off.stdout).checks.some((c: { check: string }) => c.check.startsWith('infisical')))
     repo.dockerRules([{ match: ['valkey-cli'], exit: 1, stderr: 'Could not connect to Valkey at 127.0.0.1:6379: Connection refused' }])

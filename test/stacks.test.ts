@@ -110,8 +110,14 @@ test('secrets: every app secret declared once, in the format the app expects', (
   assert.deepEqual(decl('POSTGRES_PASSWORD'), password('data', { method: 'pg-login', service: 'postgres', role: 'postgres', database: 'postgres' }))
   for (const app of ['N8N', 'OPENWEBUI', 'FLOWISE'])
     assert.deepEqual(decl(`${app}_DB_PASSWORD`), password('data', { method: 'pg-login', service: 'postgres', role: app.toLowerCase() }))
-  for (const k of ['N8N_ENCRYPTION_KEY', 'N8N_USER_MANAGEMENT_JWT_SECRET', 'OPENWEBUI_SECRET_KEY', 'FLOWISE_ENCRYPTION_KEY', 'FLOWISE_JWT_AUTH_TOKEN_SECRET', 'FLOWISE_JWT_REFRESH_TOKEN_SECRET', 'FLOWISE_SESSION_SECRET', 'FLOWISE_TOKEN_HASH_SECRET', 'SEARXNG_SECRET'])
+  for (const k of ['N8N_USER_MANAGEMENT_JWT_SECRET', 'OPENWEBUI_SECRET_KEY', 'FLOWISE_JWT_AUTH_TOKEN_SECRET', 'FLOWISE_JWT_REFRESH_TOKEN_SECRET', 'FLOWISE_SESSION_SECRET', 'FLOWISE_TOKEN_HASH_SECRET', 'SEARXNG_SECRET'])
     assert.deepEqual(decl(k), hex32('apps'))
+  // the keys that encrypt stored data: a rotation refuses them; n8n's is proven against the copy in its data folder
+  const { rotate: n8nRotate, ...n8n } = decl('N8N_ENCRYPTION_KEY')
+  assert.deepEqual(n8n, { ...hex32('apps'), check: { method: 'file-json', service: 'n8n', path: '/home/node/.n8n/config', field: 'encryptionKey' } })
+  const { rotate: flowiseRotate, ...flowise } = decl('FLOWISE_ENCRYPTION_KEY')
+  assert.deepEqual(flowise, hex32('apps'))
+  for (const r of [n8nRotate, flowiseRotate, registry.secrets.get('INFISICAL_ENCRYPTION_KEY')!.spec.rotate]) assert.equal(r?.method, 'refuse')
   // each reaches its app under the name the app reads
   assert.equal(env('n8n').N8N_ENCRYPTION_KEY, '${N8N_ENCRYPTION_KEY:?run npx zx tasks/secrets.ts generate}')
   assert.match(env('openwebui').WEBUI_SECRET_KEY, /^\$\{OPENWEBUI_SECRET_KEY:\?/)

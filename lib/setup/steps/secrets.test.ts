@@ -27,7 +27,8 @@ test('secrets: existing values are never changed; --rotate replaces exactly the 
   const again = fakeSetup({ interactive: false, dotEnv: existing })
   await secrets(again)
   assert.equal(again.changes.size, 0)
-  const [first] = generated()
+  // the first one a rotation may replace (an encryption key is refused: below)
+  const first = generated().find((d) => !d.spec.rotate)!
   const rotate = fakeSetup({ interactive: false, dotEnv: existing, given: { rotate: [first.key] } })
   await secrets(rotate)
   assert.deepEqual([...rotate.changes.keys()], [first.key])
@@ -38,6 +39,10 @@ test('secrets: existing values are never changed; --rotate replaces exactly the 
   assert.equal(bad.changes.size, 0)
   assert.match(bad.warnings[0], new RegExp(`${first.key} is kept although it .*--rotate ${first.key}`))
   await assert.rejects(secrets(fakeSetup({ given: { rotate: ['CLOUDFLARE_API_TOKEN'] } })), UsageError)
+  await assert.rejects(secrets(fakeSetup({ dotEnv: existing, given: { rotate: ['INFISICAL_ENCRYPTION_KEY'] } })), /cannot be replaced in place: Infisical encrypts every secret/)
+  const badKey = fakeSetup({ interactive: false, dotEnv: { ...existing, N8N_ENCRYPTION_KEY: 'short' } })
+  await secrets(badKey)
+  assert.match(badKey.warnings[0], /N8N_ENCRYPTION_KEY is kept although .*it cannot be replaced in place: export the credentials decrypted/)
 })
 
 test('secrets: a required secret you supply is asked with a masked prompt (or listed as missing without a terminal)', async () => {

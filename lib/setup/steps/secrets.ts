@@ -27,7 +27,9 @@ export async function secrets(ctx: Ctx): Promise<void> {
       const size = 'bytes' in spec ? `, ${spec.bytes} bytes` : 'length' in spec ? `, ${spec.length} characters` : ''
       ctx.setEnv(item.key, value, { secret: true, note: `${item.action === 'create' ? 'generated' : item.action === 'rotate' ? 'rotated' : 're-signed'} (${FORMAT[item.format] ?? item.format}${size})` })
     }
-    if (item.action === 'invalid') ctx.warnings.push(`${item.key} is kept although it ${item.reason}: it may protect stored data; --rotate ${item.key} replaces it`)
+    const refuse = ctx.registry.secrets.get(item.key)?.spec.rotate
+    if (item.action === 'invalid')
+      ctx.warnings.push(`${item.key} is kept although it ${item.reason}: it may protect stored data; ${refuse ? `it cannot be replaced in place: ${refuse.procedure}` : `--rotate ${item.key} replaces it`}`)
   }
   const created = plan.items.filter((i) => i.action === 'create').length
   const kept = plan.items.filter((i) => i.format !== 'external' && (i.action === 'keep' || i.action === 'invalid')).length
