@@ -1,5 +1,5 @@
 // Renders doctor results as one screen of text: a line per check, findings with their fix beneath.
-import type { CheckResult } from './doctor-check.ts'
+import type { CheckResult } from './check-result.ts'
 import { color } from './log.ts'
 import { plural, table } from './format.ts'
 

@@ -15,7 +15,8 @@ import { activeRoutes, derivedEnv, routeHost } from './routes.ts'
 import { secretFileFindings } from './secret-files.ts'
 import { plural } from './format.ts'
 import { infisicalCheck } from './infisical-doctor.ts'
-import { result, sourceWhere, type Check, type CheckResult, type DoctorInput, type Finding, type Loaded } from './doctor-check.ts'
+import { result, sourceWhere, type CheckResult, type Finding } from './check-result.ts'
+import type { Check, DoctorInput, Loaded } from './doctor-check.ts'
 import { backupCheck, socketProxyCheck } from './ops-doctor.ts'
 
 const skipped = (id: string, title: string, why: string): CheckResult => ({ id, title, status: 'skip', summary: why, findings: [] })

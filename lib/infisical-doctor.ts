@@ -1,7 +1,8 @@
 // Doctor check for Infisical: SITE_URL must be the address browsers use with the scheme the environment serves
 // (a mismatch is a login loop), the sync settings parse, and the machine identity is set completely or not
 // at all. Pure: reads the registry, env and settings doctor loaded; no network.
-import type { Check, CheckResult, Finding } from './doctor-check.ts'
+import type { CheckResult, Finding } from './check-result.ts'
+import type { Check } from './doctor-check.ts'
 import { activeProfiles, routeUrl, serviceEnabled } from './routes.ts'
 import { INSTANCE_PROFILE, readInfisicalConfig } from './infisical-config.ts'
 

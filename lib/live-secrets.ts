@@ -4,7 +4,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { Platform, StackCtx } from './platform.ts'
-import { sourceWhere, type CheckResult, type Finding } from './doctor-check.ts'
+import { sourceWhere, type CheckResult, type Finding } from './check-result.ts'
 import type { SecretDecl } from './registry.ts'
 import type { LiveCheck } from './schema.ts'
 import { execCommand } from './compose.ts'

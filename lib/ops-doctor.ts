@@ -3,7 +3,8 @@
 // backed up (x-backup). Reads the compose files (base and overrides) doctor can see; changes nothing.
 import { join } from 'node:path'
 import { readYamlFile } from './yaml-file.ts'
-import { result, type CheckResult, type DoctorInput, type Finding, type Loaded } from './doctor-check.ts'
+import { result, type CheckResult, type Finding } from './check-result.ts'
+import type { DoctorInput, Loaded } from './doctor-check.ts'
 import type { Registry } from './registry.ts'
 import { isDockerSocket, namedVolumeKeys, serviceMounts } from './compose-volumes.ts'
 import { plural } from './format.ts'
