@@ -1,14 +1,14 @@
 // Benchmark baseline only, never product code: the Access planner as it was before apps were indexed by host
-// (lib/cloudflare-access.ts planAccess), comparing every declared host with every app (hosts × apps). Kept verbatim
+// (lib/cloudflare/access.ts planAccess), comparing every declared host with every app (hosts × apps). Kept verbatim
 // so bench/cloudflare.bench.ts can measure the indexed planner against it in the same run.
-import { ConfigError } from '../lib/errors.ts'
-import type { AccessApp, AccessPolicy } from '../lib/cloudflare.ts'
-import { fqdn, underDomain } from '../lib/cloudflare-config.ts'
-import type { Change, Problem } from '../lib/cloudflare-diff.ts'
-import { stableJson } from '../lib/cloudflare-ingress.ts'
-import { ALLOW_POLICY, BYPASS_POLICY, allowPolicyBody, appBody, appName, bypassPolicyBody, isOwnedApp, opensToEveryone, teamNameOf, type AccessOptions, type AccessPlan, type Identities, type PolicyRole } from '../lib/cloudflare-access.ts'
-import type { AccessOrganization } from '../lib/cloudflare.ts'
-import type { DesiredHost } from '../lib/cloudflare-config.ts'
+import { ConfigError } from '../lib/core/errors.ts'
+import type { AccessApp, AccessPolicy } from '../lib/cloudflare/client.ts'
+import { fqdn, underDomain } from '../lib/cloudflare/config.ts'
+import type { Change, Problem } from '../lib/cloudflare/diff.ts'
+import { stableJson } from '../lib/cloudflare/ingress.ts'
+import { ALLOW_POLICY, BYPASS_POLICY, allowPolicyBody, appBody, appName, bypassPolicyBody, isOwnedApp, opensToEveryone, teamNameOf, type AccessOptions, type AccessPlan, type Identities, type PolicyRole } from '../lib/cloudflare/access.ts'
+import type { AccessOrganization } from '../lib/cloudflare/client.ts'
+import type { DesiredHost } from '../lib/cloudflare/config.ts'
 
 const hostsOf = (app: AccessApp): string[] => {
   const uris = [app.domain, ...(app.destinations ?? []).map((d) => d.uri)].filter((u): u is string => Boolean(u))

@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import dotenv from 'dotenv'
-import { parseDotenv } from '../lib/env.ts'
-import { loadEnvLayers } from '../lib/env-layers.ts'
-import { table } from '../lib/format.ts'
+import { parseDotenv } from '../lib/env/dotenv.ts'
+import { loadEnvLayers } from '../lib/env/layers.ts'
+import { table } from '../lib/core/format.ts'
 import { median } from './measure.ts'
 
 const KEYS = 10_000

@@ -3,11 +3,11 @@
 // run: a plain loop (one write per key, every key, after one list) and a kinder per-key loop that writes only the
 // keys that differ. Requests are counted at the fake; wall time is the median of runs, each on a fresh server with a
 // fresh login. No rate limit is applied while timing; the last column says what a 2024 build's 40/min would cost.
-import { createInfisicalClient, type InfisicalClient, type InfisicalScope } from '../lib/infisical.ts'
-import { createTransport } from '../lib/http.ts'
-import { planPush, serverNormalize } from '../lib/infisical-plan.ts'
-import { applyPush, readRemote } from '../lib/infisical-sync.ts'
-import { table } from '../lib/format.ts'
+import { createInfisicalClient, type InfisicalClient, type InfisicalScope } from '../lib/infisical/client.ts'
+import { createTransport } from '../lib/core/http.ts'
+import { planPush, serverNormalize } from '../lib/infisical/plan.ts'
+import { applyPush, readRemote } from '../lib/infisical/sync.ts'
+import { table } from '../lib/core/format.ts'
 import { startFakeInfisical } from '../test/fake-infisical.ts'
 
 const KEYS = 500

@@ -3,9 +3,9 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
-import { loadRegistry } from '../lib/registry.ts'
-import { repoRoot } from '../lib/paths.ts'
-import { table } from '../lib/format.ts'
+import { loadRegistry } from '../lib/model/registry.ts'
+import { repoRoot } from '../lib/core/paths.ts'
+import { table } from '../lib/core/format.ts'
 import { median } from './measure.ts'
 
 const files: string[] = []

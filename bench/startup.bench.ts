@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fixtureRepo, portsFrom } from '../test/stack-fixtures.ts'
-import { table } from '../lib/format.ts'
+import { table } from '../lib/core/format.ts'
 
 const RUNS = 5
 const repo = fixtureRepo({ ports: portsFrom(28160) })

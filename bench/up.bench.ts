@@ -7,11 +7,11 @@
 //             else: no preflight, no state reads, no generated files. The ratio is what Stackyard's checks cost.
 import { spawnSync } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
-import { parseDotenv } from '../lib/env.ts'
+import { parseDotenv } from '../lib/env/dotenv.ts'
 import { join } from 'node:path'
 import { fixtureRepo, portsFrom, composeSub } from '../test/stack-fixtures.ts'
 import type { DockerCall } from '../test/helpers/repo.ts'
-import { table } from '../lib/format.ts'
+import { table } from '../lib/core/format.ts'
 
 const RUNS = 3
 const repo = fixtureRepo({ ports: portsFrom(28120) })

@@ -2,20 +2,20 @@
 // Valkey/Redis, a tar of the named volumes for the rest), into one timestamped archive with a manifest (sizes,
 // sha256, images). Secret files (.env, .env.infisical) only with --include-secrets; --encrypt uses a passphrase from
 // STACKYARD_BACKUP_PASSPHRASE or a prompt. Archives are mode 0600; each is recorded in .stackyard/backups.json.
-// --verify [ARCHIVE] runs a restore drill instead (lib/restore-drill.ts): exit 0 passed, 1 failed, 2 unusable archive.
+// --verify [ARCHIVE] runs a restore drill instead (lib/backup/restore-drill.ts): exit 0 passed, 1 failed, 2 unusable archive.
 // Changes: the backup folder and the journal; --verify: throwaway projects it removes, and the journal.
 // Usage: npx zx tasks/backup.ts [--stack NAME]… [--out DIR] [--keep N] [--include-secrets] [--encrypt] [--context NAME] [--dry-run] [--json]
 //        npx zx tasks/backup.ts --verify [ARCHIVE] [--out DIR] [--timeout SECONDS] [--context NAME] [--json]
 import { resolve } from 'node:path'
-import { stackFlag, task } from '../lib/task.ts'
-import { UsageError } from '../lib/errors.ts'
-import { requireOutputDirectory } from '../lib/path-kind.ts'
-import { checkDocker } from '../lib/preflight.ts'
-import { helperImage } from '../lib/backup-methods.ts'
-import { backup } from '../lib/backup.ts'
-import { prepareBackupDir } from '../lib/backup-dir.ts'
-import { backupPassphrase, PASSPHRASE_VARIABLE, stackyardVersion } from '../lib/backup-inputs.ts'
-import { verifyArchive } from '../lib/drill-task.ts'
+import { stackFlag, task } from '../lib/task/task.ts'
+import { UsageError } from '../lib/core/errors.ts'
+import { requireOutputDirectory } from '../lib/core/path-kind.ts'
+import { checkDocker } from '../lib/docker/preflight.ts'
+import { helperImage } from '../lib/backup/methods.ts'
+import { backup } from '../lib/backup/backup.ts'
+import { prepareBackupDir } from '../lib/core/backup-dir.ts'
+import { backupPassphrase, PASSPHRASE_VARIABLE, stackyardVersion } from '../lib/backup/inputs.ts'
+import { verifyArchive } from '../lib/backup/drill-task.ts'
 
 await task({
   summary: 'Back up the stateful services into one archive with a manifest and checksums',

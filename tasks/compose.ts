@@ -4,11 +4,11 @@
 // declares). For one-off work by hand; the output passes the same masking as every other output. Changes whatever
 // the subcommand changes.
 // Usage: npx zx tasks/compose.ts STACK [--environment E] [--profile P] [--all-profiles] -- SUBCOMMAND [ARG…]
-import { task } from '../lib/task.ts'
-import { UsageError } from '../lib/errors.ts'
-import { ENVIRONMENTS, HARDWARE_PROFILES } from '../lib/schema.ts'
-import { loadPlatform } from '../lib/platform.ts'
-import { redact } from '../lib/redact.ts'
+import { task } from '../lib/task/task.ts'
+import { UsageError } from '../lib/core/errors.ts'
+import { ENVIRONMENTS, HARDWARE_PROFILES } from '../lib/model/x-fields.ts'
+import { loadPlatform } from '../lib/docker/platform.ts'
+import { redact } from '../lib/core/redact.ts'
 
 await task({
   summary: 'Run a docker compose subcommand for a stack with Stackyard\'s files, env layers and profiles',

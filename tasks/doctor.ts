@@ -3,14 +3,14 @@
 // Exit 0 when sound (warnings allowed), 1 when any check fails.
 // --live also proves each secret with a declared check against the running service (exit 1 on a mismatch).
 // Usage: npx zx tasks/doctor.ts [--live] [--json]
-import { loadPlatformEnv, task } from '../lib/task.ts'
-import { loadRegistry, type Registry } from '../lib/registry.ts'
-import type { EnvLayers } from '../lib/env-layers.ts'
-import { runDoctor } from '../lib/doctor.ts'
-import { renderDoctor } from '../lib/doctor-report.ts'
-import { liveSecrets } from '../lib/live-secrets.ts'
-import { loadPlatform } from '../lib/platform.ts'
-import { checkDocker } from '../lib/preflight.ts'
+import { loadPlatformEnv, task } from '../lib/task/task.ts'
+import { loadRegistry, type Registry } from '../lib/model/registry.ts'
+import type { EnvLayers } from '../lib/env/layers.ts'
+import { runDoctor } from '../lib/doctor/checks.ts'
+import { renderDoctor } from '../lib/doctor/report.ts'
+import { liveSecrets } from '../lib/stacks/live-secrets.ts'
+import { loadPlatform } from '../lib/docker/platform.ts'
+import { checkDocker } from '../lib/docker/preflight.ts'
 
 await task({
   summary: 'Check that the configuration is sound',

@@ -2,12 +2,12 @@
 // Volumes (the data) are kept unless --volumes, which asks for confirmation (or --yes). Under --engine swarm:
 // docker stack rm per stack and the Docker secrets Stackyard made (no --volumes yet).
 // Usage: npx zx tasks/down.ts [--stack NAME]… [--volumes] [--yes] [--dry-run]
-import { stackFlag, task } from '../lib/task.ts'
-import { checkDocker } from '../lib/preflight.ts'
-import { loadPlatform } from '../lib/platform.ts'
-import { down } from '../lib/down.ts'
+import { stackFlag, task } from '../lib/task/task.ts'
+import { checkDocker } from '../lib/docker/preflight.ts'
+import { loadPlatform } from '../lib/docker/platform.ts'
+import { down } from '../lib/stacks/down.ts'
 import { swarmDown } from '../lib/swarm/down.ts'
-import { stacksNamed } from '../lib/routes.ts'
+import { stacksNamed } from '../lib/model/routes.ts'
 
 await task({
   summary: 'Stop the stacks (dependants first); keep the data unless --volumes',

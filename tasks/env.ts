@@ -2,10 +2,10 @@
 // derived route URLs), the shell above all, with where each value came from. Secrets are masked;
 // --reveal KEY prints one value. Changes nothing.
 // Usage: npx zx tasks/env.ts [--json] [--reveal KEY] [--show-layers]
-import { task } from '../lib/task.ts'
-import { describeEnv, renderEnv } from '../lib/env-report.ts'
-import { outUnredacted } from '../lib/log.ts'
-import { UsageError } from '../lib/errors.ts'
+import { task } from '../lib/task/task.ts'
+import { describeEnv, renderEnv } from '../lib/env/report.ts'
+import { outUnredacted } from '../lib/core/log.ts'
+import { UsageError } from '../lib/core/errors.ts'
 
 await task({
   summary: 'Show the merged environment and where each value comes from',

@@ -3,14 +3,14 @@
 // Infisical's /api/status answers through the proxy. Changes nothing. Exit 0 all pass, 1 any fails.
 // --all-contexts: the same for every Docker context in STACKYARD_CONTEXTS (each host's assigned stacks).
 // Usage: npx zx tasks/health.ts [--stack NAME]… [--context NAME | --all-contexts] [--json]
-import { stackFlag, task } from '../lib/task.ts'
-import { checkDocker } from '../lib/preflight.ts'
-import { loadPlatform } from '../lib/platform.ts'
-import { renderHealth, runHealth } from '../lib/health.ts'
-import { hostsReport } from '../lib/multi-host.ts'
-import { renderHostHealth } from '../lib/multi-host-report.ts'
-import { plural } from '../lib/format.ts'
-import { stacksNamed } from '../lib/routes.ts'
+import { stackFlag, task } from '../lib/task/task.ts'
+import { checkDocker } from '../lib/docker/preflight.ts'
+import { loadPlatform } from '../lib/docker/platform.ts'
+import { renderHealth, runHealth } from '../lib/stacks/health.ts'
+import { hostsReport } from '../lib/stacks/multi-host.ts'
+import { renderHostHealth } from '../lib/stacks/multi-host-report.ts'
+import { plural } from '../lib/core/format.ts'
+import { stacksNamed } from '../lib/model/routes.ts'
 
 await task({
   summary: 'Run the health checks (one line per check)',

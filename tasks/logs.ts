@@ -1,12 +1,12 @@
 // Show a stack's logs (all its services, or the ones named), streamed through the same masking as every other
 // output (secrets, terminal control sequences); --follow keeps streaming.
 // Usage: npx zx tasks/logs.ts --stack NAME [SERVICE…] [--follow] [--since 10m] [--tail N]
-import { task } from '../lib/task.ts'
-import { UsageError } from '../lib/errors.ts'
-import { logsCommand } from '../lib/compose.ts'
-import { loadPlatform } from '../lib/platform.ts'
-import { redact } from '../lib/redact.ts'
-import { stripTerminalCodes } from '../lib/format.ts'
+import { task } from '../lib/task/task.ts'
+import { UsageError } from '../lib/core/errors.ts'
+import { logsCommand } from '../lib/docker/compose.ts'
+import { loadPlatform } from '../lib/docker/platform.ts'
+import { redact } from '../lib/core/redact.ts'
+import { stripTerminalCodes } from '../lib/core/format.ts'
 
 await task({
   summary: 'Show the logs of a stack or of some of its services',

@@ -6,12 +6,12 @@
 // Changes: the restic repository (push), .env (a generated password), the backups folder (restore).
 // Usage: npx zx tasks/offsite.ts push|restore|check|list [ARCHIVE] [--snapshot ID] [--dir DIR] [--read-data] [--dry-run] [--json]
 import { resolve } from 'node:path'
-import { task } from '../lib/task.ts'
-import { UsageError } from '../lib/errors.ts'
-import { requireOutputDirectory } from '../lib/path-kind.ts'
-import { BACKUP_DIR } from '../lib/backup-dir.ts'
-import { checkRepository, listSnapshot, push, restoreArchive } from '../lib/offsite.ts'
-import { renderListing } from '../lib/offsite-report.ts'
+import { task } from '../lib/task/task.ts'
+import { UsageError } from '../lib/core/errors.ts'
+import { requireOutputDirectory } from '../lib/core/path-kind.ts'
+import { BACKUP_DIR } from '../lib/core/backup-dir.ts'
+import { checkRepository, listSnapshot, push, restoreArchive } from '../lib/backup/offsite.ts'
+import { renderListing } from '../lib/backup/offsite-report.ts'
 
 await task({
   summary: 'Copy the backup archives offsite with restic, and bring one back',

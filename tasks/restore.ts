@@ -5,12 +5,12 @@
 // Changes: .env/.env.infisical (previous kept as .bak), containers, volumes and databases of the restored stacks.
 // Usage: npx zx tasks/restore.ts ARCHIVE [--stack NAME]… [--no-secrets] [--yes] [--context NAME] [--dry-run] [--json]
 import { resolve } from 'node:path'
-import { stackFlag, task } from '../lib/task.ts'
-import { helperImage } from '../lib/backup-methods.ts'
-import { backupPassphrase } from '../lib/backup-inputs.ts'
-import { checkSecretFiles, checkStartable, closeBackup, openBackup, planRestore, renderPlan, runRestore } from '../lib/restore.ts'
-import { upFailure } from '../lib/up.ts'
-import { plural } from '../lib/format.ts'
+import { stackFlag, task } from '../lib/task/task.ts'
+import { helperImage } from '../lib/backup/methods.ts'
+import { backupPassphrase } from '../lib/backup/inputs.ts'
+import { checkSecretFiles, checkStartable, closeBackup, openBackup, planRestore, renderPlan, runRestore } from '../lib/backup/restore.ts'
+import { upFailure } from '../lib/stacks/up.ts'
+import { plural } from '../lib/core/format.ts'
 
 await task({
   summary: 'Restore a backup archive (verified first), then start the stacks and wait for health',

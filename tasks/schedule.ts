@@ -4,10 +4,10 @@
 // STACKYARD_VERIFY_SCHEDULE (the restore drill, backup --verify). No secret goes into a unit or a line.
 // Changes: the unit files (only those that differ; a second run writes nothing). Switching the timers on is yours.
 // Usage: npx zx tasks/schedule.ts [--system] [--dir DIR] [--print] [--cron] [--dry-run] [--json]
-import { task } from '../lib/task.ts'
-import { UsageError } from '../lib/errors.ts'
-import { enableCommands, installSchedule } from '../lib/schedule-install.ts'
-import { describeWhen, jobs, readSchedule } from '../lib/schedule.ts'
+import { task } from '../lib/task/task.ts'
+import { UsageError } from '../lib/core/errors.ts'
+import { enableCommands, installSchedule } from '../lib/backup/schedule-install.ts'
+import { describeWhen, jobs, readSchedule } from '../lib/backup/schedule.ts'
 
 await task({
   summary: 'Write the systemd timers (or crontab lines) for backup, offsite copy and restore drill',

@@ -5,10 +5,10 @@
 // proves it; any failure puts the old value back everywhere (exit 1). Keys that encrypt stored data are
 // refused (exit 2). `list` shows every declared secret and its state, masked.
 // Usage: npx zx tasks/secrets.ts [generate|list] [--rotate KEY] [--timeout S] [--dry-run] [--json]
-import { task } from '../lib/task.ts'
-import { planSecrets } from '../lib/secrets.ts'
-import { renderSecretPlan } from '../lib/secrets-report.ts'
-import { prepareRotation, renderRotationPlan } from '../lib/secret-rotation.ts'
+import { task } from '../lib/task/task.ts'
+import { planSecrets } from '../lib/model/secrets.ts'
+import { renderSecretPlan } from '../lib/model/secrets-report.ts'
+import { prepareRotation, renderRotationPlan } from '../lib/stacks/secret-rotation.ts'
 
 await task({
   summary: 'Generate missing secrets into .env (never touching existing ones)',

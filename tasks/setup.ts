@@ -5,8 +5,8 @@
 // terminal it never asks: missing answers are listed with their flags (exit 2). Re-running is safe and converges.
 // Usage: npx zx tasks/setup.ts [--environment private|public] [--domain D] [--stacks …] [--profile P] [--cloudflare M]
 //        [--infisical M] [--answers FILE] [--secrets-stdin] [--rotate KEY] [--yes] [--no-start] [--dry-run]
-import { task } from '../lib/task.ts'
-import { INSTANCE_PROFILE } from '../lib/infisical-config.ts'
+import { task } from '../lib/task/task.ts'
+import { INSTANCE_PROFILE } from '../lib/infisical/config.ts'
 import { createSetupContext, type SetupContext } from '../lib/setup/context.ts'
 import { readSetupInput, SETUP_FLAGS } from '../lib/setup/input.ts'
 import { preflight } from '../lib/setup/steps/preflight.ts'

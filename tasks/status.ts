@@ -3,15 +3,15 @@
 // Under --engine swarm: each swarm service's running/desired replicas (healthy before running).
 // --all-contexts: the same for every Docker context in STACKYARD_CONTEXTS (each host's assigned stacks).
 // Usage: npx zx tasks/status.ts [--stack NAME]… [--context NAME | --all-contexts] [--json]
-import { stackFlag, task } from '../lib/task.ts'
-import { UsageError } from '../lib/errors.ts'
-import { checkDocker } from '../lib/preflight.ts'
-import { loadPlatform } from '../lib/platform.ts'
-import { collectStatus, renderStatus } from '../lib/status.ts'
+import { stackFlag, task } from '../lib/task/task.ts'
+import { UsageError } from '../lib/core/errors.ts'
+import { checkDocker } from '../lib/docker/preflight.ts'
+import { loadPlatform } from '../lib/docker/platform.ts'
+import { collectStatus, renderStatus } from '../lib/stacks/status.ts'
 import { swarmStatus } from '../lib/swarm/status.ts'
-import { hostsReport } from '../lib/multi-host.ts'
-import { renderHostStatus } from '../lib/multi-host-report.ts'
-import { stacksNamed } from '../lib/routes.ts'
+import { hostsReport } from '../lib/stacks/multi-host.ts'
+import { renderHostStatus } from '../lib/stacks/multi-host-report.ts'
+import { stacksNamed } from '../lib/model/routes.ts'
 
 await task({
   summary: 'Show the state, health, uptime, image and route of every service',

@@ -3,9 +3,9 @@
 // stack as one compose project in dependency order with `up --wait` (under --engine swarm: one `docker stack deploy`
 // per stack, waited on until healthy). Re-running converges; --dry-run changes nothing (and prints swarm stack files).
 // Usage: npx zx tasks/up.ts [--stack NAME|all]… [--profile P] [--environment E] [--skip-infisical] [--timeout S] [--dry-run] [--json]
-import { runEngine, stackFlag, task } from '../lib/task.ts'
-import { ENVIRONMENTS, HARDWARE_PROFILES } from '../lib/schema.ts'
-import { renderUpReport, up, upFailure } from '../lib/up.ts'
+import { runEngine, stackFlag, task } from '../lib/task/task.ts'
+import { ENVIRONMENTS, HARDWARE_PROFILES } from '../lib/model/x-fields.ts'
+import { renderUpReport, up, upFailure } from '../lib/stacks/up.ts'
 import { swarmUp } from '../lib/swarm/up.ts'
 
 await task({

@@ -4,14 +4,14 @@
 // --backup takes one first); a service that does not become healthy is put back on its old image by itself (exit 1).
 // --rollback brings back the images of the last apply (re-tag, recreate).
 // Usage: npx zx tasks/update.ts [--stack NAME]… [--apply [--backup] [--backup-max-age D] | --rollback] [--timeout S] [--dry-run] [--json]
-import { stackFlag, task } from '../lib/task.ts'
-import { UsageError } from '../lib/errors.ts'
-import { checkDocker } from '../lib/preflight.ts'
-import { loadPlatform } from '../lib/platform.ts'
-import { stacksNamed } from '../lib/routes.ts'
-import { DEFAULT_UPDATE_BACKUP_MAX_AGE, parseDuration } from '../lib/settings.ts'
-import { applyChanges, pullStack, renderChanges, rollback, type ImageChange } from '../lib/update.ts'
-import { checkBackups, refusal, refused } from '../lib/update-gate.ts'
+import { stackFlag, task } from '../lib/task/task.ts'
+import { UsageError } from '../lib/core/errors.ts'
+import { checkDocker } from '../lib/docker/preflight.ts'
+import { loadPlatform } from '../lib/docker/platform.ts'
+import { stacksNamed } from '../lib/model/routes.ts'
+import { DEFAULT_UPDATE_BACKUP_MAX_AGE, parseDuration } from '../lib/model/settings.ts'
+import { applyChanges, pullStack, renderChanges, rollback, type ImageChange } from '../lib/update/update.ts'
+import { checkBackups, refusal, refused } from '../lib/update/gate.ts'
 
 await task({
   summary: 'Pull newer images and report changes; --apply recreates changed services; --rollback undoes the last apply',

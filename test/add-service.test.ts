@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { REPO, type TempRepo } from './helpers/repo.ts'
 import { exampleInstallation, type FakeCloudflare } from './fake-cloudflare.ts'
-import { parseDotenv } from '../lib/env.ts'
+import { parseDotenv } from '../lib/env/dotenv.ts'
 import { parse as parseYaml } from 'yaml'
 
 const FILE = 'compose/03-apps/docker-compose.yml'

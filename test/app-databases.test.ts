@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { repoRoot } from '../lib/paths.ts'
+import { repoRoot } from '../lib/core/paths.ts'
 
 const SCRIPT = join(repoRoot, 'compose/01-data/postgres/app-databases.sh')
 const have = (cmd: string) => spawnSync(cmd, ['--version']).status === 0

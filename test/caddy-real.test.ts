@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net'
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { renderCaddyfile } from '../lib/caddy.ts'
-import type { Route } from '../lib/registry.ts'
+import { renderCaddyfile } from '../lib/caddy/render.ts'
+import type { Route } from '../lib/model/registry.ts'
 import { freePort, requireCaddy, startCaddy, stopCaddies, closeServers } from './helpers/caddy.ts'
 
 requireCaddy()

@@ -1,9 +1,9 @@
-// The fake's POST /zones/{z}/dns_records/batch against lib/cloudflare.ts, as the real API behaves: deletes,
+// The fake's POST /zones/{z}/dns_records/batch against lib/cloudflare/client.ts, as the real API behaves: deletes,
 // patches, puts, posts in that order, one transaction (a failing operation answers 400 with its error and
 // nothing is applied), the result grouped per operation, and the permission it needs.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createCloudflare, CloudflareApiError } from '../lib/cloudflare.ts'
+import { createCloudflare, CloudflareApiError } from '../lib/cloudflare/client.ts'
 import { startFakeCloudflare, ALL_PERMS, type FakeCloudflare } from './fake-cloudflare.ts'
 
 async function world() {

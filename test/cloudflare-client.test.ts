@@ -1,12 +1,12 @@
-// lib/cloudflare.ts against the loopback fake: envelope, paging, 429/5xx/timeouts, error rendering and the
+// lib/cloudflare/client.ts against the loopback fake: envelope, paging, 429/5xx/timeouts, error rendering and the
 // one-sentence diagnoses (bad token, missing permission, unknown domain).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createCloudflare, CloudflareApiError } from '../lib/cloudflare.ts'
-import { HttpError } from '../lib/http.ts'
-import { openSession } from '../lib/cloudflare-session.ts'
-import type { CloudflareConfig } from '../lib/cloudflare-config.ts'
-import { ConfigError } from '../lib/errors.ts'
+import { createCloudflare, CloudflareApiError } from '../lib/cloudflare/client.ts'
+import { HttpError } from '../lib/core/http.ts'
+import { openSession } from '../lib/cloudflare/session.ts'
+import type { CloudflareConfig } from '../lib/cloudflare/config.ts'
+import { ConfigError } from '../lib/core/errors.ts'
 import { startFakeCloudflare, ALL_PERMS, type FakeCloudflare } from './fake-cloudflare.ts'
 import { startFakeServer } from './helpers/http-server.ts'
 

@@ -1,13 +1,13 @@
-// Reconciliation (lib/cloudflare-plan.ts over the planners) against the stateful fake: plan correctness,
+// Reconciliation (lib/cloudflare/reconcile.ts over the planners) against the stateful fake: plan correctness,
 // zero writes on a second run, preservation of foreign rules and records, concurrent edits, partial
 // failure completed by a re-run, ownership rules (--force, --prune, --remove), refusals.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { openSession } from '../lib/cloudflare-session.ts'
-import { applyReconcile, FRESH_MS, planReconcile, type Scope } from '../lib/cloudflare-plan.ts'
-import type { CloudflareConfig, Desired, DesiredHost } from '../lib/cloudflare-config.ts'
-import { ConfigError, FailureError } from '../lib/errors.ts'
-import { DNS_COMMENT } from '../lib/cloudflare-dns.ts'
+import { openSession } from '../lib/cloudflare/session.ts'
+import { applyReconcile, FRESH_MS, planReconcile, type Scope } from '../lib/cloudflare/reconcile.ts'
+import type { CloudflareConfig, Desired, DesiredHost } from '../lib/cloudflare/config.ts'
+import { ConfigError, FailureError } from '../lib/core/errors.ts'
+import { DNS_COMMENT } from '../lib/cloudflare/dns.ts'
 import { startFakeCloudflare, type FakeCloudflare } from './fake-cloudflare.ts'
 
 const ALL: Scope = { access: true, ingress: true, dns: true }

@@ -4,11 +4,11 @@
 // a record created behind our back between read and batch is taken as done.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { openSession } from '../lib/cloudflare-session.ts'
-import { applyReconcile, planReconcile, type Scope } from '../lib/cloudflare-plan.ts'
-import type { Remembered } from '../lib/cloudflare-memory.ts'
-import type { CloudflareConfig, Desired, DesiredHost } from '../lib/cloudflare-config.ts'
-import { ConfigError } from '../lib/errors.ts'
+import { openSession } from '../lib/cloudflare/session.ts'
+import { applyReconcile, planReconcile, type Scope } from '../lib/cloudflare/reconcile.ts'
+import type { Remembered } from '../lib/cloudflare/memory.ts'
+import type { CloudflareConfig, Desired, DesiredHost } from '../lib/cloudflare/config.ts'
+import { ConfigError } from '../lib/core/errors.ts'
 import { startFakeCloudflare } from './fake-cloudflare.ts'
 
 const ALL: Scope = { access: true, ingress: true, dns: true }

@@ -1,4 +1,4 @@
-// Differential test: Stackyard's env engine (lib/env.ts, lib/env-layers.ts, lib/compose-rules.ts) against the real
+// Differential test: Stackyard's env engine (lib/env/dotenv.ts, lib/env/layers.ts, lib/env/compose-rules.ts) against the real
 // `docker compose … config --format json`, on generated env files (test/helpers/env-gen.ts). Two kinds of case:
 // - single file: a service's `env_file:` (many services, one Compose process per batch); its `environment` must
 //   equal our parse of the file;
@@ -13,9 +13,9 @@ import { execFile, spawnSync } from 'node:child_process'
 import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
-import { EnvSyntaxError, scanDotenv, serializeEntry, type DotenvRules } from '../lib/env.ts'
-import { EnvFileError, loadEnvLayers } from '../lib/env-layers.ts'
-import { rulesFor } from '../lib/compose-rules.ts'
+import { EnvSyntaxError, scanDotenv, serializeEntry, type DotenvRules } from '../lib/env/dotenv.ts'
+import { EnvFileError, loadEnvLayers } from '../lib/env/layers.ts'
+import { rulesFor } from '../lib/env/compose-rules.ts'
 import { FILE_KEYS, SHELL_KEYS, genEnvFile, genLayerCase, type LayerCase } from './helpers/env-gen.ts'
 
 const SEED = Number(process.env.COMPOSE_DIFF_SEED ?? 20261206)

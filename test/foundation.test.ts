@@ -6,7 +6,7 @@ import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { tempRepo } from './helpers/repo.ts'
-import { parseDotenv } from '../lib/env.ts'
+import { parseDotenv } from '../lib/env/dotenv.ts'
 
 const json = (s: string) => JSON.parse(s)
 
@@ -218,7 +218,7 @@ test('npx zx runs a task verbatim and children do not inherit the tsx loader', (
     assert.match(r.stdout, /Check that the configuration is sound/)
     // a task's child process: docker (the fake) is a node script that would fail to start if it
     // inherited --import=tsx from a directory without tsx; record NODE_OPTIONS it sees instead
-    repo.write('tasks/_probe.ts', "import { task } from '../lib/task.ts'\nawait task({ summary: 'probe', async run(ctx) { const r = await ctx.exec('node', ['-e', 'process.stdout.write(String(process.env.NODE_OPTIONS))']); ctx.out(r.stdout) } })\n")
+    repo.write('tasks/_probe.ts', "import { task } from '../lib/task/task.ts'\nawait task({ summary: 'probe', async run(ctx) { const r = await ctx.exec('node', ['-e', 'process.stdout.write(String(process.env.NODE_OPTIONS))']); ctx.out(r.stdout) } })\n")
     const p = spawnSync('npx', ['--no-install', 'zx', 'tasks/_probe.ts'], { cwd: repo.root, env, encoding: 'utf8' })
     assert.equal(p.status, 0, p.stderr)
     assert.equal(p.stdout.trim(), 'undefined')

@@ -1,5 +1,6 @@
-// The import graph of the product code (lib/ and tasks/, type-only imports included): no cycles, tasks import lib
-// but never another task or a test, lib never imports a task or a test. Read from the sources, no module is loaded.
+// The import graph of the product code (lib/ and tasks/, type-only imports included): no cycles; lib/'s folders are
+// layers in the order lib/README.md lists them (a file imports its own folder and lower ones only); tasks import lib but
+// never another task or a test; lib never imports a task or a test. Read from the sources, no module is loaded.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
@@ -85,4 +86,48 @@ test('tasks import lib/, lib/ imports neither a task nor a test, and nothing imp
     }
   }
   assert.deepEqual(wrong, [])
+})
+
+/** folder → floor, from the list between `<!-- layers -->` and `<!-- /layers -->` in lib/README.md */
+function floors(): Map<string, number> {
+  const text = readFileSync(join(root, 'lib', 'README.md'), 'utf8')
+  const list = /<!-- layers -->([\s\S]*?)<!-- \/layers -->/.exec(text)
+  assert.ok(list, 'lib/README.md lists the layers between <!-- layers --> and <!-- /layers -->')
+  const out = new Map<string, number>()
+  for (const m of list[1].matchAll(/^\s*(\d+)\.\s*(.+)$/gm)) for (const name of m[2].split(',')) out.set(name.trim(), Number(m[1]))
+  return out
+}
+
+/** the lib/ folder a file belongs to, or undefined outside lib/ */
+const folderOf = (file: string) => /^lib\/([^/]+)\//.exec(file)?.[1]
+
+/** imports that go up a floor or sideways to another folder of the same floor */
+function layerViolations(g: Map<string, string[]>, floor: Map<string, number>): string[] {
+  const wrong: string[] = []
+  for (const [file, deps] of g) {
+    const from = folderOf(file)
+    if (from === undefined) continue
+    for (const d of deps) {
+      const to = folderOf(d)
+      if (to === undefined || to === from) continue
+      if (floor.get(to)! >= floor.get(from)!) wrong.push(`${file} → ${d} (${from} is on floor ${floor.get(from)}, ${to} on ${floor.get(to)})`)
+    }
+  }
+  return wrong
+}
+
+test('the layer check finds an import that goes up or sideways', () => {
+  const floor = new Map([['core', 1], ['model', 2], ['caddy', 3], ['cloudflare', 3]])
+  const g = new Map([['lib/model/a.ts', ['lib/core/b.ts', 'lib/caddy/c.ts']], ['lib/caddy/c.ts', ['lib/cloudflare/d.ts', 'lib/caddy/e.ts']]])
+  assert.deepEqual(layerViolations(g, floor).map((v) => v.split(' (')[0]), ['lib/model/a.ts → lib/caddy/c.ts', 'lib/caddy/c.ts → lib/cloudflare/d.ts'])
+})
+
+test('every file of lib/ is in a folder lib/README.md lists, and imports only its own folder and lower floors', () => {
+  const floor = floors()
+  const g = graph()
+  const outside = [...g.keys()].filter((f) => f.startsWith('lib/') && (folderOf(f) === undefined || !floor.has(folderOf(f)!)))
+  assert.deepEqual(outside, [], 'files outside the listed folders')
+  const listed = [...floor.keys()].filter((name) => !readdirSync(join(root, 'lib')).includes(name))
+  assert.deepEqual(listed, [], 'folders lib/README.md lists that do not exist')
+  assert.deepEqual(layerViolations(g, floor), [])
 })

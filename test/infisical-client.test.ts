@@ -1,11 +1,11 @@
-// lib/infisical.ts against the loopback fake Infisical, in both status-code conventions.
+// lib/infisical/client.ts against the loopback fake Infisical, in both status-code conventions.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createInfisicalClient, InfisicalApiError, normalizeBaseUrl, type InfisicalClientOptions } from '../lib/infisical.ts'
-import { createTransport } from '../lib/http.ts'
-import { clearSecrets, redact } from '../lib/redact.ts'
+import { createInfisicalClient, InfisicalApiError, normalizeBaseUrl, type InfisicalClientOptions } from '../lib/infisical/client.ts'
+import { createTransport } from '../lib/core/http.ts'
+import { clearSecrets, redact } from '../lib/core/redact.ts'
 import { startFakeInfisical, type Convention, type FakeInfisical } from './fake-infisical.ts'
 
 const CONVENTIONS: Convention[] = ['2024', 'upstream']

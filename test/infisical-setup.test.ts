@@ -2,9 +2,9 @@
 // with the fake docker.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseDotenv } from '../lib/env.ts'
-import { loadEnvLayers } from '../lib/env-layers.ts'
-import { prepareSecretLayer } from '../lib/secret-provider.ts'
+import { parseDotenv } from '../lib/env/dotenv.ts'
+import { loadEnvLayers } from '../lib/env/layers.ts'
+import { prepareSecretLayer } from '../lib/infisical/secret-provider.ts'
 import { infisicalRepo } from './infisical-helpers.ts'
 
 

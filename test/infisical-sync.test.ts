@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
-import { parseDotenv, serializeEntry } from '../lib/env.ts'
+import { parseDotenv, serializeEntry } from '../lib/env/dotenv.ts'
 import { infisicalRepo } from './infisical-helpers.ts'
 
 const HOSTILE: Record<string, string> = {

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { tempRepo, type TempRepo } from './helpers/repo.ts'
-import { parseDotenv } from '../lib/env.ts'
+import { parseDotenv } from '../lib/env/dotenv.ts'
 
 const RESTIC = spawnSync('sh', ['-c', 'command -v restic'], { encoding: 'utf8' }).stdout.trim()
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')

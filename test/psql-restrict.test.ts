@@ -1,4 +1,4 @@
-// lib/psql-restrict.ts: a dump is fed to psql with backslash commands restricted, pg_dump's own \restrict/\unrestrict
+// lib/backup/psql-restrict.ts: a dump is fed to psql with backslash commands restricted, pg_dump's own \restrict/\unrestrict
 // pair replaced by ours, every other byte kept; checked as bytes, at any chunk boundary, and against a real psql and
 // PostgreSQL server when the machine has them (a throw-away cluster on a private socket): a forged dump's \! runs
 // nothing, a real pg_dump (whose output carries \restrict) restores. Also backup's completeness check on real dumps.
@@ -9,8 +9,8 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { restrictedPsqlInput } from '../lib/psql-restrict.ts'
-import { PG_COMPLETE } from '../lib/backup-methods.ts'
+import { restrictedPsqlInput } from '../lib/backup/psql-restrict.ts'
+import { PG_COMPLETE } from '../lib/backup/methods.ts'
 
 async function guarded(input: string | Buffer, chunk = 1 << 16, key = 'K'.repeat(8)): Promise<Buffer> {
   const bytes = Buffer.from(input)

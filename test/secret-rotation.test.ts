@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { tempRepo, type TempRepo, type DockerCall } from './helpers/repo.ts'
-import { parseDotenv } from '../lib/env.ts'
+import { parseDotenv } from '../lib/env/dotenv.ts'
 import { composeSub, isMutating } from './stack-fixtures.ts'
 
 const sha = (s: string) => 'sha256:' + createHash('sha256').update(s).digest('hex')

@@ -1,16 +1,16 @@
 // Test helper for the setup wizard's steps: a SetupContext over the repository's own registry with fake prompts
 // (test/helpers/fake-ask.ts), given files and flags, and recorded log lines. Never used by product code.
-import { loadRegistry, type Registry } from '../lib/registry.ts'
-import type { ExecResult, Runner } from '../lib/exec.ts'
-import type { Logger } from '../lib/log.ts'
+import { loadRegistry, type Registry } from '../lib/model/registry.ts'
+import type { ExecResult, Runner } from '../lib/core/exec.ts'
+import type { Logger } from '../lib/core/log.ts'
 import { createSetupContext, type Answers, type SetupContext, type SetupFiles } from '../lib/setup/context.ts'
 import { fakeAsk, type FakeAsk } from './helpers/fake-ask.ts'
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { REPO, tempRepo, type TempRepo } from './helpers/repo.ts'
-import type { FlagDecls } from '../lib/flags.ts'
-import type { TaskContext } from '../lib/task.ts'
+import type { FlagDecls } from '../lib/core/flags.ts'
+import type { TaskContext } from '../lib/task/task.ts'
 
 let registry: Registry | undefined
 /** The registry of the shipped stacks (a copy of their compose folders: others' stacks in progress are left out). */

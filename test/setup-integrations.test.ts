@@ -3,7 +3,7 @@
 // one (checked, pushed) through the fake Infisical. Each converges: a second run sends no write and changes no file.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseDotenv } from '../lib/env.ts'
+import { parseDotenv } from '../lib/env/dotenv.ts'
 import { setupRepo } from './setup-helpers.ts'
 import { tempRepo } from './helpers/repo.ts'
 import { startFakeCloudflare } from './fake-cloudflare.ts'

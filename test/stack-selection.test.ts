@@ -2,9 +2,9 @@
 // come after. Up starts only those, Caddy routes only theirs, status counts the others as off, down still stops them.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { loadRegistry } from '../lib/registry.ts'
-import { activeRoutes, selectedStacks } from '../lib/routes.ts'
-import { readSettings } from '../lib/settings.ts'
+import { loadRegistry } from '../lib/model/registry.ts'
+import { activeRoutes, selectedStacks } from '../lib/model/routes.ts'
+import { readSettings } from '../lib/model/settings.ts'
 import { tempRepo } from './helpers/repo.ts'
 import { composeSub, project } from './stack-fixtures.ts'
 import { REPO } from './helpers/repo.ts'

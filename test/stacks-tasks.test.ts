@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { tempRepo, type TempRepo } from './helpers/repo.ts'
 import { composeSub } from './stack-fixtures.ts'
-import { parseDotenv } from '../lib/env.ts'
+import { parseDotenv } from '../lib/env/dotenv.ts'
 
 const APP_SECRETS = {
   POSTGRES_PASSWORD: /^[A-Za-z0-9]{32}$/,

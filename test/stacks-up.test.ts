@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { tempRepo, type DockerCall, type TempRepo } from './helpers/repo.ts'
 import { composeSub, isMutating, project, rel } from './stack-fixtures.ts'
-import { loadRegistry } from '../lib/registry.ts'
-import { loadPlatform } from '../lib/platform.ts'
-import { upCommand } from '../lib/compose.ts'
+import { loadRegistry } from '../lib/model/registry.ts'
+import { loadPlatform } from '../lib/docker/platform.ts'
+import { upCommand } from '../lib/docker/compose.ts'
 
 const PROJECTS = { infrastructure: 'stackyard-infra', data: 'stackyard-data', compute: 'stackyard-compute', apps: 'stackyard-apps' }
 const ENV_FILES = ['--env-file', '$ROOT/.stackyard/derived.env', '--env-file', '$ROOT/.env.global', '--env-file', '$ROOT/.env']

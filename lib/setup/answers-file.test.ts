@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError } from '../errors.ts'
+import { ConfigError } from '../core/errors.ts'
 import { loadAnswersFile } from './answers-file.ts'
 
 const file = (text: string, mode = 0o600) => {

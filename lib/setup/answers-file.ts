@@ -2,9 +2,9 @@
 // Validated with zod; every error names the file and the field (ConfigError, exit 2). Reads the one file it is given.
 import { statSync } from 'node:fs'
 import { z } from 'zod'
-import { readYamlFile } from '../yaml-file.ts'
-import { ConfigError } from '../errors.ts'
-import { ENVIRONMENTS, ENV_NAME, HARDWARE_PROFILES } from '../schema.ts'
+import { readYamlFile } from '../core/yaml-file.ts'
+import { ConfigError } from '../core/errors.ts'
+import { ENVIRONMENTS, ENV_NAME, HARDWARE_PROFILES } from '../model/x-fields.ts'
 import { CLOUDFLARE_MODES, INFISICAL_MODES, type Answers } from './context.ts'
 import { domainProblem, emailDomainProblem, emailProblem, emailsProblem, urlProblem } from './validate.ts'
 

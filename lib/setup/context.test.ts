@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { UsageError } from '../errors.ts'
+import { UsageError } from '../core/errors.ts'
 import { fakeSetup, repoRegistry } from '../../test/setup-helpers.ts'
 import { inferCurrent } from './context.ts'
 

@@ -1,18 +1,18 @@
 // The setup wizard's context: the answers, where each comes from (flags or the answers file, the current
 // configuration, a default under --yes, a prompt), the .env changes and the actions queued for after the review.
 // No I/O of its own: the task builds the input from files and flags (lib/setup/input.ts); steps read and fill it.
-import { UsageError } from '../errors.ts'
-import type { FlagDecls } from '../flags.ts'
-import type { Logger } from '../log.ts'
-import type { Ask } from '../prompt.ts'
-import type { PreflightDeps, DockerFacts } from '../preflight.ts'
-import { registerSecret } from '../redact.ts'
-import { isNonSecretSetting } from '../secrecy.ts'
-import type { Registry } from '../registry.ts'
-import { HARDWARE_PROFILES, type Environment, type HardwareProfile } from '../schema.ts'
-import type { TaskContext } from '../task.ts'
-import type { UpReport } from '../up.ts'
-import { commaList } from '../format.ts'
+import { UsageError } from '../core/errors.ts'
+import type { FlagDecls } from '../core/flags.ts'
+import type { Logger } from '../core/log.ts'
+import type { Ask } from '../core/prompt.ts'
+import type { PreflightDeps, DockerFacts } from '../docker/preflight.ts'
+import { registerSecret } from '../core/redact.ts'
+import { isNonSecretSetting } from '../env/secrecy.ts'
+import type { Registry } from '../model/registry.ts'
+import { HARDWARE_PROFILES, type Environment, type HardwareProfile } from '../model/x-fields.ts'
+import type { TaskContext } from '../task/task.ts'
+import type { UpReport } from '../stacks/up.ts'
+import { commaList } from '../core/format.ts'
 
 export const CLOUDFLARE_MODES = ['none', 'tunnel-token', 'api-token'] as const
 export type CloudflareMode = (typeof CLOUDFLARE_MODES)[number]
@@ -94,7 +94,7 @@ export interface SetupInput {
   root: string
   registry: Registry
   files: SetupFiles
-  /** a value the calling environment sets (tokens may come from it); read through the env layer (lib/env-layers.ts) */
+  /** a value the calling environment sets (tokens may come from it); read through the env layer (lib/env/layers.ts) */
   shell(key: string): string | undefined
   /** answers from flags and the answers file */
   given: Answers
@@ -267,7 +267,7 @@ export function createSetupContext(input: SetupInput, instanceProfile: string): 
       }
       return out
     },
-    // .env holds secrets unless a key is a setting declared non-secret (lib/secrecy.ts)
+    // .env holds secrets unless a key is a setting declared non-secret (lib/env/secrecy.ts)
     isSecret: (key) => !isNonSecretSetting(key, ctx.registry.secrets),
     failIfMissing() {
       if (!ctx.missingInputs.length) return

@@ -1,8 +1,8 @@
 // What the setup wizard does with Infisical after the review: start the bundled instance, bootstrap it (or check the
 // identity already in .env), push the .env secrets. The same libraries and order as the Infisical tasks
 // (tasks/00-infrastructure/infisical/bootstrap.ts and push.ts); nothing is asked here that the steps did not ask.
-import { bootstrapAndStore, pushSecrets } from '../infisical-context.ts'
-import { keptLines } from '../infisical-report.ts'
+import { bootstrapAndStore, pushSecrets } from '../infisical/tasks.ts'
+import { keptLines } from '../infisical/report.ts'
 import type { Action } from './context.ts'
 import { startStacks } from './start.ts'
 

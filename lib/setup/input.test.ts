@@ -3,9 +3,9 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { UsageError } from '../errors.ts'
-import { parseArgv } from '../flags.ts'
-import { loadEnvLayers } from '../env-layers.ts'
+import { UsageError } from '../core/errors.ts'
+import { parseArgv } from '../core/flags.ts'
+import { loadEnvLayers } from '../env/layers.ts'
 import { flagAnswers, readSetupFiles, readStdinSecrets, shellValue, SETUP_FLAGS, type SetupFlags } from './input.ts'
 
 const flags = (...argv: string[]) => flagAnswers(parseArgv(argv, SETUP_FLAGS).flags as SetupFlags)

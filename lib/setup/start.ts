@@ -1,8 +1,8 @@
-// Starting stacks from the setup wizard: lib/up.ts's up(), its report, and its failure as the error (the reachable
+// Starting stacks from the setup wizard: lib/stacks/up.ts's up(), its report, and its failure as the error (the reachable
 // part of the report printed first). No logic of its own.
-import type { FlagDecls } from '../flags.ts'
-import type { TaskContext } from '../task.ts'
-import { renderUpReport, up, upFailure, type UpReport } from '../up.ts'
+import type { FlagDecls } from '../core/flags.ts'
+import type { TaskContext } from '../task/task.ts'
+import { renderUpReport, up, upFailure, type UpReport } from '../stacks/up.ts'
 import type { Action, SetupContext } from './context.ts'
 
 export async function startStacks(t: TaskContext<FlagDecls>, stacks: string[], timeout: number): Promise<UpReport> {
@@ -15,7 +15,7 @@ export async function startStacks(t: TaskContext<FlagDecls>, stacks: string[], t
   return report
 }
 
-/** The last action of every setup: start the chosen stacks (lib/up.ts), each healthy before what comes after it. */
+/** The last action of every setup: start the chosen stacks (lib/stacks/up.ts), each healthy before what comes after it. */
 export function startPlatformAction(stacks: readonly string[], timeout: number): Action {
   return {
     title: `start the stacks: ${stacks.join(', ')} (each healthy before what comes after it)`,

@@ -1,5 +1,5 @@
 // How the wizard shows a configuration: one line per answer (the current settings, the review). Pure.
-import { table } from '../format.ts'
+import { table } from '../core/format.ts'
 import type { Answers } from './context.ts'
 
 const ENVIRONMENT: Record<string, string> = {

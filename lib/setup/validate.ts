@@ -1,6 +1,6 @@
 // The rules a setup answer must meet, shared by the prompts (validate), the flags and the answers file: pure,
 // each returns the problem in a few words, or undefined when the value is fine.
-import { DOMAIN } from '../schema.ts'
+import { DOMAIN } from '../model/x-fields.ts'
 
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/
 

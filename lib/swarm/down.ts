@@ -1,12 +1,12 @@
 // `down` under the swarm engine: `docker stack rm` per stack (dependants first), a wait until its containers are gone,
 // then the Docker secrets Stackyard made for it; the shared overlay goes when every stack is down. Volumes stay
 // (--volumes is not built for swarm yet). Changes go through the context (dry-run aware).
-import { FailureError, UsageError } from '../errors.ts'
-import { duration, plural } from '../format.ts'
-import type { Stack } from '../registry.ts'
-import type { Platform, StackCtx } from '../platform.ts'
-import type { Runner } from '../exec.ts'
-import { externalNetworks } from '../stack-plan.ts'
+import { FailureError, UsageError } from '../core/errors.ts'
+import { duration, plural } from '../core/format.ts'
+import type { Stack } from '../model/registry.ts'
+import type { Platform, StackCtx } from '../docker/platform.ts'
+import type { Runner } from '../core/exec.ts'
+import { externalNetworks } from '../docker/stack-plan.ts'
 import { requireManager, stackSecrets, stackServices } from './state.ts'
 import { removeSharedNetwork } from './network.ts'
 

@@ -1,8 +1,8 @@
 // The shared network under swarm: ai-network as an attachable overlay (services of every stack and one-off
 // containers meet on it), created once with Stackyard's label; a same-named local bridge left by the compose engine
 // is an error with the way out, never replaced behind the user's back.
-import { UsageError } from '../errors.ts'
-import type { StackCtx } from '../platform.ts'
+import { UsageError } from '../core/errors.ts'
+import type { StackCtx } from '../docker/platform.ts'
 import { MANAGED_LABEL } from './stack-file.ts'
 
 export async function ensureSharedNetwork(ctx: Pick<StackCtx, 'exec' | 'change' | 'log' | 'dryRun'>, names: readonly string[]): Promise<void> {

@@ -2,8 +2,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { deriveStackFile, renderStackFile, seconds, SPEC_LABEL } from './stack-file.ts'
 import { secretName, secretVariables } from './secrets.ts'
-import { loadRegistry } from '../registry.ts'
-import { repoRoot } from '../paths.ts'
+import { loadRegistry } from '../model/registry.ts'
+import { repoRoot } from '../core/paths.ts'
 
 const registry = loadRegistry(repoRoot)
 const values: Record<string, string> = { POSTGRES_PASSWORD: 'pg-secret-1', N8N_DB_PASSWORD: 'n8n-secret', OPENWEBUI_DB_PASSWORD: 'owu-secret', FLOWISE_DB_PASSWORD: 'fl-secret', INFISICAL_POSTGRES_PASSWORD: 'inf-pg', INFISICAL_ENCRYPTION_KEY: 'enc', INFISICAL_AUTH_SECRET: 'auth' }

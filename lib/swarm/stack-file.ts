@@ -4,7 +4,7 @@
 // Docker secrets. What Swarm ignores (depends_on, container_name, profiles, restart) is removed or mapped.
 import { createHash } from 'node:crypto'
 import { stringify } from 'yaml'
-import type { Stack } from '../registry.ts'
+import type { Stack } from '../model/registry.ts'
 import { secretName, secretVariables, type EnvSecret, type SecretUse } from './secrets.ts'
 
 /** the label carrying a hash of each service's derived spec: equal hash, nothing to deploy */

@@ -1,8 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Runner } from '../exec.ts'
+import type { Runner } from '../core/exec.ts'
 import { requireManager, serviceReady, stackServices, waitConverged } from './state.ts'
-import { UsageError, FailureError } from '../errors.ts'
+import { UsageError, FailureError } from '../core/errors.ts'
 
 /** a docker CLI answering service ls / inspect / ps like Docker 20.10 does, from a list of steps (one per poll) */
 function fakeDocker(steps: Array<{ services: Array<{ name: string; replicas?: number; update?: string; tasks: string[] }> }>, info = 'active true') {

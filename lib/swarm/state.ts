@@ -1,7 +1,7 @@
 // What the swarm runs, read from Docker (argv only, read-only): is this engine a swarm manager, a stack's services
 // with their replicas and update state, their tasks, our secrets. Waiting for a stack to converge lives here too.
-import { FailureError, UsageError } from '../errors.ts'
-import type { Runner } from '../exec.ts'
+import { FailureError, UsageError } from '../core/errors.ts'
+import type { Runner } from '../core/exec.ts'
 import { SPEC_LABEL, STACK_LABEL } from './stack-file.ts'
 
 export interface SwarmService {

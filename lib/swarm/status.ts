@@ -1,10 +1,10 @@
 // Status under the swarm engine: per declared service, its swarm service's running/desired replicas (a task with a
 // health check runs only once healthy) and update state, in the rows `status` prints for compose. Read-only.
-import type { Stack } from '../registry.ts'
-import type { Platform, StackCtx } from '../platform.ts'
-import type { ServiceStatus } from '../status.ts'
-import { reachable } from '../up.ts'
-import { selectedStacks } from '../routes.ts'
+import type { Stack } from '../model/registry.ts'
+import type { Platform, StackCtx } from '../docker/platform.ts'
+import type { ServiceStatus } from '../stacks/status.ts'
+import { reachable } from '../stacks/up.ts'
+import { selectedStacks } from '../model/routes.ts'
 import { serviceReady, stackServices } from './state.ts'
 
 export async function swarmStatus(ctx: Pick<StackCtx, 'exec'>, p: Platform, stacks: readonly Stack[]): Promise<ServiceStatus[]> {

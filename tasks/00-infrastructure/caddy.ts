@@ -2,11 +2,11 @@
 // when it changed; `up` does it too), `validate` checks it with the local caddy and inside the running container,
 // `reload` loads it into the running container without a restart.
 // Usage: npx zx tasks/00-infrastructure/caddy.ts render|validate|reload [--print] [--environment E] [--profile P] [--dry-run]
-import { task } from '../../lib/task.ts'
-import { FailureError } from '../../lib/errors.ts'
-import { ENVIRONMENTS, HARDWARE_PROFILES } from '../../lib/schema.ts'
-import { loadPlatform } from '../../lib/platform.ts'
-import { caddyTask } from '../../lib/proxy.ts'
+import { task } from '../../lib/task/task.ts'
+import { FailureError } from '../../lib/core/errors.ts'
+import { ENVIRONMENTS, HARDWARE_PROFILES } from '../../lib/model/x-fields.ts'
+import { loadPlatform } from '../../lib/docker/platform.ts'
+import { caddyTask } from '../../lib/caddy/proxy.ts'
 
 await task({
   summary: 'Render, validate or reload the Caddy config derived from the routes',

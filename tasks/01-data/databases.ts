@@ -3,8 +3,8 @@
 // empty data folder); --passwords re-applies each app role's password after a rotation. Idempotent; drops nothing.
 // Changes: roles, databases and extensions inside the postgres container (a second run changes nothing).
 // Usage: npx zx tasks/01-data/databases.ts [--passwords] [--dry-run] [--json]
-import { task } from '../../lib/task.ts'
-import { ensureAppDatabases } from '../../lib/app-databases.ts'
+import { task } from '../../lib/task/task.ts'
+import { ensureAppDatabases } from '../../lib/stacks/app-databases.ts'
 
 await task({
   summary: 'Create the missing per-app databases and roles on the running PostgreSQL',

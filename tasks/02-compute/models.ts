@@ -3,9 +3,9 @@
 // same tags). `list` shows what it holds and which listed models are missing.
 // Changes (pull): model files in the stackyard-ollama-data volume. A second pull changes nothing.
 // Usage: npx zx tasks/02-compute/models.ts pull|list [--model NAME]… [--update] [--dry-run] [--json]
-import { task } from '../../lib/task.ts'
-import { table } from '../../lib/format.ts'
-import { listModels, modelKey, MODELS_VARIABLE, parseModels, pullModels } from '../../lib/ollama-models.ts'
+import { task } from '../../lib/task/task.ts'
+import { table } from '../../lib/core/format.ts'
+import { listModels, modelKey, MODELS_VARIABLE, parseModels, pullModels } from '../../lib/stacks/ollama-models.ts'
 
 await task({
   summary: 'Pull the listed models into Ollama, or list what it holds',

@@ -1,7 +1,7 @@
-// Test helper: a fake prompt layer (lib/prompt.ts Ask) with queued answers that records what was asked. An unexpected
+// Test helper: a fake prompt layer (lib/core/prompt.ts Ask) with queued answers that records what was asked. An unexpected
 // prompt fails the test; CANCEL answers a prompt the way Ctrl-C does (CancelledError). Never used by product code.
-import { CancelledError } from '../../lib/errors.ts'
-import type { Ask } from '../../lib/prompt.ts'
+import { CancelledError } from '../../lib/core/errors.ts'
+import type { Ask } from '../../lib/core/prompt.ts'
 
 export const CANCEL = Symbol('cancel')
 

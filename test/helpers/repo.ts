@@ -4,8 +4,8 @@ import { appendFileSync, chmodSync, cpSync, mkdtempSync, rmSync, symlinkSync, wr
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { spawn } from 'node:child_process'
-import { parseDotenv } from '../../lib/env.ts'
-import { isSecretFrom } from '../../lib/secrecy.ts'
+import { parseDotenv } from '../../lib/env/dotenv.ts'
+import { isSecretFrom } from '../../lib/env/secrecy.ts'
 
 export const REPO = resolve(import.meta.dirname, '..', '..')
 const COPY = ['package.json', '.npmrc', 'tsconfig.json', '.env.global', '.gitignore', 'lib', 'tasks', 'compose', 'caddy', 'cloudflared', 'infisical', 'test/fake-docker']
@@ -54,7 +54,7 @@ export interface RunOptions {
 const SCANNED_FILES = ['.env', '.env.infisical']
 const SCAN_MIN_LENGTH = 8
 
-/** The secret values (lib/secrecy.ts rule, length ≥ 8) of the copy's .env and .env.infisical, with their keys. */
+/** The secret values (lib/env/secrecy.ts rule, length ≥ 8) of the copy's .env and .env.infisical, with their keys. */
 function secretsIn(root: string): Map<string, string> {
   const found = new Map<string, string>()
   for (const file of SCANNED_FILES) {

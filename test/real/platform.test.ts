@@ -7,7 +7,7 @@ import { request } from 'node:http'
 import { readdirSync, readFileSync, statSync, existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { realTier, realRepo, docker, containers, BIND } from './harness.ts'
-import { parseDotenv } from '../../lib/env.ts'
+import { parseDotenv } from '../../lib/env/dotenv.ts'
 import type { TempRepo } from '../helpers/repo.ts'
 
 const STACKS = ['--stacks', 'infrastructure,data,compute']

@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { realTier, realRepo, docker, containers } from './harness.ts'
-import { parseDotenv } from '../../lib/env.ts'
+import { parseDotenv } from '../../lib/env/dotenv.ts'
 
 const DATA = 'stackyard-data'
 /** a stack whose one service writes the key of its first start into its data folder and keeps it (as n8n does) */

@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { realTier, realRepo, docker, swarmActive } from './harness.ts'
 import { build, missingImages } from '../standins/build.ts'
-import { parseDotenv } from '../../lib/env.ts'
+import { parseDotenv } from '../../lib/env/dotenv.ts'
 
 const INFRA = 'stackyard-infra'
 const DATA = 'stackyard-data'

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { realTier, realRepo, docker, containers } from './harness.ts'
-import { writeArchive } from '../../lib/archive.ts'
+import { writeArchive } from '../../lib/backup/archive.ts'
 
 const STACKS = ['--stacks', 'infrastructure,data']
 const PASSPHRASE = 'correct horse battery staple 42'

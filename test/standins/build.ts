@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, openSync, closeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
-import { loadRegistry } from '../../lib/registry.ts'
-import { HELPER_IMAGE } from '../../lib/backup-methods.ts'
+import { loadRegistry } from '../../lib/model/registry.ts'
+import { HELPER_IMAGE } from '../../lib/backup/methods.ts'
 
 const HERE = import.meta.dirname
 const ROOT = resolve(HERE, '..', '..')

@@ -2,12 +2,12 @@
 // the queued actions in order (Cloudflare, Infisical, up), each on a task context that re-reads the files; then the
 // reachable URLs and the next steps. An action that fails says how to resume: running setup again continues.
 import { resolve } from 'node:path'
-import { StackyardError } from '../../errors.ts'
-import { editEnvFile } from '../../env-file.ts'
+import { StackyardError } from '../../core/errors.ts'
+import { editEnvFile } from '../../env/file.ts'
 import { existsSync, readdirSync } from 'node:fs'
-import type { FlagDecls } from '../../flags.ts'
-import type { TaskContext } from '../../task.ts'
-import { renderUpReport } from '../../up.ts'
+import type { FlagDecls } from '../../core/flags.ts'
+import type { TaskContext } from '../../task/task.ts'
+import { renderUpReport } from '../../stacks/up.ts'
 import type { ApplyContext, SetupContext } from '../context.ts'
 import { plannedActions, skipReason } from '../start.ts'
 

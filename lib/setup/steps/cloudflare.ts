@@ -1,15 +1,15 @@
 // Setup step 4, Cloudflare (public environment only): none; an existing tunnel's token (cloudflared runs with it,
 // hostnames are routed in the dashboard); or an API token, with which the tunnel, its ingress, DNS and Access are set
 // up through the Cloudflare libraries. The plan is read (never written) for the review; the actions run after it.
-import { readCloudflareConfig, desiredHosts } from '../../cloudflare-config.ts'
-import { openSession } from '../../cloudflare-session.ts'
-import { planReconcile } from '../../cloudflare-plan.ts'
-import { renderPlan } from '../../cloudflare-diff.ts'
-import { reconcileTask, storeTunnelToken } from '../../cloudflare-run.ts'
-import type { FlagDecls } from '../../flags.ts'
-import { activeRoutes } from '../../routes.ts'
-import { readSettings } from '../../settings.ts'
-import type { TaskContext } from '../../task.ts'
+import { readCloudflareConfig, desiredHosts } from '../../cloudflare/config.ts'
+import { openSession } from '../../cloudflare/session.ts'
+import { planReconcile } from '../../cloudflare/reconcile.ts'
+import { renderPlan } from '../../cloudflare/diff.ts'
+import { reconcileTask, storeTunnelToken } from '../../cloudflare/reconcile-tasks.ts'
+import type { FlagDecls } from '../../core/flags.ts'
+import { activeRoutes } from '../../model/routes.ts'
+import { readSettings } from '../../model/settings.ts'
+import type { TaskContext } from '../../task/task.ts'
 import { CLOUDFLARE_MODES, type CloudflareMode, type SetupContext } from '../context.ts'
 import { emailsProblem, requiredProblem } from '../validate.ts'
 

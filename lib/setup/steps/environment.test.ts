@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { CancelledError } from '../../errors.ts'
+import { CancelledError } from '../../core/errors.ts'
 import { CANCEL } from '../../../test/helpers/fake-ask.ts'
 import { fakeSetup } from '../../../test/setup-helpers.ts'
 import { environment } from './environment.ts'

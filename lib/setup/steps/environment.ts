@@ -1,9 +1,9 @@
 // Setup step 2, environment: private (local ports on 127.0.0.1, the default, needs nothing else) or public (a domain;
 // the hostnames derived from it are shown). Queues STACKYARD_ENVIRONMENT and DOMAIN for .env.
-import type { Environment } from '../../schema.ts'
+import type { Environment } from '../../model/x-fields.ts'
 import type { SetupContext } from '../context.ts'
 import { domainProblem } from '../validate.ts'
-import { routeHost } from '../../routes.ts'
+import { routeHost } from '../../model/routes.ts'
 
 type Ctx = Pick<SetupContext, 'answers' | 'current' | 'files' | 'decide' | 'ask' | 'setEnv' | 'registry' | 'log'>
 

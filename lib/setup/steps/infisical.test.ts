@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { FailureError } from '../../errors.ts'
+import { FailureError } from '../../core/errors.ts'
 import { startFakeInfisical } from '../../../test/fake-infisical.ts'
 import { fakeSetup } from '../../../test/setup-helpers.ts'
 import { infisical } from './infisical.ts'

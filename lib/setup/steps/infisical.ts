@@ -1,13 +1,13 @@
 // Setup step 5, Infisical: none; the bundled instance (its compose profile switched on, started, bootstrapped, the
 // secrets pushed); or an external instance with a machine identity (checked now, read-only; pushed to after the
 // review). Writes STACKYARD_PROFILES (the optional services plus the bundled instance's profile).
-import { FailureError, StackyardError } from '../../errors.ts'
+import { FailureError, StackyardError } from '../../core/errors.ts'
 import { INFISICAL_MODES, type InfisicalMode, type SetupContext } from '../context.ts'
-import { openSession, readRemote } from '../../infisical-sync.ts'
+import { openSession, readRemote } from '../../infisical/sync.ts'
 import { adminPasswordProblem, emailProblem, requiredProblem, urlProblem } from '../validate.ts'
 import { bootstrapAction, pushAction, startAction } from '../infisical-actions.ts'
-import { commaList } from '../../format.ts'
-import { routeUrl } from '../../routes.ts'
+import { commaList } from '../../core/format.ts'
+import { routeUrl } from '../../model/routes.ts'
 
 type Ctx = Pick<SetupContext, 'answers' | 'current' | 'files' | 'registry' | 'decide' | 'secret' | 'ask' | 'setEnv' | 'planned' | 'actions' | 'next' | 'log' | 'timeout'>
 

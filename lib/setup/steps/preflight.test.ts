@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ConfigError } from '../../errors.ts'
+import { ConfigError } from '../../core/errors.ts'
 import { DOCKER_OK, fakeSetup } from '../../../test/setup-helpers.ts'
 import { preflight } from './preflight.ts'
 

@@ -1,11 +1,11 @@
 // Setup step 1, preflight: Node version, Docker and Compose v2 (a missing or unreachable Docker is recorded, not
 // fatal: the configuration is still written), the GPU (the matching hardware profile is offered later), and, once
 // the answers are in, the private ports. Reads only.
-import { ConfigError } from '../../errors.ts'
-import { checkDocker, checkPorts } from '../../preflight.ts'
-import type { HardwareProfile } from '../../schema.ts'
-import { activeRoutes } from '../../routes.ts'
-import { readSettings } from '../../settings.ts'
+import { ConfigError } from '../../core/errors.ts'
+import { checkDocker, checkPorts } from '../../docker/preflight.ts'
+import type { HardwareProfile } from '../../model/x-fields.ts'
+import { activeRoutes } from '../../model/routes.ts'
+import { readSettings } from '../../model/settings.ts'
 import type { SetupContext } from '../context.ts'
 
 export const MIN_NODE: [number, number] = [20, 12]

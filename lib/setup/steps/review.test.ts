@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { CancelledError } from '../../errors.ts'
-import { stripAnsi } from '../../log.ts'
+import { CancelledError } from '../../core/errors.ts'
+import { stripAnsi } from '../../core/log.ts'
 import { fakeSetup } from '../../../test/setup-helpers.ts'
 import { review } from './review.ts'
 

@@ -1,12 +1,12 @@
-// Setup step 7, review: everything that will be written or done, secrets masked (lib/redact.ts mask), the plans read
+// Setup step 7, review: everything that will be written or done, secrets masked (lib/core/redact.ts mask), the plans read
 // from Cloudflare, the warnings; then one confirmation in a terminal. A refusal (or Ctrl-C) leaves every file as it
 // was (exit 130). Reads only.
-import { CancelledError } from '../../errors.ts'
-import { color } from '../../log.ts'
-import { table } from '../../format.ts'
-import { loadPlatform } from '../../platform.ts'
-import { proxyState } from '../../proxy.ts'
-import { mask } from '../../redact.ts'
+import { CancelledError } from '../../core/errors.ts'
+import { color } from '../../core/log.ts'
+import { table } from '../../core/format.ts'
+import { loadPlatform } from '../../docker/platform.ts'
+import { proxyState } from '../../caddy/proxy.ts'
+import { mask } from '../../core/redact.ts'
 import type { SetupContext } from '../context.ts'
 import { plannedActions, skipReason } from '../start.ts'
 import { renderSummary } from '../summary.ts'

@@ -1,8 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { UsageError } from '../../errors.ts'
-import type { Registry } from '../../registry.ts'
-import { checkSecret } from '../../secrets.ts'
+import { UsageError } from '../../core/errors.ts'
+import type { Registry } from '../../model/registry.ts'
+import { checkSecret } from '../../model/secrets.ts'
 import { fakeSetup, repoRegistry } from '../../../test/setup-helpers.ts'
 import { secrets } from './secrets.ts'
 

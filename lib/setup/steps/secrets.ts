@@ -1,7 +1,7 @@
 // Setup step 6, secrets: every declared secret that is missing is generated in its declared format; an existing one
 // is never changed unless --rotate names it (derived JWTs are re-signed with it); a required external one (a token
 // you supply) is asked for with a masked prompt. Queues the values for .env; prints none.
-import { planSecrets } from '../../secrets.ts'
+import { planSecrets } from '../../model/secrets.ts'
 import type { SetupContext } from '../context.ts'
 
 type Ctx = Pick<SetupContext, 'answers' | 'given' | 'registry' | 'planned' | 'secret' | 'setEnv' | 'warnings' | 'log'>

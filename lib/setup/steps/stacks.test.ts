@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { UsageError } from '../../errors.ts'
-import type { Registry } from '../../registry.ts'
+import { UsageError } from '../../core/errors.ts'
+import type { Registry } from '../../model/registry.ts'
 import { fakeSetup, repoRegistry } from '../../../test/setup-helpers.ts'
 import { optionalProfiles, stacks } from './stacks.ts'
 

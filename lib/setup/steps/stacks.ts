@@ -2,11 +2,11 @@
 // profiles other than hardware, auto and the bundled Infisical's, which the Infisical step owns) and the hardware
 // profile (the detected GPU offered). Queues STACKYARD_STACKS and STACKYARD_PROFILE; STACKYARD_PROFILES is written by
 // the Infisical step, which knows the whole list.
-import { UsageError } from '../../errors.ts'
-import { HARDWARE_PROFILES, type HardwareProfile } from '../../schema.ts'
-import type { Registry } from '../../registry.ts'
+import { UsageError } from '../../core/errors.ts'
+import { HARDWARE_PROFILES, type HardwareProfile } from '../../model/x-fields.ts'
+import type { Registry } from '../../model/registry.ts'
 import type { SetupContext } from '../context.ts'
-import { commaList } from '../../format.ts'
+import { commaList } from '../../core/format.ts'
 
 type Ctx = Pick<SetupContext, 'answers' | 'current' | 'given' | 'files' | 'facts' | 'decide' | 'ask' | 'setEnv' | 'registry' | 'log'>
 

@@ -3,8 +3,8 @@
 // protected route; records each app's AUD as <SERVICE>_ACCESS_AUD and CLOUDFLARE_AUTH_DOMAIN in .env.
 // Changes: Access policies and apps in the account; .env (only when a value differs).
 // Usage: npx zx tasks/00-infrastructure/cloudflare/access.ts [--prune] [--force] [--dry-run] [--json]
-import { task } from '../../../lib/task.ts'
-import { reconcileTask } from '../../../lib/cloudflare-run.ts'
+import { task } from '../../../lib/task/task.ts'
+import { reconcileTask } from '../../../lib/cloudflare/reconcile-tasks.ts'
 
 await task({
   summary: 'Reconcile Cloudflare Access apps and the allow policy with the registry',

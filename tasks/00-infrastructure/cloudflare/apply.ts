@@ -2,8 +2,8 @@
 // changes, applied in a safe order: Access apps (their AUD), then the ingress, then DNS.
 // Changes: Access policies and apps, the tunnel configuration, DNS records; .env (AUDs).
 // Usage: npx zx tasks/00-infrastructure/cloudflare/apply.ts [--prune] [--force] [--yes] [--dry-run] [--json]
-import { task } from '../../../lib/task.ts'
-import { reconcileTask } from '../../../lib/cloudflare-run.ts'
+import { task } from '../../../lib/task/task.ts'
+import { reconcileTask } from '../../../lib/cloudflare/reconcile-tasks.ts'
 
 await task({
   summary: 'Plan and apply Access, tunnel ingress and DNS from the registry',

@@ -1,8 +1,8 @@
 // Print the AUD tag of the Access application protecting HOST (a full hostname, or a subdomain of DOMAIN),
 // for services that validate the Cf-Access-Jwt-Assertion header themselves. Data on stdout; reads only.
 // Usage: npx zx tasks/00-infrastructure/cloudflare/aud-tag.ts HOST [--json]
-import { task } from '../../../lib/task.ts'
-import { audTagTask } from '../../../lib/cloudflare-report.ts'
+import { task } from '../../../lib/task/task.ts'
+import { audTagTask } from '../../../lib/cloudflare/check-tasks.ts'
 
 await task({
   summary: 'Print the Access AUD tag of a hostname',

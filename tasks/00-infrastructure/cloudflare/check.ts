@@ -4,8 +4,8 @@
 // values the stance calls safe; --purge purges the zone cache. Exit 1 when a check fails.
 // Changes: nothing, unless --fix (zone settings) or --purge (cache).
 // Usage: npx zx tasks/00-infrastructure/cloudflare/check.ts [--fix] [--purge] [--dry-run] [--json]
-import { task } from '../../../lib/task.ts'
-import { zoneCheckTask } from '../../../lib/cloudflare-report.ts'
+import { task } from '../../../lib/task/task.ts'
+import { zoneCheckTask } from '../../../lib/cloudflare/check-tasks.ts'
 
 await task({
   summary: 'Check the zone settings against Stackyard\'s stance',

@@ -3,9 +3,9 @@
 // A/AAAA records at a routed name are reported, never deleted. --check only reports (exit 1 when wrong).
 // Changes: DNS records of the zone (none with --check).
 // Usage: npx zx tasks/00-infrastructure/cloudflare/dns.ts [--check] [--force] [--prune] [--remove HOST] [--dry-run] [--json]
-import { task } from '../../../lib/task.ts'
-import { reconcileTask } from '../../../lib/cloudflare-run.ts'
-import { dnsCheckTask } from '../../../lib/cloudflare-report.ts'
+import { task } from '../../../lib/task/task.ts'
+import { reconcileTask } from '../../../lib/cloudflare/reconcile-tasks.ts'
+import { dnsCheckTask } from '../../../lib/cloudflare/check-tasks.ts'
 
 await task({
   summary: 'Reconcile the tunnel CNAME records with the registry routes',

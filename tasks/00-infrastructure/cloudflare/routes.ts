@@ -2,8 +2,8 @@
 // (http://caddy:80) with its Host header, and Access enforced by cloudflared for protected routes.
 // Changes: the tunnel configuration (one read-modify-write PUT; rules Stackyard does not own are kept).
 // Usage: npx zx tasks/00-infrastructure/cloudflare/routes.ts [--remove HOST] [--prune] [--force] [--dry-run] [--json]
-import { task } from '../../../lib/task.ts'
-import { reconcileTask } from '../../../lib/cloudflare-run.ts'
+import { task } from '../../../lib/task/task.ts'
+import { reconcileTask } from '../../../lib/cloudflare/reconcile-tasks.ts'
 
 await task({
   summary: 'Reconcile the tunnel ingress rules with the registry routes',

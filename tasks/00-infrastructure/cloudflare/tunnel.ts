@@ -3,8 +3,8 @@
 // and report its connections. cloudflared (compose profile `tunnel`) starts once the token is set.
 // Changes: creates the tunnel if missing; .env when the token differs.
 // Usage: npx zx tasks/00-infrastructure/cloudflare/tunnel.ts [--dry-run] [--json]
-import { task } from '../../../lib/task.ts'
-import { storeTunnelToken } from '../../../lib/cloudflare-run.ts'
+import { task } from '../../../lib/task/task.ts'
+import { storeTunnelToken } from '../../../lib/cloudflare/reconcile-tasks.ts'
 
 await task({
   summary: 'Ensure the Cloudflare Tunnel exists and store its token in .env',

@@ -8,10 +8,10 @@
 // Usage: npx zx tasks/00-infrastructure/infisical/bootstrap.ts [--email E] [--organization O] [--password-stdin] [--dry-run]
 //        npx zx tasks/00-infrastructure/infisical/bootstrap.ts --client-id ID --project-id ID --client-secret-stdin
 import { readFileSync } from 'node:fs'
-import { task } from '../../../lib/task.ts'
-import { UsageError } from '../../../lib/errors.ts'
-import { configValues } from '../../../lib/infisical-config.ts'
-import { bootstrapAndStore } from '../../../lib/infisical-context.ts'
+import { task } from '../../../lib/task/task.ts'
+import { UsageError } from '../../../lib/core/errors.ts'
+import { configValues } from '../../../lib/infisical/config.ts'
+import { bootstrapAndStore } from '../../../lib/infisical/tasks.ts'
 
 await task({
   summary: 'Bootstrap Infisical (admin, project, machine identity) and store its credentials in .env',

@@ -2,9 +2,9 @@
 // stacks. When Infisical cannot be used it keeps the last good .env.infisical, or falls back to .env alone, and
 // says which (exit 1 then, so scripts notice; `up` itself goes on). Changes: .env.infisical (mode 0600).
 // Usage: npx zx tasks/00-infrastructure/infisical/export.ts [--skip-infisical] [--dry-run] [--json]
-import { task } from '../../../lib/task.ts'
-import { exportSecretLayer } from '../../../lib/infisical-export.ts'
-import { configValues } from '../../../lib/infisical-config.ts'
+import { task } from '../../../lib/task/task.ts'
+import { exportSecretLayer } from '../../../lib/infisical/export.ts'
+import { configValues } from '../../../lib/infisical/config.ts'
 
 await task({
   summary: 'Export Infisical secrets to .env.infisical (what up uses), with a visible fallback',

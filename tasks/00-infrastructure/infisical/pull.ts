@@ -3,11 +3,11 @@
 // updates those keys inside .env instead, keeping comments and order, with a backup (.env.bak); keys changed in .env
 // since the last sync are kept unless --force. Local-only keys are never deleted from .env.
 // Usage: npx zx tasks/00-infrastructure/infisical/pull.ts [--into .env] [--expand] [--force] [--dry-run] [--json]
-import { task } from '../../../lib/task.ts'
-import { INFISICAL_ENV_FILE, writeExport } from '../../../lib/infisical-sync.ts'
-import { planPull, saveSyncState } from '../../../lib/infisical-context.ts'
-import { keptLines, renderPullPlan } from '../../../lib/infisical-report.ts'
-import { plural } from '../../../lib/format.ts'
+import { task } from '../../../lib/task/task.ts'
+import { INFISICAL_ENV_FILE, writeExport } from '../../../lib/infisical/sync.ts'
+import { planPull, saveSyncState } from '../../../lib/infisical/tasks.ts'
+import { keptLines, renderPullPlan } from '../../../lib/infisical/report.ts'
+import { plural } from '../../../lib/core/format.ts'
 
 await task({
   summary: 'Pull secrets from Infisical into .env.infisical (or into .env)',

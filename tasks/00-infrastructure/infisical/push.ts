@@ -3,9 +3,9 @@
 // Values the server would alter (surrounding whitespace) stop the push before anything is written. Keys changed in
 // Infisical since the last sync are kept unless --force. Changes: secrets in Infisical; .stackyard/infisical-sync.json.
 // Usage: npx zx tasks/00-infrastructure/infisical/push.ts [--prune] [--force] [--allow-trim] [--dry-run] [--json]
-import { task } from '../../../lib/task.ts'
-import { pushSecrets } from '../../../lib/infisical-context.ts'
-import { keptLines, renderPushPlan } from '../../../lib/infisical-report.ts'
+import { task } from '../../../lib/task/task.ts'
+import { pushSecrets } from '../../../lib/infisical/tasks.ts'
+import { keptLines, renderPushPlan } from '../../../lib/infisical/report.ts'
 
 await task({
   summary: 'Push .env secrets to Infisical (batched, planned, idempotent)',

@@ -3,9 +3,9 @@
 // then remove the Infisical containers and exactly their volumes, found by compose labels. Both ask for a typed
 // confirmation (or --yes). Changes: Docker containers/volumes/data of the infisical services; backups/.
 // Usage: npx zx tasks/00-infrastructure/infisical/reset.ts (--data | --infra) [--yes] [--dry-run] [--json]
-import { task } from '../../../lib/task.ts'
-import { UsageError } from '../../../lib/errors.ts'
-import { resetInfisical } from '../../../lib/infisical-reset.ts'
+import { task } from '../../../lib/task/task.ts'
+import { UsageError } from '../../../lib/core/errors.ts'
+import { resetInfisical } from '../../../lib/infisical/reset.ts'
 
 await task({
   summary: 'Reset the bundled Infisical (--data: empty it; --infra: remove containers and volumes), after a backup',

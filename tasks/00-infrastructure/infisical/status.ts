@@ -3,11 +3,11 @@
 // the last synced state is known it says which side changed. Changes nothing.
 // Exit code: 0 when every key is the same on both sides, 1 when not (2 for a configuration error).
 // Usage: npx zx tasks/00-infrastructure/infisical/status.ts [--all] [--json]
-import { task } from '../../../lib/task.ts'
-import { diffStatus, inSync } from '../../../lib/infisical-plan.ts'
-import { pulledSecrets, readRemote } from '../../../lib/infisical-sync.ts'
-import { localEnv, localSide, sessionFrom, syncState } from '../../../lib/infisical-context.ts'
-import { countBy, renderStatus } from '../../../lib/infisical-report.ts'
+import { task } from '../../../lib/task/task.ts'
+import { diffStatus, inSync } from '../../../lib/infisical/plan.ts'
+import { pulledSecrets, readRemote } from '../../../lib/infisical/sync.ts'
+import { localEnv, localSide, sessionFrom, syncState } from '../../../lib/infisical/tasks.ts'
+import { countBy, renderStatus } from '../../../lib/infisical/report.ts'
 
 await task({
   summary: 'Show which secrets differ between .env and Infisical (exit 0 in sync, 1 not)',

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { tarHeader, writeArchive, type EntrySource } from '../../../lib/archive.ts'
+import { tarHeader, writeArchive, type EntrySource } from '../../../lib/backup/archive.ts'
 import type { HostileCase } from '../case.ts'
 import type { TempRepo } from '../../helpers/repo.ts'
 
