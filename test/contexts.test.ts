@@ -34,7 +34,7 @@ const engine = (repo: TempRepo, context?: string): Engine => {
 }
 
 test('every task that talks to Docker declares it (docker: true), so --context is accepted and shown in its help', async () => {
-  const dockerLibs = /lib\/(platform|preflight|infisical-reset|backup|restore|app-databases|ollama-models|proxy|up|down|status|health|update|multi-host|secret-rotation|live-secrets)\.ts|lib\/setup\//
+  const dockerLibs = /lib\/(docker\/(platform|preflight)|infisical\/reset|backup\/(backup|restore)|stacks\/(app-databases|ollama-models|up|down|status|health|multi-host|secret-rotation|live-secrets)|caddy\/proxy|update\/update)\.ts|lib\/setup\//
   const repo = tempRepo()
   try {
     for (const file of walk(join(REPO, 'tasks'))) {

@@ -2,8 +2,9 @@
 # Installs what the tests need and the machine may lack, from Debian's packages only (no change to apt's sources):
 # caddy (real Caddyfile validation and routing), tmux (the interactive wizard test), PostgreSQL (the per-app database
 # script), the Docker engine (docker.io), debootstrap (the stand-in images' root) and Docker Compose v2 (Debian
-# trixie's docker-compose package, CLI plugin only, installed with dpkg: bookworm's is v1). Does nothing when all are
-# present. The stand-in images are built by the test run itself (test/standins/build.ts), not here.
+# trixie's docker-compose package, CLI plugin only, installed with dpkg: bookworm's is v1), restic (offsite copies)
+# and systemd-analyze (the schedule's units). Does nothing when all are present. The stand-in images are built by the
+# test run itself (test/standins/build.ts), not here.
 set -eu
 missing=""
 command -v caddy >/dev/null 2>&1 || missing="$missing caddy"
@@ -13,6 +14,8 @@ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/n
 command -v dockerd >/dev/null 2>&1 || missing="$missing docker.io"
 command -v debootstrap >/dev/null 2>&1 || missing="$missing debootstrap"
 command -v restic >/dev/null 2>&1 || missing="$missing restic"
+# systemd-analyze verify checks the backup schedule's generated units
+command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
 compose_v2() { docker compose version >/dev/null 2>&1; }
 [ -z "$missing" ] && compose_v2 && exit 0
 if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
