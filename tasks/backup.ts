@@ -11,10 +11,8 @@ import { stackFlag, task } from '../lib/task/task.ts'
 import { UsageError } from '../lib/core/errors.ts'
 import { requireOutputDirectory } from '../lib/core/path-kind.ts'
 import { checkDocker } from '../lib/docker/preflight.ts'
-import { helperImage } from '../lib/backup/methods.ts'
 import { backup } from '../lib/backup/backup.ts'
-import { prepareBackupDir } from '../lib/core/backup-dir.ts'
-import { backupPassphrase, PASSPHRASE_VARIABLE, stackyardVersion } from '../lib/backup/inputs.ts'
+import { backupPassphrase, PASSPHRASE_VARIABLE } from '../lib/backup/inputs.ts'
 import { verifyArchive } from '../lib/backup/drill-task.ts'
 
 await task({
@@ -45,15 +43,12 @@ await task({
     requireOutputDirectory(outDir, ctx.flags.out, '--out')
     const passphrase = ctx.flags.encrypt ? await backupPassphrase(ctx, { confirm: true }) : undefined
     await checkDocker(ctx)
-    await prepareBackupDir(ctx, outDir)
     const report = await backup(ctx, {
       stacks: ctx.flags.stack.includes('all') ? [] : ctx.flags.stack,
       outDir,
       keep: ctx.flags.keep,
       includeSecrets: ctx.flags.includeSecrets ?? false,
       passphrase,
-      helperImage: helperImage(ctx.env),
-      stackyard: await stackyardVersion(ctx),
     })
     if (ctx.json) ctx.out({ archive: report.archive, encrypted: report.encrypted, size: report.size, sha256: report.sha256, removed: report.removed, manifest: report.manifest })
     else if (report.archive) ctx.out(ctx.rel(report.archive))

@@ -15,10 +15,11 @@ import { parseImageInspect, type PsRow } from '../docker/state.ts'
 import { findVolumes } from '../infisical/reset.ts'
 import { fileDigest, writeArchive, type EntrySource } from './archive.ts'
 import { archiveName, retention } from './retention.ts'
-import { archivePath, databaseSettings, parseDatabaseList, pg, pgUser, PG_COMPLETE, snapshot, tolerantRoles, volume, type PgSpec, type SnapshotSpec } from './methods.ts'
+import { archivePath, databaseSettings, parseDatabaseList, pg, pgUser, PG_COMPLETE, snapshot, tolerantRoles, volume, helperImage, type PgSpec, type SnapshotSpec } from './methods.ts'
 import { MANIFEST_FILE, SECRET_FILES, type Manifest, type ManifestEntry } from './manifest.ts'
 import { plural } from '../core/format.ts'
-import { workFolderPrefix } from '../core/backup-dir.ts'
+import { prepareBackupDir, workFolderPrefix } from '../core/backup-dir.ts'
+import { stackyardVersion } from './inputs.ts'
 import { BACKUP_JOURNAL_FILE, journalEntry, readJournal, withBackup } from './journal.ts'
 import type { Service, Stack } from '../model/registry.ts'
 import { selectedStacks } from '../model/routes.ts'
@@ -35,8 +36,10 @@ export interface BackupOptions {
   includeSecrets: boolean
   /** encrypt the archive with a key derived from this */
   passphrase?: string
-  helperImage: string
-  stackyard: { version: string; commit: string | null }
+  /** default: helperImage(), STACKYARD_BACKUP_IMAGE or the pinned one */
+  helperImage?: string
+  /** default: this checkout's version and commit */
+  stackyard?: { version: string; commit: string | null }
   now?: Date
 }
 
@@ -167,6 +170,8 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
   const { name, prefix } = archiveName({ context: p.context, stacks: o.stacks.length ? stacks.map((s) => s.name) : undefined, now, encrypted: o.passphrase !== undefined })
   const dest = join(o.outDir, name)
   if (existsSync(dest)) throw new FailureError(`${relative(ctx.root, dest)} exists already`, { hint: 'wait a second and run again' })
+  await prepareBackupDir(ctx, o.outDir)
+  const image = o.helperImage ?? helperImage(ctx.env)
   const tmp = ctx.dryRun ? undefined : await mkdtemp(workFolderPrefix(o.outDir))
   try {
     if (tmp) await chmod(tmp, 0o700)
@@ -223,7 +228,7 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
       } else {
         for (const v of it.volumes) {
           const rel = archivePath.volume(it.stack.name, it.service.name, v.key)
-          const args = [...volume.runArgs(v.name, o.helperImage, { readOnly: true, stdin: false }), ...volume.archive()]
+          const args = [...volume.runArgs(v.name, image, { readOnly: true, stdin: false }), ...volume.archive()]
           const r = await dumpTo(ctx, args, {}, file(rel), `${where}: archive of volume ${v.name}`)
           if (!r) continue
           entries.push({ ...base, kind: 'volume', file: rel, volume: v.key, size: r.size, sha256: r.sha256, path: file(rel) })
@@ -241,7 +246,7 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
       format: 'stackyard-backup',
       version: 1,
       createdAt: now.toISOString(),
-      stackyard: o.stackyard,
+      stackyard: o.stackyard ?? (await stackyardVersion(ctx)),
       context: p.context ?? null,
       environment: p.settings.environment,
       stacks: stacks.map((s) => s.name),

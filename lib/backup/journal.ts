@@ -6,6 +6,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
 import { ConfigError } from '../core/errors.ts'
 import { STATE_DIR } from '../core/paths.ts'
+import { parseJsonAs } from '../core/format.ts'
 
 export const BACKUP_JOURNAL_FILE = join(STATE_DIR, 'backups.json')
 
@@ -35,15 +36,9 @@ export function readJournal(root: string): BackupJournal {
   } catch {
     return { version: 1, entries: [] }
   }
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-  const r = Journal.safeParse(json)
-  if (!r.success) throw new ConfigError(`${BACKUP_JOURNAL_FILE} is damaged`, { file: BACKUP_JOURNAL_FILE, hint: `move it aside (the next backup writes a new one): mv ${BACKUP_JOURNAL_FILE} ${BACKUP_JOURNAL_FILE}.damaged` })
-  return r.data
+  const journal = parseJsonAs(Journal, text)
+  if (!journal) throw new ConfigError(`${BACKUP_JOURNAL_FILE} is damaged`, { file: BACKUP_JOURNAL_FILE, hint: `move it aside (the next backup writes a new one): mv ${BACKUP_JOURNAL_FILE} ${BACKUP_JOURNAL_FILE}.damaged` })
+  return journal
 }
 
 /** The journal's file content with `entry` added (an entry for the same archive and folder is replaced). */

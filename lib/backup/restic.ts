@@ -8,6 +8,7 @@ import { ConfigError, FailureError } from '../core/errors.ts'
 import type { ExecOptions, ExecResult, Runner } from '../core/exec.ts'
 import { redact } from '../core/redact.ts'
 import { PASSWORD_VARIABLE, REPOSITORY_VARIABLE, type OffsiteSettings } from './offsite-settings.ts'
+import { parseJsonAs } from '../core/format.ts'
 
 /** The tag every snapshot Stackyard makes carries; forget and restore only look at these. */
 export const SNAPSHOT_TAG = 'stackyard'
@@ -81,15 +82,9 @@ export type Node = z.infer<typeof Node>
 const Forget = z.array(z.object({ remove: z.array(z.object({ id: z.string() })).nullish() }))
 
 function parseJson<T extends z.ZodType>(schema: T, text: string, what: string): z.infer<T> {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-  const r = schema.safeParse(json)
-  if (!r.success) throw new FailureError(`restic ${what}: unexpected output (not the JSON this version of Stackyard reads)`, { hint: 'restic 0.14 or later is needed: restic version' })
-  return r.data
+  const data = parseJsonAs(schema, text)
+  if (data === undefined) throw new FailureError(`restic ${what}: unexpected output (not the JSON this version of Stackyard reads)`, { hint: 'restic 0.14 or later is needed: restic version' })
+  return data
 }
 
 /** JSON lines (restic's --json for backup and ls): each line that parses. */

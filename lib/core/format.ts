@@ -1,4 +1,6 @@
-// Plain-text helpers: rendering (tables, durations, printable text), comma lists and names made into variable names; pure.
+// Plain-text helpers: rendering (tables, durations, printable text), reading comma lists and JSON against a schema, and
+// names made into variable names; pure.
+import type { z } from 'zod'
 import { stripAnsi } from './log.ts'
 
 /** Render rows as an aligned table; the first row is the header. Cells may contain ANSI colour. */
@@ -51,4 +53,16 @@ export function commaList(text: string | undefined): string[] {
 /** A name as part of an environment variable's name: `edge-1` → `EDGE_1` (upper case, anything else `_`). */
 export function envNamePart(name: string): string {
   return name.toUpperCase().replace(/[^A-Z0-9]/g, '_')
+}
+
+/** `text` parsed as JSON and checked against `schema`: the data, or undefined when it is not JSON or not of that shape. */
+export function parseJsonAs<T extends z.ZodType>(schema: T, text: string): z.infer<T> | undefined {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  const r = schema.safeParse(json)
+  return r.success ? r.data : undefined
 }

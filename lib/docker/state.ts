@@ -2,6 +2,7 @@
 // `image inspect`, `info`. Pure functions of command output, validated with zod; no I/O.
 import { z } from 'zod'
 import { FailureError } from '../core/errors.ts'
+import { parseJsonAs } from '../core/format.ts'
 
 const Publisher = z.looseObject({
   URL: z.string().optional().default(''),
@@ -143,7 +144,7 @@ export function parseInfo(stdout: string): { serverVersion: string; runtimes: st
 
 /** `docker compose config --format json`: service → image, for the services the profiles enable. */
 export function parseConfigImages(stdout: string): Record<string, string> {
-  const doc = z.looseObject({ services: z.record(z.string(), z.looseObject({ image: z.string().optional() })).optional() }).safeParse(JSON.parse(stdout || '{}'))
-  if (!doc.success) throw new FailureError('unexpected `docker compose config --format json` output')
-  return Object.fromEntries(Object.entries(doc.data.services ?? {}).flatMap(([name, s]) => (s.image ? [[name, s.image]] : [])))
+  const doc = parseJsonAs(z.looseObject({ services: z.record(z.string(), z.looseObject({ image: z.string().optional() })).optional() }), stdout || '{}')
+  if (!doc) throw new FailureError('unexpected `docker compose config --format json` output')
+  return Object.fromEntries(Object.entries(doc.services ?? {}).flatMap(([name, s]) => (s.image ? [[name, s.image]] : [])))
 }

@@ -6,9 +6,7 @@ import type { Registry } from '../model/registry.ts'
 import type { StackCtx } from '../docker/platform.ts'
 import { lastBackupOf, readJournal, withBackup, type BackupJournal, type JournalEntry } from '../backup/journal.ts'
 import { backup } from '../backup/backup.ts'
-import { BACKUP_DIR, prepareBackupDir } from '../core/backup-dir.ts'
-import { helperImage } from '../backup/methods.ts'
-import { stackyardVersion } from '../backup/inputs.ts'
+import { BACKUP_DIR } from '../core/backup-dir.ts'
 import { plural } from '../core/format.ts'
 
 export interface GateService {
@@ -98,14 +96,7 @@ export function refusal(decisions: readonly GateDecision[], maxAgeText: string):
 export async function backupFirst(ctx: StackCtx, stacks: readonly string[], stateful: readonly GateService[]): Promise<BackupJournal> {
   const outDir = resolve(ctx.root, BACKUP_DIR)
   ctx.log.step(`backing up ${stacks.join(', ')} before recreating`)
-  await prepareBackupDir(ctx, outDir)
-  const report = await backup(ctx, {
-    stacks,
-    outDir,
-    includeSecrets: false,
-    helperImage: helperImage(ctx.env),
-    stackyard: await stackyardVersion(ctx),
-  })
+  const report = await backup(ctx, { stacks, outDir, includeSecrets: false })
   const journal = readJournal(ctx.root)
   if (report.archive) return journal
   // a dry run dumps nothing, so its manifest lists no files: it would hold every stateful service it did not skip

@@ -12,7 +12,7 @@ import type { Stack } from '../model/registry.ts'
 import { upCommand } from '../docker/compose.ts'
 import { parseConfigImages, parseContainerInspect, parseImageInspect, shortDigest, type ImageInfo } from '../docker/state.ts'
 import { diagnoseStack, renderDiagnosis } from '../docker/diagnose.ts'
-import { duration, plural, table } from '../core/format.ts'
+import { duration, plural, table, parseJsonAs } from '../core/format.ts'
 import { STATE_DIR } from '../core/paths.ts'
 import type { Platform, StackCtx } from '../docker/platform.ts'
 import { stackRows } from '../stacks/status.ts'
@@ -85,9 +85,9 @@ export async function pullStack(ctx: Pick<StackCtx, 'exec' | 'change' | 'dryRun'
 export function readHistory(root: string): HistoryEntry[] {
   const abs = join(root, HISTORY_FILE)
   if (!existsSync(abs)) return []
-  const r = History.safeParse(JSON.parse(readFileSync(abs, 'utf8')))
-  if (!r.success) throw new FailureError(`${HISTORY_FILE} is not in the expected shape`, { hint: `move it aside; it only matters for --rollback` })
-  return r.data.entries
+  const history = parseJsonAs(History, readFileSync(abs, 'utf8'))
+  if (!history) throw new FailureError(`${HISTORY_FILE} is not the JSON update writes`, { hint: `move it aside; it only matters for --rollback` })
+  return history.entries
 }
 
 async function writeHistory(ctx: Pick<StackCtx, 'writeFile'>, entries: HistoryEntry[]): Promise<void> {
