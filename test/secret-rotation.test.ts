@@ -2,13 +2,15 @@
 // checks a login and applies ALTER ROLE): the plan under --dry-run changes nothing; a secret nothing runs is only
 // written; a consumed one is changed in the database first, then .env, then its services are recreated and proven; a
 // failure at any later step is undone everywhere (exit 1); encryption keys are refused (exit 2); derived JWTs follow
-// their source; a key from Infisical's layer is refused. And doctor --live's file-json check (n8n's encryption key).
+// their source; a key Infisical supplies is changed there too (the loopback fake Infisical), and put back on failure.
+// And doctor --live's file-json check (n8n's encryption key).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { tempRepo, type TempRepo, type DockerCall } from './helpers/repo.ts'
 import { parseDotenv } from '../lib/env/dotenv.ts'
 import { composeSub, isMutating } from './stack-fixtures.ts'
+import { startFakeInfisical } from './fake-infisical.ts'
 
 const sha = (s: string) => 'sha256:' + createHash('sha256').update(s).digest('hex')
 const env = (repo: TempRepo) => parseDotenv(repo.read('.env'))
@@ -126,7 +128,7 @@ test('nothing running uses it: only .env changes (no docker change); no engine, 
     assert.match(r.stderr, /data\/postgres is not running: only \.env changes/)
     assert.deepEqual(repo.dockerCalls().filter(isMutating), [])
     const health = await repo.run('health.ts', ['--json'])
-    assert.match(JSON.parse(health.stdout).checks.find((c: { check: string }) => c.check === 'live secrets').detail, /^not checked: no service holding one of the 6 checkable secrets is running$/)
+    assert.match(JSON.parse(health.stdout).checks.find((c: { check: string }) => c.check === 'live secrets').detail, /^not checked: no service holding one of the 7 checkable secrets is running$/)
 
     const before = repo.read('.env')
     // without an answering engine nobody can tell whether a service uses it: refused, nothing written
@@ -199,17 +201,63 @@ networks:
   }
 })
 
-test('a key that Infisical\'s layer sets is refused (exit 2): a new value in .env would not reach the services', async () => {
+test('a key Infisical supplies: changed in the database, then in Infisical, its export and .env; a failure puts Infisical\'s old value back; a reference or an unreachable Infisical changes nothing', async () => {
   const repo = await platform()
+  const fake = await startFakeInfisical()
   try {
-    repo.write('.env', repo.read('.env') + 'INFISICAL_CLIENT_ID="id-0123456789"\nINFISICAL_CLIENT_SECRET="secret-0123456789abcdef"\nINFISICAL_PROJECT_ID="project-0123"\n', 0o600)
-    repo.write('.env.infisical', 'N8N_DB_PASSWORD="FromInfisical0123456789abcdefghij"\n', 0o600)
-    const before = repo.read('.env')
-    const r = await repo.run('secrets.ts', ['generate', '--rotate', 'N8N_DB_PASSWORD'])
-    assert.equal(r.code, 2, r.stdout + r.stderr)
-    assert.match(r.stderr, /N8N_DB_PASSWORD comes from Infisical \(\.env\.infisical\)/)
-    assert.equal(repo.read('.env'), before)
+    const INF = { env: { INFISICAL_API_URL: fake.url } }
+    const old = env(repo).N8N_DB_PASSWORD
+    repo.write('.env', repo.read('.env') + `INFISICAL_CLIENT_ID="${fake.clientId}"\nINFISICAL_CLIENT_SECRET="${fake.clientSecret}"\nINFISICAL_PROJECT_ID="${fake.projectId}"\n`, 0o600)
+    fake.seed({ N8N_DB_PASSWORD: old })
+    assert.equal((await repo.run('00-infrastructure/infisical/export.ts', [], INF)).code, 0)
+    assert.equal(parseDotenv(repo.read('.env.infisical')).N8N_DB_PASSWORD, old)
+
+    const dry = await repo.run('secrets.ts', ['generate', '--rotate', 'N8N_DB_PASSWORD', '--dry-run'], INF)
+    assert.equal(dry.code, 0, dry.stderr)
+    assert.match(dry.stdout, /2\. change N8N_DB_PASSWORD in Infisical/)
+    assert.match(dry.stdout, /\[dry-run\] PATCH \/api\/v3\/secrets\/raw\/N8N_DB_PASSWORD/)
+    assert.equal(fake.writes().length, 0, 'nothing sent under --dry-run')
+
+    // a failure after the database and Infisical changed: both get the old value back, both files byte for byte
+    const files = { env: repo.read('.env'), infisical: repo.read('.env.infisical') }
+    repo.dockerRules([{ match: ['up', '--no-deps', 'postgres'], times: 1, exit: 1, stderr: 'container stackyard-data-postgres-1 is unhealthy' }])
+    const failed = await repo.run('secrets.ts', ['generate', '--rotate', 'N8N_DB_PASSWORD', '--timeout', '5'], INF)
+    assert.equal(failed.code, 1, failed.stdout + failed.stderr)
+    assert.match(failed.stderr, /rolled back: \.env restored; \.env\.infisical restored; N8N_DB_PASSWORD has its old value in Infisical again; data\/\{postgres\} recreated with the old value; role n8n in data\/postgres has its old password again/)
+    assert.equal(fake.secrets().N8N_DB_PASSWORD, old)
+    assert.equal(fake.writes().length, 2, 'changed, then changed back')
+    assert.deepEqual({ env: repo.read('.env'), infisical: repo.read('.env.infisical') }, files)
+    assert.equal(rolePassword(repo, 'n8n'), sha(old))
+
+    const r = await repo.run('secrets.ts', ['generate', '--rotate', 'N8N_DB_PASSWORD'], INF)
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    const now = parseDotenv(repo.read('.env.infisical')).N8N_DB_PASSWORD
+    assert.notEqual(now, old)
+    assert.equal(fake.secrets().N8N_DB_PASSWORD, now, 'Infisical holds the new value')
+    assert.equal(env(repo).N8N_DB_PASSWORD, now, '.env, which held it too, agrees (a later push or pull changes nothing)')
+    assert.equal(rolePassword(repo, 'n8n'), sha(now))
+    assert.match(r.stderr, /Infisical: N8N_DB_PASSWORD replaced/)
+    assert.equal((await repo.run('doctor.ts', ['--live'], INF)).code, 0)
+    const push = await repo.run('00-infrastructure/infisical/push.ts', ['--dry-run'], INF)
+    assert.doesNotMatch(push.stdout + push.stderr, /N8N_DB_PASSWORD.*(update|conflict)/i, 'both sides agree')
+
+    // a reference in Infisical is not a value of its own: refused before anything changes
+    fake.seed({ N8N_DB_PASSWORD: '${OTHER_SECRET}', OTHER_SECRET: now })
+    const n = repo.dockerCalls().length
+    const ref = await repo.run('secrets.ts', ['generate', '--rotate', 'N8N_DB_PASSWORD'], INF)
+    assert.equal(ref.code, 2, ref.stdout + ref.stderr)
+    assert.match(ref.stderr, /in Infisical \(dev\) it is a reference to another secret/)
+    assert.equal(alters(since(repo, n)).length, 0)
+
+    // Infisical unreachable: nothing changes anywhere
+    fake.seed({ N8N_DB_PASSWORD: now })
+    await fake.close()
+    const down = await repo.run('secrets.ts', ['generate', '--rotate', 'N8N_DB_PASSWORD'], INF)
+    assert.equal(down.code, 1, down.stdout + down.stderr)
+    assert.equal(alters(since(repo, n)).length, 0)
+    assert.equal(parseDotenv(repo.read('.env.infisical')).N8N_DB_PASSWORD, now)
   } finally {
+    await fake.close().catch(() => {})
     repo.cleanup()
   }
 })
@@ -229,7 +277,7 @@ test('doctor --live, file-json: n8n\'s encryption key is compared with the one i
     const health = await repo.run('health.ts', ['--json'])
     const line = JSON.parse(health.stdout).checks.find((c: { check: string }) => c.check === 'live secrets')
     assert.equal(line.ok, true)
-    assert.match(line.detail, /^ok: 1 secret accepted by the running services; 5 others not checked \(service not running\)$/)
+    assert.match(line.detail, /^ok: 1 secret accepted by the running services; 6 others not checked \(service not running\)$/)
 
     // the key changed in .env by hand (a rotation refuses it): the data folder still holds the first one
     repo.write('.env', repo.read('.env').replace(key, 'f'.repeat(64)), 0o600)

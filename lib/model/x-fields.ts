@@ -57,6 +57,8 @@ export type RouteSpec = z.infer<typeof RouteSpec>
  * rotation changes the role's password through the running server: lib/stacks/secret-rotation.ts).
  * file-json: a JSON file in the service's container holds the value in one field (n8n keeps its encryption key in its
  * data folder); read with `cat` inside the container and compared in-process, never printed.
+ * infisical-root-key: the value opens the root key Infisical keeps wrapped in its database (kms_root_config), by the
+ * rule Infisical applies when it starts (lib/infisical/root-key.ts); read with psql inside the database's container.
  */
 export const LiveCheck = z.discriminatedUnion('method', [
   z.strictObject({
@@ -75,6 +77,17 @@ export const LiveCheck = z.discriminatedUnion('method', [
     path: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'an absolute path inside the container (A-Z a-z 0-9 . _ - /)'),
     /** the top-level field that holds the value */
     field: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a top-level JSON field name'),
+  }),
+  z.strictObject({
+    method: z.literal('infisical-root-key'),
+    /** the PostgreSQL service of the same stack that holds Infisical's database */
+    service: z.string().min(1),
+    /** the role psql connects as over the container's local socket */
+    role: z.string().min(1).max(63),
+    /** the database (default: the role's name) */
+    database: z.string().min(1).max(63).optional(),
+    /** how Infisical reads the key: utf8 (ENCRYPTION_KEY, the default) or base64 (ROOT_ENCRYPTION_KEY) */
+    encoding: z.enum(['utf8', 'base64']).optional(),
   }),
 ])
 export type LiveCheck = z.infer<typeof LiveCheck>

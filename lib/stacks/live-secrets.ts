@@ -1,6 +1,6 @@
 // `doctor --live` and health's live line: each secret with a declared `check:` proven against its running service with
-// the value the env layers hold (pg-login, file-json). Values reach a container on stdin only; what is read back is
-// compared in-process, never printed; a stopped service counts as not checked.
+// the value the env layers hold (pg-login, file-json, infisical-root-key). Values reach a container on stdin only; what
+// is read back is compared in-process, never printed; a stopped service counts as not checked.
 import { timingSafeEqual } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { Platform, StackCtx } from '../docker/platform.ts'
@@ -11,6 +11,7 @@ import { execCommand } from '../docker/compose.ts'
 import { stackRows } from './status.ts'
 import { plural } from '../core/format.ts'
 import { registerSecrets } from '../core/redact.ts'
+import { judgeRootKey, NO_TABLE, ROOT_KEY_QUERY } from '../infisical/root-key.ts'
 
 /**
  * A constant script: the password is the first line of stdin; role, database and host are arguments ($1, $2, $3). The
@@ -22,11 +23,15 @@ export const PG_LOGIN = 'IFS= read -r PGPASSWORD && export PGPASSWORD && exec ps
 export type CheckedDecl = SecretDecl & { spec: { check: LiveCheck } }
 export const hasCheck = (d: SecretDecl): d is CheckedDecl => Boolean(d.spec.check)
 
-/** One secret's live proof. `not-running`: its service does not run, so nothing was proven either way. */
+/**
+ * One secret's live proof. `not-running`: its service does not run; `not-checked`: it runs but holds nothing to check
+ * the value against yet (`why` says what); either way nothing was proven.
+ */
 export interface Proof {
   key: string
-  status: 'ok' | 'fail' | 'not-running'
+  status: 'ok' | 'fail' | 'not-running' | 'not-checked'
   finding?: Finding
+  why?: string
 }
 
 /** Which services of each stack run (one `compose ps` per stack, asked once). */
@@ -51,29 +56,8 @@ export async function proveSecret(ctx: Pick<StackCtx, 'exec'>, p: Platform, d: C
   if (!value)
     return { key: d.key, status: 'fail', finding: { status: 'fail', message: `${d.key} is not set, but ${where} runs`, where: d.file, fix: 'restore the .env this installation was set up with (.env.bak), or run npx zx tasks/secrets.ts generate' } }
   const fileWhere = sourceWhere(p.compose.layers, d.key) ?? d.file
-  if (check.method === 'file-json') {
-    const r = await p.run(ctx.exec, stack, execCommand(check.service, ['cat', '--', check.path]))
-    let held: unknown
-    try {
-      held = r.exitCode === 0 ? (JSON.parse(r.stdout) as Record<string, unknown>)[check.field] : undefined
-    } catch {
-      held = undefined
-    }
-    if (typeof held === 'string') registerSecrets([held])
-    if (typeof held !== 'string')
-      return { key: d.key, status: 'fail', finding: { status: 'fail', message: `${d.key}: cannot read ${check.field} from ${check.path} on ${where}${r.exitCode === 0 ? ' (not JSON, or the field is missing)' : `: ${r.stderr.trim().split('\n').pop() ?? ''}`}`, where: fileWhere, fix: 'is the service healthy? npx zx tasks/health.ts' } }
-    if (same(held, value)) return { key: d.key, status: 'ok' }
-    return {
-      key: d.key,
-      status: 'fail',
-      finding: {
-        status: 'fail',
-        message: `${d.key} differs from the ${check.field} that ${where} holds in ${check.path}: the service cannot read the data it encrypted`,
-        where: fileWhere,
-        fix: `put the value the data was encrypted with back in .env (.env.bak may hold it), then npx zx tasks/up.ts --stack ${stack.name}; a key cannot be changed in place${d.spec.rotate ? ` (${d.spec.rotate.procedure})` : ''}`,
-      },
-    }
-  }
+  if (check.method === 'file-json') return proveFileJson(ctx, p, d, check, value, where, fileWhere)
+  if (check.method === 'infisical-root-key') return proveRootKey(ctx, p, d, check, value, where, fileWhere)
   const database = check.database ?? check.role
   const r = await p.run(ctx.exec, stack, execCommand(check.service, ['sh', '-c', PG_LOGIN, 'sh', check.role, database, check.service]), { stdin: Readable.from([`${value}\n`]) })
   if (r.exitCode === 0) return { key: d.key, status: 'ok' }
@@ -95,6 +79,62 @@ export async function proveSecret(ctx: Pick<StackCtx, 'exec'>, p: Platform, d: C
   }
 }
 
+type Check<M extends LiveCheck['method']> = Extract<LiveCheck, { method: M }>
+
+async function proveFileJson(ctx: Pick<StackCtx, 'exec'>, p: Platform, d: CheckedDecl, check: Check<'file-json'>, value: string, where: string, fileWhere: string): Promise<Proof> {
+  const stack = p.registry.stack(d.stack)
+  const r = await p.run(ctx.exec, stack, execCommand(check.service, ['cat', '--', check.path]))
+  let held: unknown
+  try {
+    held = r.exitCode === 0 ? (JSON.parse(r.stdout) as Record<string, unknown>)[check.field] : undefined
+  } catch {
+    held = undefined
+  }
+  if (typeof held === 'string') registerSecrets([held])
+  if (typeof held !== 'string')
+    return { key: d.key, status: 'fail', finding: { status: 'fail', message: `${d.key}: cannot read ${check.field} from ${check.path} on ${where}${r.exitCode === 0 ? ' (not JSON, or the field is missing)' : `: ${r.stderr.trim().split('\n').pop() ?? ''}`}`, where: fileWhere, fix: 'is the service healthy? npx zx tasks/health.ts' } }
+  if (same(held, value)) return { key: d.key, status: 'ok' }
+  return {
+    key: d.key,
+    status: 'fail',
+    finding: {
+      status: 'fail',
+      message: `${d.key} differs from the ${check.field} that ${where} holds in ${check.path}: the service cannot read the data it encrypted`,
+      where: fileWhere,
+      fix: keepKeyFix(d, stack.name),
+    },
+  }
+}
+
+/** Reads kms_root_config over the database container's local socket and tries the key on it in-process. */
+async function proveRootKey(ctx: Pick<StackCtx, 'exec'>, p: Platform, d: CheckedDecl, check: Check<'infisical-root-key'>, value: string, where: string, fileWhere: string): Promise<Proof> {
+  const stack = p.registry.stack(d.stack)
+  const r = await p.run(ctx.exec, stack, execCommand(check.service, ['psql', '-X', '-w', '-q', '-U', check.role, '-d', check.database ?? check.role, '-tA', '-c', ROOT_KEY_QUERY]))
+  if (r.exitCode !== 0 && NO_TABLE.test(r.stderr)) return { key: d.key, status: 'not-checked', why: `Infisical has not set up its database on ${where} yet` }
+  const fail = (message: string, fix: string): Proof => ({ key: d.key, status: 'fail', finding: { status: 'fail', message, where: fileWhere, fix } })
+  if (r.exitCode !== 0) return fail(`${d.key}: cannot read Infisical's root key from ${where}: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.exitCode}`}`, 'is the service healthy? npx zx tasks/health.ts')
+  const v = judgeRootKey(r.stdout, value, check.encoding)
+  switch (v.status) {
+    case 'opens':
+      return { key: d.key, status: 'ok' }
+    case 'not-initialized':
+      return { key: d.key, status: 'not-checked', why: `Infisical has not created its root key on ${where} yet` }
+    case 'hsm':
+      return { key: d.key, status: 'not-checked', why: `Infisical's root key on ${where} is wrapped by an HSM, not by this key` }
+    case 'bad-key':
+      return fail(`${d.key} is ${v.bytes} bytes as Infisical reads it; Infisical needs 32 and will not start with it`, keepKeyFix(d, stack.name))
+    case 'unreadable':
+      return fail(`${d.key}: cannot read Infisical's root key from ${where}: ${v.why}`, 'is this the database of a supported Infisical version? npx zx tasks/health.ts')
+    case 'does-not-open':
+      return fail(`${d.key} does not open the root key Infisical keeps in ${where} (kms_root_config): Infisical cannot start, nor read a secret it stored`, keepKeyFix(d, stack.name))
+  }
+}
+
+/** The fix for a key that encrypts stored data: the old value back, never a new one. */
+function keepKeyFix(d: CheckedDecl, stack: string): string {
+  return `put the value the data was encrypted with back in .env (.env.bak may hold it), then npx zx tasks/up.ts --stack ${stack}; a key cannot be changed in place${d.spec.rotate ? ` (${d.spec.rotate.procedure})` : ''}`
+}
+
 const same = (a: string, b: string) => {
   const x = Buffer.from(a)
   const y = Buffer.from(b)
@@ -109,17 +149,19 @@ export async function liveSecrets(ctx: Pick<StackCtx, 'exec'>, p: Platform, opts
   const failed: string[] = []
   let proven = 0
   let notRunning = 0
+  const unproven: string[] = []
   for (const d of declared) {
     const r = await proveSecret(ctx, p, d, running)
     if (r.status === 'ok') proven++
     else if (r.status === 'not-running') notRunning++
+    else if (r.status === 'not-checked') unproven.push(`${d.key}: ${r.why}`)
     else {
       findings.push(r.finding!)
       failed.push(d.key)
     }
   }
-  const skipped = notRunning ? `; ${plural(notRunning, 'other')} not checked (service not running)` : ''
-  if (!findings.length && !proven) return { id: 'live-secrets', title: 'live secrets', status: 'skip', summary: `none checked: no service holding one of the ${plural(declared.length, 'checkable secret')} is running`, findings }
+  const skipped = (notRunning ? `; ${plural(notRunning, 'other')} not checked (service not running)` : '') + unproven.map((u) => `; not checked: ${u}`).join('')
+  if (!findings.length && !proven) return { id: 'live-secrets', title: 'live secrets', status: 'skip', summary: `none checked: no service holding one of the ${plural(declared.length, 'checkable secret')} is running${unproven.map((u) => `; ${u}`).join('')}`, findings }
   return {
     id: 'live-secrets',
     title: 'live secrets',

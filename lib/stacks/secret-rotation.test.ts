@@ -20,7 +20,8 @@ test('the plan says which role in which service, which file, which services are 
     keys: ['N8N_DB_PASSWORD'],
     inPlace: true,
     roles: [{ key: 'N8N_DB_PASSWORD', stack: 'data', service: 'postgres', role: 'n8n', admin: 'postgres' }],
-    file: '.env',
+    infisical: [],
+    files: [{ file: '.env', keys: ['N8N_DB_PASSWORD'] }],
     recreate: [{ stack: 'data', services: ['postgres'] }, { stack: 'apps', services: ['n8n'] }],
     verify: ['N8N_DB_PASSWORD'],
     warnings: [],
@@ -30,7 +31,15 @@ test('the plan says which role in which service, which file, which services are 
     '2. write .env: N8N_DB_PASSWORD (atomic; the previous file in .env.bak)',
     '3. recreate data/postgres then apps/n8n and wait until healthy',
     '4. prove N8N_DB_PASSWORD with the live check (as doctor --live)',
-    'on any failure after step 1: the old value goes back into the database and the file, and the services are recreated with it (exit 1)',
+    'on any failure after step 1: the old value goes back into the database and the files, and the services are recreated with it (exit 1)',
   ])
   assert.deepEqual(renderRotationPlan({ ...plan, inPlace: false, roles: [], recreate: [], verify: [] }), ['no running service uses N8N_DB_PASSWORD: only .env changes'])
+  // a key Infisical supplies: changed there first, then in its export and in .env, which holds it too
+  const viaInfisical = { ...plan, infisical: ['N8N_DB_PASSWORD'], files: [{ file: '.env', keys: ['N8N_DB_PASSWORD'] }, { file: '.env.infisical', keys: ['N8N_DB_PASSWORD'] }] }
+  assert.deepEqual(renderRotationPlan(viaInfisical).slice(1, 4), [
+    '2. change N8N_DB_PASSWORD in Infisical (one PATCH per key; the previous value kept for the undo)',
+    '3. write .env: N8N_DB_PASSWORD (atomic; the previous file in .env.bak)',
+    '4. write .env.infisical: N8N_DB_PASSWORD (atomic; the previous file in .env.infisical.bak)',
+  ])
+  assert.match(renderRotationPlan(viaInfisical).at(-1)!, /back into the database, Infisical and the files/)
 })

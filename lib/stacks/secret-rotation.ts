@@ -1,6 +1,6 @@
-// Rotation in place of a secret running services use: the service first, then .env, then the services recreated and
-// the value proven; any failure undone everywhere (see rotateInPlace). Plans from the registry; every change goes
-// through the context (dry-run aware); values only on stdin, never printed.
+// Rotation in place of a secret running services use: the service first, then Infisical when it holds the key, then
+// the env files, then the services recreated and the value proven; any failure undone everywhere (see rotateInPlace).
+// Plans from the registry; every change goes through the context (dry-run aware); values only on stdin, never printed.
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadPlatform, type Platform, type StackCtx } from '../docker/platform.ts'
@@ -15,6 +15,9 @@ import { literal, serviceEnvironment } from '../model/service-env.ts'
 import { registerSecrets } from '../core/redact.ts'
 import { SECRET_LAYER_FILE } from '../env/layers.ts'
 import { plural } from '../core/format.ts'
+import { sessionFrom } from '../infisical/tasks.ts'
+import type { Session } from '../infisical/sync.ts'
+import { looksLikeReference } from '../infisical/plan.ts'
 
 export const ENV_FILE = '.env'
 /** seconds the services get to come back healthy when a failed rotation is undone */
@@ -67,19 +70,22 @@ export interface RotationPlan {
   inPlace: boolean
   /** (a) roles whose password changes in the running server first */
   roles: RoleChange[]
-  /** (b) the env file written */
-  file: string
-  /** (c) the running services that use a changed key, recreated per stack in stack order */
+  /** (b) keys Infisical supplies (their layer is .env.infisical): changed in Infisical, then in its export */
+  infisical: string[]
+  /** (c) the env files written, with the keys each one gets */
+  files: Array<{ file: string; keys: string[] }>
+  /** (d) the running services that use a changed key, recreated per stack in stack order */
   recreate: Array<{ stack: string; services: string[] }>
-  /** (d) keys the live check proves afterwards */
+  /** (e) keys the live check proves afterwards */
   verify: string[]
   /** said before anything happens */
   warnings: string[]
 }
 
 /**
- * What a rotation does, from the keys that change and the services that run. Refuses (UsageError) a key another
- * layer than .env sets (the shell, .env.infisical): writing .env would not change what the services get.
+ * What a rotation does, from the keys that change and the services that run. A key Infisical supplies is changed in
+ * Infisical and in its export (.env.infisical), and in .env too when .env also holds it (so a later push or pull sees
+ * both sides agree). Refuses (UsageError) a key the calling shell sets: no file would change what the services get.
  */
 export async function planRotation(ctx: Pick<StackCtx, 'exec'>, p: Platform, changes: Record<string, string>): Promise<RotationPlan> {
   const keys = Object.keys(changes)
@@ -88,13 +94,17 @@ export async function planRotation(ctx: Pick<StackCtx, 'exec'>, p: Platform, cha
   const recreate = new Map<string, Set<string>>()
   const verify: string[] = []
   const warnings: string[] = []
+  const infisical: string[] = []
+  const files = new Map<string, string[]>()
   for (const key of keys) {
     const src = p.compose.layers.sources[key]
     if (src && src.kind === 'shell') throw new UsageError(`--rotate: ${key} is set in the calling shell, which wins over ${ENV_FILE}: a new value in ${ENV_FILE} would not reach the services`, { hint: `unset ${key} in the shell (or change it where it is set)` })
-    if (src?.file === SECRET_LAYER_FILE)
-      throw new UsageError(`--rotate: ${key} comes from Infisical (${SECRET_LAYER_FILE}): rotating it here would change ${ENV_FILE} only, and pushing to Infisical is not part of a rotation yet`, {
-        hint: `change it in Infisical${p.registry.secrets.get(key)?.spec.check?.method === 'pg-login' ? ' and in the database (ALTER ROLE … PASSWORD, through npx zx tasks/compose.ts <stack> -- exec <service> psql)' : ''}, then npx zx tasks/up.ts (it exports the new value and recreates what uses it); npx zx tasks/doctor.ts --live checks the result`,
-      })
+    const fromInfisical = src?.file === SECRET_LAYER_FILE
+    if (fromInfisical) infisical.push(key)
+    for (const f of fromInfisical ? [SECRET_LAYER_FILE, ...((p.compose.layers.history[key] ?? []).some((h) => h.file === ENV_FILE) ? [ENV_FILE] : [])] : [ENV_FILE]) {
+      if (!files.has(f)) files.set(f, [])
+      files.get(f)!.push(key)
+    }
     const used = consumers(p.registry, key)
     const live = []
     for (const c of used) if ((await running(c.stack)).has(c.service)) live.push(c)
@@ -119,9 +129,10 @@ export async function planRotation(ctx: Pick<StackCtx, 'exec'>, p: Platform, cha
   const order = p.registry.stacks.map((s) => s.name)
   return {
     keys,
-    inPlace: roles.length > 0 || recreate.size > 0,
+    inPlace: roles.length > 0 || recreate.size > 0 || infisical.length > 0,
     roles,
-    file: ENV_FILE,
+    infisical,
+    files: [...files].sort(([a], [b]) => (a === ENV_FILE ? -1 : b === ENV_FILE ? 1 : 0)).map(([file, k]) => ({ file, keys: k })),
     recreate: [...recreate].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)).map(([stack, s]) => ({ stack, services: [...s] })),
     verify,
     warnings,
@@ -130,15 +141,16 @@ export async function planRotation(ctx: Pick<StackCtx, 'exec'>, p: Platform, cha
 
 /** The plan as lines for the user (no values). */
 export function renderRotationPlan(plan: RotationPlan): string[] {
-  if (!plan.inPlace) return [`no running service uses ${plan.keys.join(', ')}: only ${plan.file} changes`]
+  if (!plan.inPlace) return [`no running service uses ${plan.keys.join(', ')}: only ${plan.files.map((f) => f.file).join(', ')} changes`]
   const roles = plan.roles.map((r) => `ALTER ROLE ${r.role} PASSWORD … in ${r.stack}/${r.service} (as ${r.admin}; the password on stdin) for ${r.key}`)
   const steps = [
     roles.length ? roles.join('; ') : 'no database role to change',
-    `write ${plan.file}: ${plan.keys.join(', ')} (atomic; the previous file in ${plan.file}.bak)`,
+    ...(plan.infisical.length ? [`change ${plan.infisical.join(', ')} in Infisical (one PATCH per key; the previous value kept for the undo)`] : []),
+    ...plan.files.map((f) => `write ${f.file}: ${f.keys.join(', ')} (atomic; the previous file in ${f.file}.bak)`),
     plan.recreate.length ? `recreate ${plan.recreate.map((r) => `${r.stack}/${r.services.join(',')}`).join(' then ')} and wait until healthy` : 'no running service to recreate',
     plan.verify.length ? `prove ${plan.verify.join(', ')} with the live check (as doctor --live)` : 'no live check is declared: healthy services are the proof',
   ]
-  return [...steps.map((x, i) => `${i + 1}. ${x}`), 'on any failure after step 1: the old value goes back into the database and the file, and the services are recreated with it (exit 1)']
+  return [...steps.map((x, i) => `${i + 1}. ${x}`), `on any failure after step 1: the old value goes back into the database${plan.infisical.length ? ', Infisical' : ''} and the files, and the services are recreated with it (exit 1)`]
 }
 
 /** what a rotation uses of the task context */
@@ -148,20 +160,50 @@ export interface RotationOutcome {
   done: string[]
 }
 
+/** Infisical's side of a rotation: the session, and the raw values Infisical holds now (what the undo puts back). */
+export interface InfisicalSide {
+  session: Session
+  old: Record<string, string>
+}
+
 /**
- * Carries out an in-place plan: (a) ALTER ROLE in the running server, (b) .env (atomic, backup), (c) the running
- * services that use a changed key recreated and waited for, (d) the live check. On a failure after (a): .env back byte
- * for byte, the services recreated with the old value, the old password back, the old value proven; then FailureError
- * saying what was undone. `changes` are the new values, `old` those before (the env layers'); neither is printed.
+ * Reads what Infisical holds for the keys it supplies, before anything changes: each must be there as a plain value (a
+ * `${…}` reference is refused: rotate the secret it points to). Infisical unreachable: FailureError, nothing changed.
  */
-export async function rotateInPlace(ctx: RotationCtx, load: () => Platform, plan: RotationPlan, changes: Record<string, string>, old: Record<string, string | undefined>, o: { timeout: number }): Promise<RotationOutcome> {
+export async function readInfisicalSide(ctx: StackCtx, keys: readonly string[]): Promise<InfisicalSide> {
+  const session = sessionFrom(ctx)
+  const remote = new Map((await session.client.listSecrets(session.scope)).map((r) => [r.key, r.value]))
+  const old: Record<string, string> = {}
+  const where = `${session.scope.environment}${session.scope.secretPath === '/' ? '' : session.scope.secretPath}`
+  for (const key of keys) {
+    const value = remote.get(key)
+    if (value === undefined)
+      throw new FailureError(`--rotate ${key}: ${SECRET_LAYER_FILE} holds it, but Infisical (${where}) no longer does: the export is out of date`, { hint: 'npx zx tasks/00-infrastructure/infisical/export.ts refreshes it; then rotate again' })
+    if (looksLikeReference(value))
+      throw new UsageError(`--rotate ${key}: in Infisical (${where}) it is a reference to another secret (\${…}), not a value of its own`, { hint: 'rotate the secret it refers to, in Infisical' })
+    old[key] = value
+  }
+  registerSecrets(Object.values(old))
+  return { session, old }
+}
+
+/**
+ * Carries out an in-place plan: (a) ALTER ROLE in the running server, (b) the keys Infisical supplies changed there,
+ * (c) the env files (atomic, backup), (d) the running services that use a changed key recreated and waited for, (e) the
+ * live check. On a failure after (a): the files back byte for byte, Infisical's old values back, the services recreated
+ * with the old value, the old password back, the old value proven; then FailureError saying what was undone. `changes`
+ * are the new values, `old` those before (the env layers'); neither is printed.
+ */
+export async function rotateInPlace(ctx: RotationCtx, load: () => Platform, plan: RotationPlan, changes: Record<string, string>, old: Record<string, string | undefined>, o: { timeout: number; infisical?: InfisicalSide }): Promise<RotationOutcome> {
   registerSecrets(Object.values(changes))
   const p = load()
-  const envPath = join(ctx.root, plan.file)
-  const before = readFileSync(envPath, 'utf8')
-  const mode = statSync(envPath).mode & 0o777
+  const before = plan.files.map((f) => {
+    const path = join(ctx.root, f.file)
+    return { file: f.file, text: readFileSync(path, 'utf8'), mode: statSync(path).mode & 0o777 }
+  })
   const altered: RoleChange[] = []
-  let wrote = false
+  const pushed: string[] = []
+  const wrote: typeof before = []
   const done: string[] = []
   let step = ''
   try {
@@ -171,10 +213,19 @@ export async function rotateInPlace(ctx: RotationCtx, load: () => Platform, plan
       altered.push(r)
       done.push(`role ${r.role} in ${r.stack}/${r.service}: new password`)
     }
-    step = `writing ${plan.file}`
-    await ctx.editEnv(plan.file, changes, { mode: 0o600 })
-    wrote = true
-    done.push(`${plan.file}: ${plural(plan.keys.length, 'key')} replaced (backup in ${plan.file}.bak)`)
+    for (const key of plan.infisical) {
+      step = `changing ${key} in Infisical`
+      await writeInfisical(o.infisical, key, changes[key])
+      pushed.push(key)
+    }
+    if (pushed.length) done.push(`Infisical: ${pushed.join(', ')} replaced`)
+    for (const f of before) {
+      const keys = plan.files.find((x) => x.file === f.file)!.keys
+      step = `writing ${f.file}`
+      await ctx.editEnv(f.file, Object.fromEntries(keys.map((k) => [k, changes[k]])), { mode: 0o600 })
+      wrote.push(f)
+      done.push(`${f.file}: ${plural(keys.length, 'key')} replaced (backup in ${f.file}.bak)`)
+    }
     const after = load()
     for (const r of plan.recreate) {
       step = `recreating ${r.stack}/{${r.services.join(',')}}`
@@ -192,16 +243,24 @@ export async function rotateInPlace(ctx: RotationCtx, load: () => Platform, plan
     const why = (err as Error).message
     const undone: string[] = []
     const failed: string[] = []
-    if (wrote) {
+    for (const f of wrote) {
       try {
-        await ctx.writeFile(plan.file, before, { mode, secret: true })
-        undone.push(`${plan.file} restored`)
+        await ctx.writeFile(f.file, f.text, { mode: f.mode, secret: true })
+        undone.push(`${f.file} restored`)
       } catch (e) {
-        failed.push(`${plan.file} not restored (${(e as Error).message}): copy ${plan.file}.bak over it`)
+        failed.push(`${f.file} not restored (${(e as Error).message}): copy ${f.file}.bak over it`)
+      }
+    }
+    for (const key of pushed) {
+      try {
+        await writeInfisical(o.infisical, key, o.infisical!.old[key])
+        undone.push(`${key} has its old value in Infisical again`)
+      } catch (e) {
+        failed.push(`${key} keeps the NEW value in Infisical (${(e as Error).message}): set it back there by hand (the old one is in ${SECRET_LAYER_FILE})`)
       }
     }
     const restored = load()
-    if (wrote)
+    if (wrote.length)
       for (const r of plan.recreate) {
         try {
           await recreate(ctx, restored, r, Math.max(o.timeout, ROLLBACK_TIMEOUT))
@@ -215,7 +274,7 @@ export async function rotateInPlace(ctx: RotationCtx, load: () => Platform, plan
         await alterRole(ctx, restored, r, old[r.key] ?? '')
         undone.push(`role ${r.role} in ${r.stack}/${r.service} has its old password again`)
       } catch (e) {
-        failed.push(`role ${r.role} in ${r.stack}/${r.service} keeps the NEW password (${(e as Error).message}): set it back by hand from ${plan.file}`)
+        failed.push(`role ${r.role} in ${r.stack}/${r.service} keeps the NEW password (${(e as Error).message}): set it back by hand from ${plan.files.map((f) => f.file).join(' or ')}`)
       }
     }
     if (plan.verify.length && !failed.length) {
@@ -225,9 +284,16 @@ export async function rotateInPlace(ctx: RotationCtx, load: () => Platform, plan
     }
     throw new FailureError(
       `rotation of ${plan.keys.join(', ')} failed while ${step}: ${why}\n${failed.length ? 'rolled back only partly' : 'rolled back'}: ${[...undone, ...failed].join('; ') || 'nothing had changed'}`,
-      { hint: failed.length ? `the old values are in ${plan.file}.bak; check with npx zx tasks/doctor.ts --live` : 'nothing changed; fix the cause and run the rotation again (npx zx tasks/health.ts shows the services)' },
+      { hint: failed.length ? `the old values are in ${plan.files.map((f) => `${f.file}.bak`).join(' and ')}; check with npx zx tasks/doctor.ts --live` : 'nothing changed; fix the cause and run the rotation again (npx zx tasks/health.ts shows the services)' },
     )
   }
+}
+
+/** One key's value in Infisical (PATCH, through the dry-run hook); a write an approval policy holds is a failure. */
+async function writeInfisical(side: InfisicalSide | undefined, key: string, value: string): Promise<void> {
+  if (!side) throw new FailureError(`no Infisical session to change ${key} with`)
+  const r = await side.session.client.writeOne('PATCH', side.session.scope, key, value)
+  if (r.pending) throw new FailureError(`Infisical holds the change of ${key} for approval (a change policy on this environment): it is not made`, { hint: 'reject the pending change request in Infisical, or rotate in an environment without an approval policy' })
 }
 
 async function alterRole(ctx: StackCtx, p: Platform, r: RoleChange, password: string): Promise<void> {
@@ -259,6 +325,7 @@ export async function prepareRotation(ctx: RotationCtx, changes: Record<string, 
   const load = () => loadPlatform(ctx, { profiles: 'declared', generating: false })
   const p = load()
   const plan = await planRotation(ctx, p, changes)
+  const infisical = plan.infisical.length ? await readInfisicalSide(ctx, plan.infisical) : undefined
   const old = Object.fromEntries(plan.keys.map((k) => [k, p.compose.layers.lookup(k)]))
-  return { plan, apply: (o) => rotateInPlace(ctx, load, plan, changes, old, o) }
+  return { plan, apply: (o) => rotateInPlace(ctx, load, plan, changes, old, { ...o, infisical }) }
 }

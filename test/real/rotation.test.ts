@@ -2,11 +2,15 @@
 // the superuser's and an app role's password changes them in the server, in .env and in the recreated container, and
 // every role still logs in (doctor --live); a rotation that fails midway (the recreated server cannot be healthy
 // within --timeout 1) leaves the old passwords working everywhere and .env byte for byte. And doctor --live's
-// file-json method against a container that keeps its first key in its data folder, as n8n does.
+// file-json method against a container that keeps its first key in its data folder, as n8n does. And the
+// infisical-root-key method against Infisical's PostgreSQL holding a root key wrapped the way Infisical wraps it. Last,
+// a password Infisical supplies (the loopback fake Infisical) rotated in the server, Infisical and both files.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { createCipheriv, randomBytes } from 'node:crypto'
 import { realTier, realRepo, docker, containers } from './harness.ts'
 import { parseDotenv } from '../../lib/env/dotenv.ts'
+import { startFakeInfisical } from '../fake-infisical.ts'
 
 const DATA = 'stackyard-data'
 /** a stack whose one service writes the key of its first start into its data folder and keeps it (as n8n does) */
@@ -92,6 +96,48 @@ if (realTier('rotation')) {
     assert.equal(l.code, 0, JSON.stringify(l.check))
   })
 
+  test('infisical-root-key: before Infisical set up its database nothing is proven; a root key wrapped with the key in .env opens, another key is named (exit 1), never printed', async () => {
+    const INFRA = 'stackyard-infra'
+    const started = await repo.run('compose.ts', ['infrastructure', '--all-profiles', '--', 'up', '-d', '--wait', 'infisical-db'])
+    assert.equal(started.code, 0, started.stderr)
+    const infisicalCheck = async () => {
+      const l = await live()
+      return { code: l.code, summary: l.check.summary, findings: l.check.findings.filter((f) => f.message.startsWith('INFISICAL_ENCRYPTION_KEY')) }
+    }
+    // real PostgreSQL's answer for a database Infisical has not migrated yet
+    const fresh = await infisicalCheck()
+    assert.equal(fresh.code, 0, JSON.stringify(fresh))
+    assert.match(fresh.summary, /^6 secrets accepted by the running services; .*not checked: INFISICAL_ENCRYPTION_KEY: Infisical has not set up its database on infrastructure\/infisical-db yet/)
+    // the table as Infisical's migration makes it, and its root key wrapped as Infisical wraps it (AES-256-GCM under the
+    // UTF-8 bytes of ENCRYPTION_KEY; IV 12 bytes, ciphertext, tag 16 bytes)
+    const key = parseDotenv(repo.read('.env')).INFISICAL_ENCRYPTION_KEY
+    const iv = randomBytes(12)
+    const cipher = createCipheriv('aes-256-gcm', Buffer.from(key, 'utf8'), iv)
+    const body = Buffer.concat([cipher.update(randomBytes(32)), cipher.final()])
+    const wrapped = Buffer.concat([iv, body, cipher.getAuthTag()]).toString('hex')
+    const sql = `CREATE TABLE kms_root_config (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "encryptedRootKey" bytea NOT NULL, "createdAt" timestamptz NOT NULL DEFAULT now(), "updatedAt" timestamptz NOT NULL DEFAULT now());
+INSERT INTO kms_root_config (id, "encryptedRootKey") VALUES ('00000000-0000-0000-0000-000000000000', decode('${wrapped}', 'hex'));`
+    const seeded = docker(['exec', '-i', containers(INFRA).get('infisical-db')!.id, 'psql', '-X', '-v', 'ON_ERROR_STOP=1', '-U', 'infisical', '-d', 'infisical'], { input: sql })
+    assert.equal(seeded.code, 0, seeded.stderr)
+    const ok = await infisicalCheck()
+    assert.equal(ok.code, 0, JSON.stringify(ok))
+    assert.match(ok.summary, /^7 secrets accepted by the running services/)
+    const before = repo.read('.env')
+    try {
+      repo.write('.env', before.replace(key, 'f'.repeat(32)), 0o600)
+      const wrong = await infisicalCheck()
+      assert.equal(wrong.code, 1)
+      assert.deepEqual(wrong.findings.map((f) => f.message), ['INFISICAL_ENCRYPTION_KEY does not open the root key Infisical keeps in infrastructure/infisical-db (kms_root_config): Infisical cannot start, nor read a secret it stored'])
+      assert.match(wrong.findings[0].fix, /put the value the data was encrypted with back in \.env/)
+      const h = await repo.run('health.ts', ['--stack', 'infrastructure'])
+      assert.match(h.stdout, /FAIL\s+live secrets\s+doctor --live\s+1 mismatch \(INFISICAL_ENCRYPTION_KEY\)/)
+      assert.doesNotMatch(h.stdout + h.stderr, new RegExp(key), 'the key is never printed')
+    } finally {
+      repo.write('.env', before, 0o600)
+      await repo.run('compose.ts', ['infrastructure', '--all-profiles', '--', 'rm', '-sfv', 'infisical-db'])
+    }
+  })
+
   test('file-json: a key changed in .env behind the data folder\'s back is named (exit 1), never printed; health says the same in one line', async () => {
     const old = parseDotenv(repo.read('.env')).KEEPER_KEY
     repo.write('.env', repo.read('.env').replace(old, 'e'.repeat(64)), 0o600)
@@ -105,5 +151,35 @@ if (realTier('rotation')) {
     const refused = await repo.run('secrets.ts', ['generate', '--rotate', 'KEEPER_KEY'])
     assert.equal(refused.code, 2)
     assert.match(refused.stderr, /it cannot be replaced in place: it encrypts what the keeper stores/)
+  })
+
+  test('a password Infisical supplies: new in the server, Infisical, .env.infisical and .env; a rotation that fails midway leaves the old one in all four', async () => {
+    const fake = await startFakeInfisical()
+    try {
+      const INF = { env: { INFISICAL_API_URL: fake.url } }
+      const old = parseDotenv(repo.read('.env')).N8N_DB_PASSWORD
+      repo.write('.env', repo.read('.env') + `INFISICAL_CLIENT_ID="${fake.clientId}"\nINFISICAL_CLIENT_SECRET="${fake.clientSecret}"\nINFISICAL_PROJECT_ID="${fake.projectId}"\n`, 0o600)
+      fake.seed({ N8N_DB_PASSWORD: old })
+      assert.equal((await repo.run('00-infrastructure/infisical/export.ts', [], INF)).code, 0)
+
+      const files = { env: repo.read('.env'), infisical: repo.read('.env.infisical') }
+      const failed = await repo.run('secrets.ts', ['generate', '--rotate', 'N8N_DB_PASSWORD', '--timeout', '1'], INF)
+      assert.equal(failed.code, 1, failed.stdout + failed.stderr)
+      assert.match(failed.stderr, /rolled back: \.env restored; \.env\.infisical restored; N8N_DB_PASSWORD has its old value in Infisical again; data\/\{postgres\} recreated with the old value; role n8n in data\/postgres has its old password again; live check: 1 secret accepted/)
+      assert.equal(fake.secrets().N8N_DB_PASSWORD, old)
+      assert.deepEqual({ env: repo.read('.env'), infisical: repo.read('.env.infisical') }, files)
+      assert.equal(login('n8n', old).stdout.trim(), 'n8n', 'the old password opens the role')
+
+      const r = await repo.run('secrets.ts', ['generate', '--rotate', 'N8N_DB_PASSWORD'], INF)
+      assert.equal(r.code, 0, r.stdout + r.stderr)
+      const now = parseDotenv(repo.read('.env.infisical')).N8N_DB_PASSWORD
+      assert.notEqual(now, old)
+      assert.equal(fake.secrets().N8N_DB_PASSWORD, now)
+      assert.equal(parseDotenv(repo.read('.env')).N8N_DB_PASSWORD, now)
+      assert.equal(login('n8n', now).stdout.trim(), 'n8n')
+      assert.match(login('n8n', old).stderr, /password authentication failed/)
+    } finally {
+      await fake.close()
+    }
   })
 }
