@@ -9,7 +9,7 @@ import type { Registry } from '../model/registry.ts'
 import type { TaskContext } from '../task/task.ts'
 import type { FlagDecls } from '../core/flags.ts'
 import { execCommand, upCommand } from '../docker/compose.ts'
-import { ConfigError, FailureError, UsageError } from '../core/errors.ts'
+import { CancelledError, ConfigError, FailureError, UsageError } from '../core/errors.ts'
 import { hasCheck, liveSecrets, runningServices } from './live-secrets.ts'
 import { literal, serviceEnvironment } from '../model/service-env.ts'
 import { registerSecrets } from '../core/redact.ts'
@@ -154,7 +154,7 @@ export function renderRotationPlan(plan: RotationPlan): string[] {
 }
 
 /** what a rotation uses of the task context */
-export type RotationCtx = StackCtx & Pick<TaskContext<FlagDecls>, 'editEnv'>
+export type RotationCtx = StackCtx & Pick<TaskContext<FlagDecls>, 'editEnv' | 'signal' | 'undoable'>
 
 export interface RotationOutcome {
   done: string[]
@@ -191,10 +191,15 @@ export async function readInfisicalSide(ctx: StackCtx, keys: readonly string[]):
  * Carries out an in-place plan: (a) ALTER ROLE in the running server, (b) the keys Infisical supplies changed there,
  * (c) the env files (atomic, backup), (d) the running services that use a changed key recreated and waited for, (e) the
  * live check. On a failure after (a): the files back byte for byte, Infisical's old values back, the services recreated
- * with the old value, the old password back, the old value proven; then FailureError saying what was undone. `changes`
+ * with the old value, the old password back, the old value proven; then FailureError saying what was undone. Ctrl-C
+ * is such a failure (the step running stops, everything is undone the same way; CancelledError, exit 130). `changes`
  * are the new values, `old` those before (the env layers'); neither is printed.
  */
-export async function rotateInPlace(ctx: RotationCtx, load: () => Platform, plan: RotationPlan, changes: Record<string, string>, old: Record<string, string | undefined>, o: { timeout: number; infisical?: InfisicalSide }): Promise<RotationOutcome> {
+export function rotateInPlace(ctx: RotationCtx, load: () => Platform, plan: RotationPlan, changes: Record<string, string>, old: Record<string, string | undefined>, o: { timeout: number; infisical?: InfisicalSide }): Promise<RotationOutcome> {
+  return ctx.undoable(() => rotate(ctx, load, plan, changes, old, o))
+}
+
+async function rotate(ctx: RotationCtx, load: () => Platform, plan: RotationPlan, changes: Record<string, string>, old: Record<string, string | undefined>, o: { timeout: number; infisical?: InfisicalSide }): Promise<RotationOutcome> {
   registerSecrets(Object.values(changes))
   const p = load()
   const before = plan.files.map((f) => {
@@ -206,33 +211,38 @@ export async function rotateInPlace(ctx: RotationCtx, load: () => Platform, plan
   const wrote: typeof before = []
   const done: string[] = []
   let step = ''
+  /** the next step; after Ctrl-C none starts: the undo below runs instead */
+  const at = (what: string) => {
+    if (ctx.signal.aborted) throw new CancelledError('Ctrl-C')
+    step = what
+  }
   try {
-    step = 'changing the password in the database'
+    at('changing the password in the database')
     for (const r of plan.roles) {
       await alterRole(ctx, p, r, changes[r.key])
       altered.push(r)
       done.push(`role ${r.role} in ${r.stack}/${r.service}: new password`)
     }
     for (const key of plan.infisical) {
-      step = `changing ${key} in Infisical`
+      at(`changing ${key} in Infisical`)
       await writeInfisical(o.infisical, key, changes[key])
       pushed.push(key)
     }
     if (pushed.length) done.push(`Infisical: ${pushed.join(', ')} replaced`)
     for (const f of before) {
       const keys = plan.files.find((x) => x.file === f.file)!.keys
-      step = `writing ${f.file}`
+      at(`writing ${f.file}`)
       await ctx.editEnv(f.file, Object.fromEntries(keys.map((k) => [k, changes[k]])), { mode: 0o600 })
       wrote.push(f)
       done.push(`${f.file}: ${plural(keys.length, 'key')} replaced (backup in ${f.file}.bak)`)
     }
     const after = load()
     for (const r of plan.recreate) {
-      step = `recreating ${r.stack}/{${r.services.join(',')}}`
+      at(`recreating ${r.stack}/{${r.services.join(',')}}`)
       await recreate(ctx, after, r, o.timeout)
       done.push(`${r.stack}: ${r.services.join(', ')} recreated, healthy`)
     }
-    step = 'proving the new value with the live check'
+    at('proving the new value with the live check')
     if (plan.verify.length && !ctx.dryRun) {
       const proof = await liveSecrets(ctx, after, { keys: plan.verify })
       if (proof.status === 'fail') throw new FailureError(proof.findings.map((f) => f.message).join('; '))
@@ -282,9 +292,10 @@ export async function rotateInPlace(ctx: RotationCtx, load: () => Platform, plan
       if (proof.status === 'fail') failed.push(`the live check does not accept the old values either: ${proof.summary}`)
       else undone.push(`live check: ${proof.summary}`)
     }
-    throw new FailureError(
-      `rotation of ${plan.keys.join(', ')} failed while ${step}: ${why}\n${failed.length ? 'rolled back only partly' : 'rolled back'}: ${[...undone, ...failed].join('; ') || 'nothing had changed'}`,
-      { hint: failed.length ? `the old values are in ${plan.files.map((f) => `${f.file}.bak`).join(' and ')}; check with npx zx tasks/doctor.ts --live` : 'nothing changed; fix the cause and run the rotation again (npx zx tasks/health.ts shows the services)' },
+    const Failure = ctx.signal.aborted ? CancelledError : FailureError
+    throw new Failure(
+      `rotation of ${plan.keys.join(', ')} ${ctx.signal.aborted ? 'cancelled (Ctrl-C)' : 'failed'} while ${step}: ${ctx.signal.aborted ? 'stopped there' : why}\n${failed.length ? 'rolled back only partly' : 'rolled back'}: ${[...undone, ...failed].join('; ') || 'nothing had changed'}`,
+      { hint: failed.length ? `the old values are in ${plan.files.map((f) => `${f.file}.bak`).join(' and ')}; check with npx zx tasks/doctor.ts --live` : ctx.signal.aborted ? 'nothing changed; run the rotation again when it may finish' : 'nothing changed; fix the cause and run the rotation again (npx zx tasks/health.ts shows the services)' },
     )
   }
 }

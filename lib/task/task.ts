@@ -94,6 +94,37 @@ export interface TaskContext<F extends FlagDecls> extends Modes<F> {
   confirm(message: string, opts?: { typed?: string }): Promise<void>
   /** path relative to the repo root, for messages */
   rel(path: string): string
+  /** aborted when Ctrl-C arrives while `undoable` work runs: that work stops at its next step and undoes itself */
+  readonly signal: AbortSignal
+  /**
+   * Runs work that undoes itself on failure (a rotation): a first Ctrl-C meanwhile aborts `signal` instead of
+   * exiting, so the work can put back what it changed and end with CancelledError (exit 130); a second one exits.
+   */
+  undoable<T>(work: () => Promise<T>): Promise<T>
+}
+
+/** Where Ctrl-C goes: the harness's handler asks `held()` before exiting and aborts `controller` instead. */
+export interface Interrupts {
+  controller: AbortController
+  held(): boolean
+  hold<T>(work: () => Promise<T>): Promise<T>
+}
+
+export function interrupts(): Interrupts {
+  const controller = new AbortController()
+  let holding = 0
+  return {
+    controller,
+    held: () => holding > 0,
+    async hold(work) {
+      holding++
+      try {
+        return await work()
+      } finally {
+        holding--
+      }
+    },
+  }
 }
 
 const COMMON: FlagDecls = {
@@ -125,6 +156,7 @@ export function taskArgv(argv: readonly string[] = process.argv, root: string = 
 export async function task<F extends FlagDecls>(def: TaskDef<F>, argv: readonly string[] = process.argv): Promise<void> {
   let settled = false
   let json = false
+  const cancel = interrupts()
   const onExit = () => {
     if (!settled && (process.exitCode === undefined || process.exitCode === 0)) {
       process.stderr.write('task ended before finishing (stdin closed?)\n')
@@ -132,6 +164,11 @@ export async function task<F extends FlagDecls>(def: TaskDef<F>, argv: readonly 
     }
   }
   const onSigint = () => {
+    if (cancel.held() && !cancel.controller.signal.aborted) {
+      process.stderr.write('\ncancelling: putting back what this run changed (Ctrl-C again stops at once and leaves it half done)\n')
+      cancel.controller.abort()
+      return
+    }
     process.stderr.write('\ncancelled\n')
     settled = true
     process.exit(EXIT.cancelled) // top level only: nothing is half-written, writes are atomic
@@ -168,7 +205,7 @@ export async function task<F extends FlagDecls>(def: TaskDef<F>, argv: readonly 
       interactive,
       dockerContext: typeof f.context === 'string' ? checkContextName(f.context) : undefined,
       engine: typeof f.engine === 'string' ? (f.engine as Engine) : undefined,
-    })
+    }, repoRoot, cancel)
     if (def.docker && !def.swarm && engineOf(ctx) === 'swarm')
       throw new UsageError(`npx zx ${script} does not work with the swarm engine yet (${ctx.engine ? '--engine swarm' : 'STACKYARD_ENGINE=swarm'})`, {
         hint: 'under swarm: up, down and status (README "Engines: compose or swarm"); for this task use --engine compose on a compose installation',
@@ -203,7 +240,7 @@ function engineOf(ctx: Pick<TaskContext<FlagDecls>, 'env' | 'engine'>): Engine |
 }
 
 /** Builds the context a task's run() gets. Exported for tests of tasks' building blocks. */
-export function createContext<F extends FlagDecls>(def: Pick<TaskDef<F>, 'yes'>, modes: Modes<F>, root: string = repoRoot): TaskContext<F> {
+export function createContext<F extends FlagDecls>(def: Pick<TaskDef<F>, 'yes'>, modes: Modes<F>, root: string = repoRoot, cancel: Interrupts = interrupts()): TaskContext<F> {
   const plan: string[] = []
   const skipped = (what: string) => {
     plan.push(what)
@@ -279,6 +316,8 @@ export function createContext<F extends FlagDecls>(def: Pick<TaskDef<F>, 'yes'>,
       if (!(await ask.confirm({ message, initialValue: false }))) throw new CancelledError('not confirmed')
     },
     rel,
+    signal: cancel.controller.signal,
+    undoable: (work) => cancel.hold(work),
   }
   return ctx
 }

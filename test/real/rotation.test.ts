@@ -1,13 +1,15 @@
 // The real tier: secrets.ts generate --rotate on a running platform (the data stack's PostgreSQL stand-in). Rotating
 // the superuser's and an app role's password changes them in the server, in .env and in the recreated container, and
 // every role still logs in (doctor --live); a rotation that fails midway (the recreated server cannot be healthy
-// within --timeout 1) leaves the old passwords working everywhere and .env byte for byte. And doctor --live's
+// within --timeout 1), or that Ctrl-C stops, leaves the old passwords working everywhere and .env byte for byte. And doctor --live's
 // file-json method against a container that keeps its first key in its data folder, as n8n does. And the
 // infisical-root-key method against Infisical's PostgreSQL holding a root key wrapped the way Infisical wraps it. Last,
 // a password Infisical supplies (the loopback fake Infisical) rotated in the server, Infisical and both files.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createCipheriv, randomBytes } from 'node:crypto'
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
 import { realTier, realRepo, docker, containers } from './harness.ts'
 import { parseDotenv } from '../../lib/env/dotenv.ts'
 import { startFakeInfisical } from '../fake-infisical.ts'
@@ -94,6 +96,34 @@ if (realTier('rotation')) {
     assert.equal(login('n8n', old).stdout.trim(), 'n8n', 'the old password opens the role')
     const l = await live()
     assert.equal(l.code, 0, JSON.stringify(l.check))
+  })
+
+  test('Ctrl-C while the recreated server starts: exit 130, and the rotation is undone as a failure is (.env byte for byte, the old password opens the role)', async () => {
+    const before = repo.read('.env')
+    const old = parseDotenv(before).N8N_DB_PASSWORD
+    const first = containers(DATA).get('postgres')!.id
+    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', CI: '1' }
+    delete env.NODE_OPTIONS
+    // its own process group, signalled as a terminal signals it: the task and its docker children alike
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repo.root, 'tasks', 'secrets.ts'), 'generate', '--rotate', 'N8N_DB_PASSWORD'], { cwd: repo.root, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    child.stdout.resume()
+    const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)))
+    // once the server is being recreated with the new password (polling the engine, not the clock), interrupt
+    let recreating = false
+    for (let i = 0; i < 600 && !recreating && child.exitCode === null; i++) {
+      recreating = (containers(DATA).get('postgres')?.id ?? first) !== first
+      if (!recreating) await new Promise((r) => setTimeout(r, 100))
+    }
+    assert.ok(recreating, `the rotation recreated the server: ${stderr}`)
+    process.kill(-child.pid!, 'SIGINT')
+    assert.equal(await exited, 130, stderr)
+    assert.match(stderr, /cancelling: putting back what this run changed/)
+    assert.match(stderr, /rotation of N8N_DB_PASSWORD cancelled \(Ctrl-C\) while recreating data\/\{postgres\}: stopped there\n\s+rolled back: \.env restored; data\/\{postgres\} recreated with the old value; role n8n in data\/postgres has its old password again; live check: 1 secret accepted/)
+    assert.equal(repo.read('.env'), before, '.env is unchanged')
+    assert.equal(containers(DATA).get('postgres')!.health, 'healthy')
+    assert.equal(login('n8n', old).stdout.trim(), 'n8n', 'the old password opens the role')
   })
 
   test('infisical-root-key: before Infisical set up its database nothing is proven; a root key wrapped with the key in .env opens, another key is named (exit 1), never printed', async () => {
