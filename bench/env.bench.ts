@@ -54,6 +54,8 @@ try {
   const baseline = median(() => dotenv.parse(text), ITERATIONS)
   const parse = median(() => parseDotenv(text), ITERATIONS)
   const layers = median(() => loadEnvLayers({ root, shell: {} }), ITERATIONS)
+  // the provenance (sources, history, shadowed, files) is built on first use: read it too, for the full cost
+  const withProvenance = median(() => loadEnvLayers({ root, shell: {} }).sources, ITERATIONS)
 
   process.stdout.write(`${KEYS} keys (${GLOBAL_KEYS} in .env.global, ${KEYS - GLOBAL_KEYS} in .env), ${(text.length / 1024).toFixed(0)} KiB, median of ${ITERATIONS}\n`)
   process.stdout.write(
@@ -61,7 +63,8 @@ try {
       ['case', 'keys', 'median', 'ours/dotenv'],
       ['dotenv.parse (baseline, no interpolation)', String(counts.dotenv), `${baseline.toFixed(2)} ms`, '1.00'],
       ['parseDotenv (Compose grammar + interpolation)', String(counts.ours), `${parse.toFixed(2)} ms`, (parse / baseline).toFixed(2)],
-      ['loadEnvLayers (read 2 files + merge + provenance)', String(counts.layers), `${layers.toFixed(2)} ms`, (layers / baseline).toFixed(2)],
+      ['loadEnvLayers (read 2 files + merge; goal ≤ 2)', String(counts.layers), `${layers.toFixed(2)} ms`, (layers / baseline).toFixed(2)],
+      ['loadEnvLayers, then its provenance read', String(counts.layers), `${withProvenance.toFixed(2)} ms`, (withProvenance / baseline).toFixed(2)],
     ]) + '\n',
   )
 } finally {

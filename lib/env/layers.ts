@@ -206,22 +206,31 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
   }
   if (rules.setenvStrict) composeSetenvPass(loadedFiles, texts, last, merged, fromShell, rules)
 
-  const layers = { values: {}, files: {}, sources: {}, history: {}, shadowed: [], lookup: (name: string) => fromShell(name) ?? merged.get(name), loadedFiles } as unknown as EnvLayers
+  const layers = { values: {}, lookup: (name: string) => fromShell(name) ?? merged.get(name), loadedFiles } as unknown as EnvLayers
   Object.defineProperty(layers, 'layerValues', { value: layerValues, enumerable: false })
   Object.defineProperty(layers, 'shell', { value: shell, enumerable: false })
-  for (const [key, fileValue] of merged) {
-    const keyHistory = history.get(key)!
-    const below = keyHistory[keyHistory.length - 1]
-    const shellValue = fromShell(key)
-    if (shellValue !== undefined) {
-      keyHistory.push({ kind: 'shell' })
-      if (below.kind === 'file') layers.shadowed.push({ key, file: below.file!, line: below.line!, differs: shellValue !== fileValue })
+  for (const [key, fileValue] of merged) setEntry(layers.values, key, fromShell(key) ?? fileValue)
+  // the provenance (files, sources, history, shadowed) is built on first use: most callers only read values
+  let provenance: Pick<EnvLayers, 'files' | 'sources' | 'history' | 'shadowed'> | undefined
+  const build = () => {
+    if (provenance) return provenance
+    const p: Pick<EnvLayers, 'files' | 'sources' | 'history' | 'shadowed'> = { files: {}, sources: {}, history: {}, shadowed: [] }
+    for (const [key, fileValue] of merged) {
+      const keyHistory = history.get(key)!
+      const below = keyHistory[keyHistory.length - 1]
+      const shellValue = fromShell(key)
+      if (shellValue !== undefined) {
+        keyHistory.push({ kind: 'shell' })
+        if (below.kind === 'file') p.shadowed.push({ key, file: below.file!, line: below.line!, differs: shellValue !== fileValue })
+      }
+      setEntry(p.files, key, fileValue)
+      setEntry(p.sources, key, shellValue === undefined ? below : { kind: 'shell' })
+      setEntry(p.history, key, keyHistory)
     }
-    setEntry(layers.values, key, shellValue ?? fileValue)
-    setEntry(layers.files, key, fileValue)
-    setEntry(layers.sources, key, shellValue === undefined ? below : { kind: 'shell' })
-    setEntry(layers.history, key, keyHistory)
+    return (provenance = p)
   }
+  for (const name of ['files', 'sources', 'history', 'shadowed'] as const)
+    Object.defineProperty(layers, name, { get: () => build()[name], enumerable: true, configurable: true })
   return layers
 }
 
@@ -254,6 +263,9 @@ function composeSetenvPass(
   }
   const final: Lookup = (name) => fromShell(name) ?? merged.get(name)
   files.forEach((file, i) => {
+    // the second reading can only fail on a required variable (${X:?…} or ${X?…}): the syntax passed the first one,
+    // and the values it computes are not kept; a file without a `?` holds no such template
+    if (!texts[i].includes('?')) return
     try {
       scanDotenv(texts[i], final, { rules: { ...rules, earlierFilesFirst: false } })
     } catch (err) {
