@@ -258,8 +258,8 @@ if (realTier('platform')) {
     const ok = await repo.run('doctor.ts', ['--live', '--json'])
     assert.equal(ok.code, 0, ok.stdout + ok.stderr)
     const live = (out: string) => JSON.parse(out).checks.find((c: { id: string }) => c.id === 'live-secrets')
-    // the four PostgreSQL roles of the data stack; Infisical's database and n8n's encryption key are declared too, but their services are not in the real tier
-    assert.match(live(ok.stdout).summary, /^4 secrets accepted by the running services; 2 others not checked \(service not running\)$/)
+    // the four PostgreSQL roles of the data stack; Infisical's database password, Infisical's encryption key and n8n's encryption key are declared too, but their services are not in the real tier
+    assert.match(live(ok.stdout).summary, /^4 secrets accepted by the running services; 3 others not checked \(service not running\)$/)
     const changed = docker(['exec', containers(DATA).get('postgres')!.id, 'psql', '-X', '-qtA', '-U', 'postgres', '-c', "ALTER ROLE n8n PASSWORD 'changed behind its back'"])
     assert.equal(changed.code, 0, changed.stderr)
     const bad = await repo.run('doctor.ts', ['--live', '--json'])
