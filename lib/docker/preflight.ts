@@ -3,7 +3,7 @@
 // change (creating a network) goes through the injected change runner. Every unmet requirement is a ConfigError
 // (exit 2) carrying the fix.
 import { createServer } from 'node:net'
-import { ConfigError, FailureError } from '../core/errors.ts'
+import { ConfigError } from '../core/errors.ts'
 import type { Runner } from '../core/exec.ts'
 import type { Logger } from '../core/log.ts'
 import type { HardwareProfile } from '../model/x-fields.ts'
@@ -128,19 +128,17 @@ export function probePort(host: string, port: number): Promise<string> {
 }
 
 /**
- * Creates each external network that does not exist yet: one `docker network create` (through the change runner) that
- * takes "already exists" as done, rather than an inspect and then a create. Under --dry-run it asks first, so that the
- * plan shows only what would change. `known` are networks a running container is attached to: they cost no call.
+ * Creates each external network that does not exist yet (`docker network create`, through the change runner).
+ * `known` are networks a running container is attached to: they exist, so they cost no call.
  */
-export async function ensureNetworks(names: readonly string[], deps: Pick<PreflightDeps, 'exec' | 'change' | 'log'> & { dryRun?: boolean }, known: ReadonlySet<string> = new Set()): Promise<string[]> {
+export async function ensureNetworks(names: readonly string[], deps: Pick<PreflightDeps, 'exec' | 'change' | 'log'>, known: ReadonlySet<string> = new Set()): Promise<string[]> {
   const created: string[] = []
   for (const name of names) {
     if (known.has(name)) continue
-    if (deps.dryRun && (await deps.exec('docker', ['network', 'inspect', name], { nothrow: true })).exitCode === 0) continue
-    const r = await deps.change('docker', ['network', 'create', name], { nothrow: true })
-    if (r.exitCode !== 0 && /already exists/.test(r.stderr)) continue
-    if (r.exitCode !== 0) throw new FailureError(`cannot create the network ${name}: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.exitCode}`}`, { hint: 'docker network ls shows the networks; is the engine healthy? (docker info)' })
-    deps.log.info(`network ${name} ${deps.dryRun ? 'would be ' : ''}created`)
+    const r = await deps.exec('docker', ['network', 'inspect', name], { nothrow: true })
+    if (r.exitCode === 0) continue
+    await deps.change('docker', ['network', 'create', name])
+    deps.log.info(`network ${name} created`)
     created.push(name)
   }
   return created
