@@ -1,7 +1,7 @@
 // The real tier under the swarm engine, on a single-node swarm this file makes (and leaves, when it made it): up of
 // the infrastructure and data stacks with the stand-in images, every service healthy, the database password read from
 // /run/secrets, no secret in `docker service inspect`, the Caddyfile and the init script as Docker configs, a second
-// up that changes nothing, status, a route added (the proxy rolls to a new Caddyfile config, the old one goes, the
+// up that changes nothing, status, health, logs and doctor --live in the tasks' containers, a route added (the proxy rolls to a new Caddyfile config, the old one goes, the
 // route answers through the proxy), a rotated secret, an update whose health check fails rolling back by itself, and
 // down removing exactly what it made. Real engine; one scenario after another.
 import { test } from 'node:test'
@@ -150,6 +150,36 @@ if (realTier('swarm')) {
     assert.equal(st.code, 0, st.stdout + st.stderr)
     const rows = (JSON.parse(st.stdout).services as Array<{ stack: string; service: string; state: string; enabled: boolean }>).filter((x) => x.enabled)
     assert.deepEqual(rows.map((x) => `${x.stack}/${x.service} ${x.state}`).sort(), ['data/postgres running 1/1', 'infrastructure/caddy running 1/1', 'infrastructure/valkey running 1/1'])
+  })
+
+  test('4a. health, logs and doctor --live under swarm: probes and live checks in the running tasks\' containers; a password changed behind Stackyard\'s back is named', async () => {
+    const h = await repo.run('health.ts', ['--json'])
+    assert.equal(h.code, 0, h.stdout + h.stderr)
+    const checks = (JSON.parse(h.stdout).checks as Array<{ check: string; target: string; ok: boolean; detail: string }>).map((c) => `${c.check} ${c.target} ${c.ok}`)
+    for (const c of ['docker health data/postgres true', 'docker health infrastructure/caddy true', 'docker health infrastructure/valkey true', 'postgres ready data/postgres true', 'valkey ping infrastructure/valkey true', 'proxy config valid infrastructure/caddy true', 'live secrets doctor --live true'])
+      assert.ok(checks.includes(c), `${c}: ${checks.join('; ')}`)
+    const pgHealth = (JSON.parse(h.stdout).checks as Array<{ check: string; target: string; detail: string }>).find((c) => c.check === 'docker health' && c.target === 'data/postgres')!
+    assert.equal(pgHealth.detail, 'healthy', 'the task container\'s Docker health')
+    const logs = await repo.run('logs.ts', ['--stack', 'data', '--tail', '50'])
+    assert.equal(logs.code, 0, logs.stderr)
+    assert.match(logs.stdout + logs.stderr, /stackyard-data_postgres\.1\.\w+@.*\| .*database system is ready to accept connections/)
+    assert.doesNotMatch(logs.stdout + logs.stderr, /\x1b\[/, 'no terminal control sequences')
+    const live = (out: string) => JSON.parse(out).checks.find((c: { id: string }) => c.id === 'live-secrets')
+    const ok = await repo.run('doctor.ts', ['--live', '--json'])
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr)
+    assert.match(live(ok.stdout).summary, /^4 secrets accepted by the running services; 3 others not checked \(service not running\)$/)
+    const pg = taskContainer(`${DATA}_postgres`)
+    const alter = (sql: string) => docker(['exec', pg, 'sh', '-c', `psql -X -q -U postgres -v pw="$(cat /run/secrets/N8N_DB_PASSWORD)" <<'SQL'\n${sql}\nSQL`])
+    assert.equal(alter("ALTER ROLE n8n PASSWORD 'changed behind its back';").code, 0)
+    try {
+      const bad = await repo.run('doctor.ts', ['--live', '--json'])
+      assert.equal(bad.code, 1, bad.stdout + bad.stderr)
+      assert.deepEqual(live(bad.stdout).findings.map((x: { message: string }) => x.message), ['N8N_DB_PASSWORD does not open role n8n on data/postgres: the database holds another password'])
+      assert.doesNotMatch(bad.stdout + bad.stderr, new RegExp(parseDotenv(repo.read('.env')).N8N_DB_PASSWORD), 'the password is never printed')
+    } finally {
+      assert.equal(alter("ALTER ROLE n8n PASSWORD :'pw';").code, 0)
+    }
+    assert.equal((await repo.run('doctor.ts', ['--live'])).code, 0)
   })
 
   test('4b. a route added (the compute stack selected): the proxy rolls to a new Caddyfile config, the old one is removed, the route answers through the proxy', async () => {
