@@ -1,7 +1,8 @@
 // Is the configuration sound? Checks compose metadata and files, env files, settings, variables,
 // secrets, secret-file hygiene, shell overrides, ports and hostnames. Changes nothing.
 // Exit 0 when sound (warnings allowed), 1 when any check fails.
-// --live also proves each secret with a declared check against the running service (exit 1 on a mismatch).
+// --live also proves each secret with a declared check against the running service (exit 1 on a mismatch); under
+// --engine swarm in the running task's container on this engine's node.
 // Usage: npx zx tasks/doctor.ts [--live] [--json]
 import { loadPlatformEnv, task } from '../lib/task/task.ts'
 import { loadRegistry, type Registry } from '../lib/model/registry.ts'
@@ -9,6 +10,8 @@ import type { EnvLayers } from '../lib/env/layers.ts'
 import { runDoctor } from '../lib/doctor/checks.ts'
 import { renderDoctor } from '../lib/doctor/report.ts'
 import { liveSecrets } from '../lib/stacks/live-secrets.ts'
+import { swarmAccess } from '../lib/swarm/access.ts'
+import { requireManager } from '../lib/swarm/state.ts'
 import { loadPlatform } from '../lib/docker/platform.ts'
 import { checkDocker } from '../lib/docker/preflight.ts'
 
@@ -17,7 +20,7 @@ await task({
   json: true,
   // --live talks to Docker (and takes --context like every such task)
   docker: true,
-  // the configuration checks hold for either engine; --live is compose-only so far (skipped under swarm)
+  // the configuration checks hold for either engine; under swarm --live checks in the running tasks' containers
   swarm: true,
   flags: {
     live: { type: 'boolean', help: 'also check each secret against the running service that uses it (a PostgreSQL role logs in with its password)' },
@@ -41,11 +44,12 @@ await task({
       // only on a configuration whose env and registry load: the live checks read both through the platform
       if (results.some((r) => ['metadata', 'env-files', 'settings'].includes(r.id) && r.status === 'fail'))
         results.push({ id: 'live-secrets', title: 'live secrets', status: 'skip', summary: 'the configuration does not load', findings: [] })
-      else if (ctx.settings.engine === 'swarm')
-        results.push({ id: 'live-secrets', title: 'live secrets', status: 'skip', summary: 'not built for the swarm engine yet (the checks run in compose containers)', findings: [] })
       else {
         await checkDocker(ctx)
-        results.push(await liveSecrets(ctx, loadPlatform(ctx, { profiles: 'declared', generating: false })))
+        const p = loadPlatform(ctx, { profiles: 'declared', generating: false })
+        // under swarm in the running task's container (this engine's node)
+        if (ctx.settings.engine === 'swarm') await requireManager(ctx.exec)
+        results.push(await liveSecrets(ctx, p, { access: ctx.settings.engine === 'swarm' ? swarmAccess(ctx, p) : undefined }))
       }
     }
     const sound = !results.some((r) => r.status === 'fail')

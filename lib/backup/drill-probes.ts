@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
 import { execCommand } from '../docker/compose.ts'
 import { PROBES } from '../stacks/health.ts'
+import { composeAccess } from '../stacks/access.ts'
 import { PG_LOGIN } from '../stacks/live-secrets.ts'
 import { pg, volume, type SnapshotSpec } from './methods.ts'
 import { COUNT_TABLES_SQL, dumpComplete, tableCounter } from './drill-plan.ts'
@@ -83,7 +84,7 @@ export async function healthChecks(ctx: Pick<StackCtx, 'exec'>, drill: Platform,
   const service = s.stack.services.find((x) => x.name === s.service)!
   for (const probe of PROBES) {
     if (service.proxy || /proxy/.test(probe.check) || !probe.applies(service, drill)) continue
-    checks.push({ check: probe.check, ...(await probe.run(ctx, drill, service)) })
+    checks.push({ check: probe.check, ...(await probe.run(composeAccess(ctx, drill), drill, service)) })
   }
   return checks
 }

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { FailureError } from '../core/errors.ts'
-import { which } from '../core/exec.ts'
+import { which, type ExecResult } from '../core/exec.ts'
 import { CADDYFILE, CADDY_CONFIG_IN_CONTAINER, renderCaddyfile } from './render.ts'
 import { execCommand, psCommand } from '../docker/compose.ts'
 import { parsePs, type PsRow } from '../docker/state.ts'
@@ -56,9 +56,9 @@ export async function validateLocal(ctx: Pick<StackCtx, 'root' | 'exec'>, p: Pla
   return { ok: r.exitCode === 0, output: lastLines(r.stderr + r.stdout) }
 }
 
-/** `caddy validate` inside the running proxy container (the config it would load). */
-export async function validateInContainer(ctx: Pick<StackCtx, 'exec'>, p: Platform): Promise<{ ok: boolean; output: string }> {
-  const r = await p.run(ctx.exec, p.proxyStack!, execCommand(p.registry.proxy!.name, ['caddy', 'validate', '--adapter', 'caddyfile', '--config', CADDY_CONFIG_IN_CONTAINER]))
+/** `caddy validate` inside the running proxy container (the config it would load); `inProxy` runs a command there. */
+export async function validateInContainer(inProxy: (command: readonly string[]) => Promise<ExecResult>): Promise<{ ok: boolean; output: string }> {
+  const r = await inProxy(['caddy', 'validate', '--adapter', 'caddyfile', '--config', CADDY_CONFIG_IN_CONTAINER])
   return { ok: r.exitCode === 0, output: lastLines(r.stderr + r.stdout) }
 }
 
@@ -105,7 +105,7 @@ export async function caddyTask(ctx: StackCtx, p: Platform, action: string, o: {
   const results: Array<{ where: string; ok: boolean; output: string }> = []
   const local = await validateLocal(ctx, p)
   if (local) results.push({ where: 'local caddy', ...local })
-  if (state.running) results.push({ where: `${p.registry.proxy!.name} container`, ...(await validateInContainer(ctx, p)) })
+  if (state.running) results.push({ where: `${p.registry.proxy!.name} container`, ...(await validateInContainer((c) => p.run(ctx.exec, p.proxyStack!, execCommand(p.registry.proxy!.name, c)))) })
   if (!results.length) throw new FailureError('cannot validate: caddy is not installed here and the proxy container is not running', { hint: 'install caddy (apt-get install caddy) or start the proxy: npx zx tasks/up.ts --stack ' + p.proxyStack!.name })
   for (const r of results) (r.ok ? ctx.log.success : ctx.log.error)(`${r.where}: ${r.ok ? 'valid' : 'INVALID'}${r.ok ? '' : `\n${r.output}`}`)
   return results.every((r) => r.ok) ? 0 : 1

@@ -1,14 +1,14 @@
 // `doctor --live` and health's live line: each secret with a declared `check:` proven against its running service with
 // the value the env layers hold (pg-login, file-json, infisical-root-key). Values reach a container on stdin only; what
-// is read back is compared in-process, never printed; a stopped service counts as not checked.
+// is read back is compared in-process, never printed; a stopped service counts as not checked. The containers are
+// reached through a ServiceAccess (compose by default; the swarm engine's running tasks).
 import { timingSafeEqual } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { Platform, StackCtx } from '../docker/platform.ts'
 import { sourceWhere, type CheckResult, type Finding } from '../model/check-result.ts'
 import type { SecretDecl } from '../model/registry.ts'
 import type { LiveCheck } from '../model/x-fields.ts'
-import { execCommand } from '../docker/compose.ts'
-import { stackRows } from './status.ts'
+import { composeAccess, type ServiceAccess } from './access.ts'
 import { plural } from '../core/format.ts'
 import { registerSecrets } from '../core/redact.ts'
 import { judgeRootKey, NO_TABLE, ROOT_KEY_QUERY } from '../infisical/root-key.ts'
@@ -34,32 +34,23 @@ export interface Proof {
   why?: string
 }
 
-/** Which services of each stack run (one `compose ps` per stack, asked once). */
-export function runningServices(ctx: Pick<StackCtx, 'exec'>, p: Platform): (stack: string) => Promise<Set<string>> {
-  const asked = new Map<string, Promise<Set<string>>>()
-  return (name) => {
-    let s = asked.get(name)
-    if (!s) {
-      s = stackRows(ctx, p, p.registry.stack(name)).then((rows) => new Set(rows.filter((r) => r.State === 'running').map((r) => r.Service)))
-      asked.set(name, s)
-    }
-    return s
-  }
-}
+export { runningServices } from './access.ts'
+
+type Access = Pick<ServiceAccess, 'running' | 'exec'>
 
 /** Proves one declared secret against its running service, with `value` (default: what the env layers hold). */
-export async function proveSecret(ctx: Pick<StackCtx, 'exec'>, p: Platform, d: CheckedDecl, running: (stack: string) => Promise<Set<string>>, value = p.compose.layers.lookup(d.key)): Promise<Proof> {
+export async function proveSecret(access: Access, p: Platform, d: CheckedDecl, value = p.compose.layers.lookup(d.key)): Promise<Proof> {
   const check = d.spec.check
   const stack = p.registry.stack(d.stack)
-  if (!(await running(stack.name)).has(check.service)) return { key: d.key, status: 'not-running' }
+  if (!(await access.running(stack.name)).has(check.service)) return { key: d.key, status: 'not-running' }
   const where = `${stack.name}/${check.service}`
   if (!value)
     return { key: d.key, status: 'fail', finding: { status: 'fail', message: `${d.key} is not set, but ${where} runs`, where: d.file, fix: 'restore the .env this installation was set up with (.env.bak), or run npx zx tasks/secrets.ts generate' } }
   const fileWhere = sourceWhere(p.compose.layers, d.key) ?? d.file
-  if (check.method === 'file-json') return proveFileJson(ctx, p, d, check, value, where, fileWhere)
-  if (check.method === 'infisical-root-key') return proveRootKey(ctx, p, d, check, value, where, fileWhere)
+  if (check.method === 'file-json') return proveFileJson(access, p, d, check, value, where, fileWhere)
+  if (check.method === 'infisical-root-key') return proveRootKey(access, p, d, check, value, where, fileWhere)
   const database = check.database ?? check.role
-  const r = await p.run(ctx.exec, stack, execCommand(check.service, ['sh', '-c', PG_LOGIN, 'sh', check.role, database, check.service]), { stdin: Readable.from([`${value}\n`]) })
+  const r = await access.exec(stack, check.service, ['sh', '-c', PG_LOGIN, 'sh', check.role, database, check.service], { stdin: Readable.from([`${value}\n`]) })
   if (r.exitCode === 0) return { key: d.key, status: 'ok' }
   const why = r.stderr.trim().split('\n').pop() ?? ''
   const wrong = /password authentication failed|no password supplied/.test(r.stderr)
@@ -81,9 +72,9 @@ export async function proveSecret(ctx: Pick<StackCtx, 'exec'>, p: Platform, d: C
 
 type Check<M extends LiveCheck['method']> = Extract<LiveCheck, { method: M }>
 
-async function proveFileJson(ctx: Pick<StackCtx, 'exec'>, p: Platform, d: CheckedDecl, check: Check<'file-json'>, value: string, where: string, fileWhere: string): Promise<Proof> {
+async function proveFileJson(access: Access, p: Platform, d: CheckedDecl, check: Check<'file-json'>, value: string, where: string, fileWhere: string): Promise<Proof> {
   const stack = p.registry.stack(d.stack)
-  const r = await p.run(ctx.exec, stack, execCommand(check.service, ['cat', '--', check.path]))
+  const r = await access.exec(stack, check.service, ['cat', '--', check.path])
   let held: unknown
   try {
     held = r.exitCode === 0 ? (JSON.parse(r.stdout) as Record<string, unknown>)[check.field] : undefined
@@ -107,9 +98,9 @@ async function proveFileJson(ctx: Pick<StackCtx, 'exec'>, p: Platform, d: Checke
 }
 
 /** Reads kms_root_config over the database container's local socket and tries the key on it in-process. */
-async function proveRootKey(ctx: Pick<StackCtx, 'exec'>, p: Platform, d: CheckedDecl, check: Check<'infisical-root-key'>, value: string, where: string, fileWhere: string): Promise<Proof> {
+async function proveRootKey(access: Access, p: Platform, d: CheckedDecl, check: Check<'infisical-root-key'>, value: string, where: string, fileWhere: string): Promise<Proof> {
   const stack = p.registry.stack(d.stack)
-  const r = await p.run(ctx.exec, stack, execCommand(check.service, ['psql', '-X', '-w', '-q', '-U', check.role, '-d', check.database ?? check.role, '-tA', '-c', ROOT_KEY_QUERY]))
+  const r = await access.exec(stack, check.service, ['psql', '-X', '-w', '-q', '-U', check.role, '-d', check.database ?? check.role, '-tA', '-c', ROOT_KEY_QUERY])
   if (r.exitCode !== 0 && NO_TABLE.test(r.stderr)) return { key: d.key, status: 'not-checked', why: `Infisical has not set up its database on ${where} yet` }
   const fail = (message: string, fix: string): Proof => ({ key: d.key, status: 'fail', finding: { status: 'fail', message, where: fileWhere, fix } })
   if (r.exitCode !== 0) return fail(`${d.key}: cannot read Infisical's root key from ${where}: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.exitCode}`}`, 'is the service healthy? npx zx tasks/health.ts')
@@ -141,17 +132,20 @@ const same = (a: string, b: string) => {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
-/** Every declared check (or those of `keys`, of `stacks`), as doctor's check result; `health` shows it as one line. */
-export async function liveSecrets(ctx: Pick<StackCtx, 'exec'>, p: Platform, opts: { keys?: readonly string[]; stacks?: readonly string[] } = {}): Promise<CheckResult> {
+/**
+ * Every declared check (or those of `keys`, of `stacks`), as doctor's check result; `health` shows it as one line.
+ * `access`: how the containers are reached (default compose).
+ */
+export async function liveSecrets(ctx: Pick<StackCtx, 'exec'>, p: Platform, opts: { keys?: readonly string[]; stacks?: readonly string[]; access?: ServiceAccess } = {}): Promise<CheckResult> {
   const declared = [...p.registry.secrets.values()].filter(hasCheck).filter((d) => (!opts.keys || opts.keys.includes(d.key)) && (!opts.stacks || opts.stacks.includes(d.stack)))
-  const running = runningServices(ctx, p)
+  const access = opts.access ?? composeAccess(ctx, p)
   const findings: Finding[] = []
   const failed: string[] = []
   let proven = 0
   let notRunning = 0
   const unproven: string[] = []
   for (const d of declared) {
-    const r = await proveSecret(ctx, p, d, running)
+    const r = await proveSecret(access, p, d)
     if (r.status === 'ok') proven++
     else if (r.status === 'not-running') notRunning++
     else if (r.status === 'not-checked') unproven.push(`${d.key}: ${r.why}`)

@@ -1,5 +1,5 @@
 // `down` under the swarm engine: `docker stack rm` per stack (dependants first), a wait until its containers are gone,
-// then the Docker secrets Stackyard made for it; the shared overlay goes when every stack is down. Volumes stay
+// then the Docker secrets and configs Stackyard made for it; the shared overlay goes when every stack is down. Volumes stay
 // (--volumes is not built for swarm yet). Changes go through the context (dry-run aware).
 import { FailureError, UsageError } from '../core/errors.ts'
 import { duration, plural } from '../core/format.ts'
@@ -7,7 +7,7 @@ import type { Stack } from '../model/registry.ts'
 import type { Platform, StackCtx } from '../docker/platform.ts'
 import type { Runner } from '../core/exec.ts'
 import { externalNetworks } from '../docker/stack-plan.ts'
-import { requireManager, stackSecrets, stackServices } from './state.ts'
+import { requireManager, stackConfigs, stackSecrets, stackServices } from './state.ts'
 import { removeSharedNetwork } from './network.ts'
 
 /** containers of a stack still on this engine (stack rm returns before they are gone) */
@@ -25,7 +25,8 @@ export async function swarmDown(ctx: StackCtx, p: Platform, stacks: readonly Sta
     const t0 = Date.now()
     const services = await stackServices(ctx.exec, stack.project)
     const secrets = await stackSecrets(ctx.exec, stack.project)
-    if (!services.length && !secrets.length) continue
+    const configs = await stackConfigs(ctx.exec, stack.project)
+    if (!services.length && !secrets.length && !configs.length) continue
     if (services.length) {
       ctx.log.step(`${stack.name}: removing stack ${stack.project} (${plural(services.length, 'service')})`)
       const r = await ctx.change('docker', ['stack', 'rm', stack.project], { nothrow: true })
@@ -46,7 +47,12 @@ export async function swarmDown(ctx: StackCtx, p: Platform, stacks: readonly Sta
       const r = await ctx.change('docker', ['secret', 'rm', s], { nothrow: true })
       if (r.exitCode !== 0) ctx.log.warn(`${stack.name}: secret ${s} kept: ${r.stderr.trim().split('\n').pop()}`)
     }
-    if (!ctx.dryRun) ctx.log.success(`${stack.name}: removed${secrets.length ? ` with ${plural(secrets.length, 'secret')}` : ''} (${duration(Date.now() - t0)})`)
+    for (const c of configs) {
+      const r = await ctx.change('docker', ['config', 'rm', c], { nothrow: true })
+      if (r.exitCode !== 0) ctx.log.warn(`${stack.name}: config ${c} kept: ${r.stderr.trim().split('\n').pop()}`)
+    }
+    const made = [secrets.length ? plural(secrets.length, 'secret') : '', configs.length ? plural(configs.length, 'config') : ''].filter(Boolean)
+    if (!ctx.dryRun) ctx.log.success(`${stack.name}: removed${made.length ? ` with ${made.join(' and ')}` : ''} (${duration(Date.now() - t0)})`)
   }
   if (failed.length) throw new FailureError(`${plural(failed.length, 'stack')} not removed: ${failed.join(', ')}`, { hint: 'docker stack ls shows what runs' })
   // the shared overlay goes with the last stack

@@ -2,6 +2,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { deriveStackFile, renderStackFile, seconds, SPEC_LABEL } from './stack-file.ts'
 import { secretName, secretVariables } from './secrets.ts'
+import { checkoutFiles, configName } from './configs.ts'
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { loadRegistry } from '../model/registry.ts'
 import { repoRoot } from '../core/paths.ts'
 
@@ -112,4 +116,99 @@ test('secretVariables: whole references and embedded ones; seconds reads Go dura
   assert.equal(seconds('1m30s'), 90)
   assert.equal(seconds('500ms'), 0.5)
   assert.equal(seconds('soon'), undefined)
+})
+
+/** the checkout's files as checkoutFiles gives them, for a model whose sources lie under /repo */
+const checkout: Record<string, { content: string; mode: number }> = {
+  'compose/01-data/postgres/app-databases.sh': { content: '#!/bin/sh\necho init\n', mode: 0o555 },
+  'caddy/Caddyfile': { content: ':80 {\n  respond ok\n}\n', mode: 0o444 },
+  'caddy/addons/README.md': { content: 'add-ons\n', mode: 0o444 },
+}
+function files(source: string, tree = checkout) {
+  if (!source.startsWith('/repo/')) return 'outside' as const
+  const rel = source.slice('/repo/'.length)
+  return Object.entries(tree)
+    .filter(([f]) => f === rel || f.startsWith(`${rel}/`))
+    .map(([file, f]) => ({ path: file === rel ? '' : file.slice(rel.length + 1), file, ...f }))
+}
+
+test('a read-only bind of a checkout file becomes a Docker config at the same path: content-hashed name, executable kept, external in the file', () => {
+  const f = deriveStackFile(dataModel(), { ...opts('data'), files })
+  const pg = f.doc.services.postgres
+  const name = configName('stackyard-data', 'compose/01-data/postgres/app-databases.sh', '#!/bin/sh\necho init\n')
+  assert.match(name, /^stackyard-data_app-databases\.sh_[0-9a-f]{12}$/)
+  assert.deepEqual(pg.configs, [{ source: name, target: '/docker-entrypoint-initdb.d/10-app-databases.sh', mode: 0o555 }])
+  assert.deepEqual(pg.volumes, [{ type: 'volume', source: 'postgres-data', target: '/var/lib/postgresql/data' }], 'the bind is gone, the volume stays')
+  assert.deepEqual(f.doc.configs, { [name]: { external: true, name } })
+  assert.deepEqual(f.configs, [{ name, file: 'compose/01-data/postgres/app-databases.sh', content: '#!/bin/sh\necho init\n', services: ['postgres'] }])
+  assert.ok(renderStackFile(f).includes('mode: 365'), 'the mode as a number the stack file reads (0555)')
+  assert.ok(!renderStackFile(f).includes('echo init'), 'the content is not in the file: it goes to docker config create on stdin')
+  // a changed file: a new config name, a new spec (the service rolls)
+  const changed = deriveStackFile(dataModel(), { ...opts('data'), files: (s) => files(s, { ...checkout, 'compose/01-data/postgres/app-databases.sh': { content: '#!/bin/sh\necho changed\n', mode: 0o555 } }) })
+  const label = (x: typeof f) => (x.doc.services.postgres.deploy as { labels: Record<string, string> }).labels[SPEC_LABEL]
+  assert.notEqual(changed.configs[0].name, name)
+  assert.notEqual(label(changed), label(f))
+  assert.equal(label(deriveStackFile(dataModel(), { ...opts('data'), files })), label(f), 'deterministic')
+})
+
+test('a read-only folder of the checkout: one config per file under its target; binds elsewhere stay, a writable one with a warning', () => {
+  const model = {
+    services: {
+      caddy: {
+        image: 'caddy',
+        volumes: [
+          { type: 'bind', source: '/repo/caddy', target: '/etc/caddy', read_only: true, bind: { create_host_path: true } },
+          { type: 'volume', source: 'caddy-data', target: '/data', volume: {} },
+        ],
+      },
+      agent: {
+        image: 'agent',
+        volumes: [
+          { type: 'bind', source: '/var/run/docker.sock', target: '/var/run/docker.sock', read_only: true },
+          { type: 'bind', source: '/srv/state', target: '/state' },
+          { type: 'bind', source: '/repo/missing', target: '/etc/missing', read_only: true },
+        ],
+      },
+    },
+  }
+  const f = deriveStackFile(model, { ...opts('infrastructure'), files })
+  const caddy = f.doc.services.caddy
+  assert.deepEqual((caddy.configs as Array<{ target: string }>).map((c) => c.target), ['/etc/caddy/Caddyfile', '/etc/caddy/addons/README.md'])
+  assert.deepEqual(caddy.volumes, [{ type: 'volume', source: 'caddy-data', target: '/data' }])
+  assert.deepEqual(f.configs.map((c) => c.file), ['caddy/Caddyfile', 'caddy/addons/README.md'])
+  assert.ok(f.configs.every((c) => c.name.startsWith('stackyard-infra_') && c.services.join() === 'caddy'))
+  const agent = f.doc.services.agent
+  assert.deepEqual((agent.volumes as Array<{ source: string }>).map((v) => v.source), ['/var/run/docker.sock', '/srv/state'], 'binds outside the checkout stay; a missing checkout path is not mounted')
+  assert.equal(agent.configs, undefined)
+  assert.ok(f.warnings.some((w) => /agent: \/srv\/state is bind-mounted writable at \/state/.test(w)), f.warnings.join('\n'))
+  assert.ok(f.warnings.some((w) => /agent: \/repo\/missing is missing or empty/.test(w)), f.warnings.join('\n'))
+  assert.ok(!f.warnings.some((w) => w.includes('docker.sock')), 'a read-only host path every node has: no warning')
+})
+
+test('configName stays within Docker\'s 64 characters of [a-zA-Z0-9_.-]', () => {
+  const n = configName('stackyard-infra', 'caddy/addons/a very long add-on name that goes on and on.caddy', 'x')
+  assert.ok(n.length <= 64, n)
+  assert.match(n, /^stackyard-infra_[a-zA-Z0-9_.-]+_[0-9a-f]{12}$/)
+})
+
+test('checkoutFiles: a file or a folder of the checkout (hidden files left out, executables kept, files not yet written added); outside is outside', () => {
+  const root = mkdtempSync(join(tmpdir(), 'stackyard-configs-'))
+  try {
+    mkdirSync(join(root, 'caddy/addons'), { recursive: true })
+    writeFileSync(join(root, 'caddy/addons/a.caddy'), 'a\n')
+    writeFileSync(join(root, 'caddy/.Caddyfile.1.tmp'), 'half-written\n')
+    writeFileSync(join(root, 'init.sh'), '#!/bin/sh\n', { mode: 0o755 })
+    writeFileSync(join(root, 'blob'), Buffer.from([0xff, 0xfe, 0x00]))
+    assert.deepEqual(checkoutFiles(root, join(root, 'caddy'), { 'caddy/Caddyfile': ':80\n' }), [
+      { path: 'Caddyfile', file: 'caddy/Caddyfile', content: ':80\n', mode: 0o444 },
+      { path: 'addons/a.caddy', file: 'caddy/addons/a.caddy', content: 'a\n', mode: 0o444 },
+    ])
+    assert.deepEqual(checkoutFiles(root, join(root, 'init.sh')), [{ path: '', file: 'init.sh', content: '#!/bin/sh\n', mode: 0o555 }])
+    assert.deepEqual(checkoutFiles(root, join(root, 'nothing')), [])
+    assert.equal(checkoutFiles(root, '/var/run/docker.sock'), 'outside')
+    assert.equal(checkoutFiles(root, root), 'outside', 'the checkout itself is not a file of it')
+    assert.equal(checkoutFiles(root, join(root, 'blob')), 'unsupported')
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
 })

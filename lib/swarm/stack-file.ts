@@ -1,22 +1,25 @@
 // The swarm stack file of one stack, derived from Compose's resolved model (`docker compose config --format json`:
 // env layers, profiles and overrides already applied, `$` already escaped as `$$`). Pure: no I/O, no env reads.
 // Secret values never enter the file for variables the image reads from <VAR>_FILE (x-file-env); they become
-// Docker secrets. What Swarm ignores (depends_on, container_name, profiles, restart) is removed or mapped.
+// Docker secrets; read-only bind mounts of the checkout's files become Docker configs. What Swarm ignores (depends_on, container_name, profiles, restart) is removed or mapped.
 import { createHash } from 'node:crypto'
 import { stringify } from 'yaml'
 import type { Stack } from '../model/registry.ts'
 import { secretName, secretVariables, type EnvSecret, type SecretUse } from './secrets.ts'
+import { configName, type CheckoutFile, type ConfigUse } from './configs.ts'
 
 /** the label carrying a hash of each service's derived spec: equal hash, nothing to deploy */
 export const SPEC_LABEL = 'io.stackyard.spec'
-/** the label on everything Stackyard makes under swarm (secrets, the shared network) */
+/** the label on everything Stackyard makes under swarm (secrets, configs, the shared network) */
 export const MANAGED_LABEL = 'io.stackyard.managed'
-/** the label naming the stack (compose project name) a secret belongs to */
+/** the label naming the stack (compose project name) a secret or config belongs to */
 export const STACK_LABEL = 'io.stackyard.stack'
 
 export interface SwarmStackFile {
-  doc: { version: string; services: Record<string, Record<string, unknown>>; networks?: Record<string, unknown>; volumes?: Record<string, unknown>; secrets?: Record<string, unknown> }
+  doc: { version: string; services: Record<string, Record<string, unknown>>; networks?: Record<string, unknown>; volumes?: Record<string, unknown>; secrets?: Record<string, unknown>; configs?: Record<string, unknown> }
   secrets: SecretUse[]
+  /** the checkout's files the services mount read-only, as Docker configs */
+  configs: ConfigUse[]
   /** declared secrets that stay in a service's environment: its image reads them from nowhere else (or the value embeds one, e.g. a URL) */
   envSecrets: EnvSecret[]
   /** what Swarm cannot do that the compose model asked for (said once per run, not an error) */
@@ -53,6 +56,8 @@ export interface DeriveOptions {
   secretKeys: ReadonlySet<string>
   /** a secret's current value (the env layers), for its content-hashed name */
   value(key: string): string | undefined
+  /** the checkout's files a bind mount's source covers (configs.ts checkoutFiles); absent: every bind stays a bind */
+  files?(source: string): CheckoutFile[] | 'outside' | 'unsupported'
 }
 
 export function deriveStackFile(model: Obj, o: DeriveOptions): SwarmStackFile {
@@ -60,6 +65,7 @@ export function deriveStackFile(model: Obj, o: DeriveOptions): SwarmStackFile {
   const warnings: string[] = []
   const services: Record<string, Obj> = {}
   const uses = new Map<string, SecretUse>()
+  const configUses = new Map<string, ConfigUse>()
   const envSecrets: EnvSecret[] = []
   const topVolumes = isObj(model.volumes) ? model.volumes : {}
   /** compose keys docker stack deploy ignores, with the services that set them */
@@ -93,8 +99,30 @@ export function deriveStackFile(model: Obj, o: DeriveOptions): SwarmStackFile {
       svc.networks = Object.fromEntries(Object.entries(svcModel.networks).map(([k, v]) => [k, isObj(v) && Array.isArray(v.aliases) ? { aliases: v.aliases } : null]))
     // volumes: the long form the stack-file schema knows
     const volumes = Array.isArray(svcModel.volumes) ? (svcModel.volumes as Obj[]) : []
-    if (volumes.length)
-      svc.volumes = volumes.map((v) => ({
+    // a read-only bind of the checkout's file or folder: one Docker config per file, at the same path; other binds
+    // stay, said when writable (state of this node that a task on another node does not see)
+    const configs: Obj[] = []
+    const binds = volumes.filter((v) => {
+      if (v.type !== 'bind' || typeof v.source !== 'string') return true
+      const files = o.files?.(v.source) ?? 'outside'
+      if (v.read_only && Array.isArray(files)) {
+        if (!files.length) warnings.push(`${o.stack.name}/${name}: ${v.source} is missing or empty: nothing is mounted at ${v.target} under swarm`)
+        for (const f of files) {
+          const cname = configName(project, f.file, f.content)
+          const use = configUses.get(cname) ?? { name: cname, file: f.file, content: f.content, services: [] }
+          if (!use.services.includes(name)) use.services.push(name)
+          configUses.set(cname, use)
+          configs.push({ source: cname, target: f.path ? `${String(v.target).replace(/\/$/, '')}/${f.path}` : v.target, mode: f.mode })
+        }
+        return false
+      }
+      if (!v.read_only) warnings.push(`${o.stack.name}/${name}: ${v.source} is bind-mounted writable at ${v.target}: under swarm that is the folder of the node the task runs on (another node has its own, or none)`)
+      else if (files === 'unsupported') warnings.push(`${o.stack.name}/${name}: ${v.source} stays a bind mount under swarm (it holds more than text files): other nodes need their own copy`)
+      return true
+    })
+    if (configs.length) svc.configs = configs
+    if (binds.length)
+      svc.volumes = binds.map((v) => ({
         ...pick(v, ['type', 'source', 'target', 'read_only']),
         ...(isObj(v.bind) && v.bind.propagation ? { bind: { propagation: v.bind.propagation } } : {}),
         ...(isObj(v.volume) && v.volume.nocopy ? { volume: { nocopy: true } } : {}),
@@ -145,7 +173,9 @@ export function deriveStackFile(model: Obj, o: DeriveOptions): SwarmStackFile {
     doc.volumes = Object.fromEntries(Object.entries(topVolumes).map(([k, v]) => [k, isObj(v) ? pick(v, ['name', 'external', 'driver', 'driver_opts', 'labels']) : {}]))
   const secrets = [...uses.values()]
   if (secrets.length) doc.secrets = Object.fromEntries(secrets.map((s) => [s.key, { external: true, name: s.name }]))
-  return { doc, secrets, envSecrets, warnings }
+  const configs = [...configUses.values()]
+  if (configs.length) doc.configs = Object.fromEntries(configs.map((c) => [c.name, { external: true, name: c.name }]))
+  return { doc, secrets, configs, envSecrets, warnings }
 }
 
 /** the file as `docker stack deploy -c -` reads it; `mask` replaces the environment values of secrets kept there */

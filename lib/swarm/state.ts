@@ -1,5 +1,5 @@
 // What the swarm runs, read from Docker (argv only, read-only): is this engine a swarm manager, a stack's services
-// with their replicas and update state, their tasks, our secrets. Waiting for a stack to converge lives here too.
+// with their replicas and update state, their tasks, our secrets and configs. Waiting for a stack to converge lives here too.
 import { FailureError, UsageError } from '../core/errors.ts'
 import type { Runner } from '../core/exec.ts'
 import { SPEC_LABEL, STACK_LABEL } from './stack-file.ts'
@@ -98,4 +98,9 @@ export async function waitConverged(exec: Runner, project: string, wanted: Reado
 /** the Docker secrets Stackyard made for a stack (label io.stackyard.stack=<project>) */
 export async function stackSecrets(exec: Runner, project: string): Promise<string[]> {
   return lines((await exec('docker', ['secret', 'ls', '--filter', `label=${STACK_LABEL}=${project}`, '--format', '{{.Name}}'])).stdout).sort()
+}
+
+/** the Docker configs Stackyard made for a stack (label io.stackyard.stack=<project>) */
+export async function stackConfigs(exec: Runner, project: string): Promise<string[]> {
+  return lines((await exec('docker', ['config', 'ls', '--filter', `label=${STACK_LABEL}=${project}`, '--format', '{{.Name}}'])).stdout).sort()
 }

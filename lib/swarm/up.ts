@@ -1,5 +1,5 @@
 // `up` under the swarm engine: the same preflight and generated inputs as compose, then per selected stack (in
-// dependency order, one at a time) the derived stack file, its Docker secrets, `docker stack deploy` from stdin and a
+// dependency order, one at a time) the derived stack file, its Docker secrets and configs, `docker stack deploy` from stdin and a
 // wait until every service runs healthy; unchanged stacks are not deployed again. Changes go through the context.
 import { FailureError } from '../core/errors.ts'
 import { color } from '../core/log.ts'
@@ -11,12 +11,14 @@ import { checkDocker, checkSecrets } from '../docker/preflight.ts'
 import { externalNetworks, renderDerivedEnv, renderProxyOverlay } from '../docker/stack-plan.ts'
 import { DERIVED_ENV_FILE } from '../model/layered-env.ts'
 import { renderForPlatform, writeCaddyfile } from '../caddy/proxy.ts'
+import { CADDYFILE } from '../caddy/render.ts'
 import { runGraph } from '../core/orchestrate.ts'
 import { selectedStacks } from '../model/routes.ts'
 import { converge, reachable, requireSelected, type StackResult, type UpOptions, type UpReport } from '../stacks/up.ts'
 import { deriveStackFile, renderStackFile, MANAGED_LABEL, SPEC_LABEL, STACK_LABEL, type SwarmStackFile } from './stack-file.ts'
 import type { EnvSecret } from './secrets.ts'
-import { requireManager, stackSecrets, stackServices, waitConverged } from './state.ts'
+import { requireManager, stackConfigs, stackSecrets, stackServices, waitConverged } from './state.ts'
+import { checkoutFiles } from './configs.ts'
 import { ensureSharedNetwork } from './network.ts'
 
 export interface SwarmUpReport extends UpReport {
@@ -27,14 +29,15 @@ export interface SwarmUpReport extends UpReport {
   deployed: string[]
 }
 
-/** A stack's derived stack file, from Compose's resolved model of it. */
-export async function stackFile(ctx: Pick<StackCtx, 'exec'>, p: Platform, stack: Stack): Promise<SwarmStackFile> {
+/** A stack's derived stack file, from Compose's resolved model of it; `extra`: checkout files by relative path not written yet (--dry-run). */
+export async function stackFile(ctx: Pick<StackCtx, 'exec' | 'root'>, p: Platform, stack: Stack, extra: Readonly<Record<string, string>> = {}): Promise<SwarmStackFile> {
   const r = await p.run(ctx.exec, stack, ['config', '--format', 'json'])
   if (r.exitCode !== 0) throw new FailureError(`docker compose config failed for ${stack.name}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`, { hint: 'npx zx tasks/doctor.ts checks the configuration Compose reads' })
   return deriveStackFile(JSON.parse(r.stdout) as Record<string, unknown>, {
     stack,
     secretKeys: new Set(p.registry.secrets.keys()),
     value: (key) => p.compose.layers.values[key],
+    files: (source) => checkoutFiles(ctx.root, source, extra),
   })
 }
 
@@ -55,7 +58,8 @@ export async function swarmUp(ctx: StackCtx, o: UpOptions): Promise<SwarmUpRepor
   await ensureSharedNetwork(ctx, [...new Set(selection.flatMap((s) => externalNetworks(ctx.root, s)))])
   await converge(ctx, DERIVED_ENV_FILE, renderDerivedEnv(p.compose.derived))
   if (p.overlay) await converge(ctx, p.overlay, renderProxyOverlay(p.registry.proxy!, p.routes)!)
-  const caddyfileChanged = await writeCaddyfile(ctx, renderForPlatform(p))
+  const caddyfile = renderForPlatform(p)
+  const caddyfileChanged = await writeCaddyfile(ctx, caddyfile)
 
   const envSecrets: SwarmUpReport['envSecrets'] = []
   const deployed: string[] = []
@@ -74,7 +78,7 @@ export async function swarmUp(ctx: StackCtx, o: UpOptions): Promise<SwarmUpRepor
         } else ctx.log.info(`${name}: nothing to deploy (no service enabled)`)
         return names
       }
-      const file = await stackFile(ctx, model, stack)
+      const file = await stackFile(ctx, model, stack, { [CADDYFILE]: caddyfile })
       for (const w of file.warnings) if (!warned.has(w)) (warned.add(w), ctx.log.warn(w))
       envSecrets.push(...file.envSecrets.map((e) => ({ ...e, stack: name })))
       if (ctx.dryRun) ctx.out(`# ${stack.project}: the stack file docker stack deploy would read (from stdin)\n${renderStackFile(file, { mask: true })}`)
@@ -84,6 +88,12 @@ export async function swarmUp(ctx: StackCtx, o: UpOptions): Promise<SwarmUpRepor
         const value = p.compose.layers.values[s.key] ?? ''
         await ctx.change('docker', ['secret', 'create', '--label', `${MANAGED_LABEL}=1`, '--label', `${STACK_LABEL}=${stack.project}`, s.name, '-'], { input: value })
         ctx.log.info(`${name}: Docker secret ${s.name} ${ctx.dryRun ? 'would be ' : ''}created (${s.key}, for ${s.services.join(', ')})`)
+      }
+      // the checkout's files as configs, likewise
+      const existingConfigs = new Set(await stackConfigs(ctx.exec, stack.project))
+      for (const c of file.configs.filter((x) => !existingConfigs.has(x.name))) {
+        await ctx.change('docker', ['config', 'create', '--label', `${MANAGED_LABEL}=1`, '--label', `${STACK_LABEL}=${stack.project}`, c.name, '-'], { input: c.content })
+        ctx.log.info(`${name}: Docker config ${c.name} ${ctx.dryRun ? 'would be ' : ''}created (${c.file}, for ${c.services.join(', ')})`)
       }
       const before = await stackServices(ctx.exec, stack.project)
       const specs = Object.fromEntries(Object.entries(file.doc.services).map(([svc, def]) => [svc, (def.deploy as { labels: Record<string, string> }).labels[SPEC_LABEL]]))
@@ -102,6 +112,12 @@ export async function swarmUp(ctx: StackCtx, o: UpOptions): Promise<SwarmUpRepor
         const r = await ctx.change('docker', ['secret', 'rm', old], { nothrow: true })
         if (r.exitCode !== 0) ctx.log.warn(`${name}: old secret ${old} is still in use; the next up removes it`)
         else ctx.log.info(`${name}: old secret ${old} ${ctx.dryRun ? 'would be ' : ''}removed`)
+      }
+      const keepConfigs = new Set(file.configs.map((c) => c.name))
+      for (const old of [...existingConfigs].filter((n) => !keepConfigs.has(n))) {
+        const r = await ctx.change('docker', ['config', 'rm', old], { nothrow: true })
+        if (r.exitCode !== 0) ctx.log.warn(`${name}: old config ${old} is still in use; the next up removes it`)
+        else ctx.log.info(`${name}: old config ${old} ${ctx.dryRun ? 'would be ' : ''}removed`)
       }
       return names
     },

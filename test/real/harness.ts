@@ -79,7 +79,7 @@ export function swarmActive(): boolean {
   return docker(['info', '--format', '{{.Swarm.LocalNodeState}}']).stdout.trim() === 'active'
 }
 
-/** Swarm leftovers of the swarm tier: stackyard-* stacks (their services), the secrets Stackyard made. */
+/** Swarm leftovers of the swarm tier: stackyard-* stacks (their services), the secrets and configs Stackyard made. */
 function cleanSwarm(): void {
   if (!swarmActive()) return
   const services = docker(['service', 'ls', '--format', '{{.ID}}\t{{.Name}}']).stdout.split('\n').filter((l) => l.split('\t')[1]?.startsWith('stackyard-')).map((l) => l.split('\t')[0])
@@ -89,6 +89,8 @@ function cleanSwarm(): void {
     spawnSync('sleep', ['1'])
   const secrets = docker(['secret', 'ls', '-q', '--filter', 'label=io.stackyard.managed=1']).stdout.split('\n').filter(Boolean)
   if (secrets.length) docker(['secret', 'rm', ...secrets])
+  const configs = docker(['config', 'ls', '-q', '--filter', 'label=io.stackyard.managed=1']).stdout.split('\n').filter(Boolean)
+  if (configs.length) docker(['config', 'rm', ...configs])
 }
 
 /** Removes every container, volume and network of the stackyard-* projects and stacks, and the shared network. */

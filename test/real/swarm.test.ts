@@ -1,11 +1,13 @@
 // The real tier under the swarm engine, on a single-node swarm this file makes (and leaves, when it made it): up of
 // the infrastructure and data stacks with the stand-in images, every service healthy, the database password read from
-// /run/secrets, no secret in `docker service inspect`, a second up that changes nothing, status, a rotated secret, an
-// update whose health check fails rolling back by itself, and down removing
-// exactly what it made. Real engine; one scenario after another.
+// /run/secrets, no secret in `docker service inspect`, the Caddyfile and the init script as Docker configs, a second
+// up that changes nothing, status, health, logs and doctor --live in the tasks' containers, a route added (the proxy rolls to a new Caddyfile config, the old one goes, the
+// route answers through the proxy), a rotated secret, an update whose health check fails rolling back by itself, and
+// down removing exactly what it made. Real engine; one scenario after another.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { realTier, realRepo, docker, swarmActive } from './harness.ts'
+import { request } from 'node:http'
+import { realTier, realRepo, docker, swarmActive, BIND } from './harness.ts'
 import { build, missingImages } from '../standins/build.ts'
 import { parseDotenv } from '../../lib/env/dotenv.ts'
 
@@ -30,6 +32,24 @@ const standins = () => {
   if (missingImages().length) build()
 }
 const ourSecrets = () => docker(['secret', 'ls', '--filter', 'label=io.stackyard.managed=1', '--format', '{{.Name}}']).stdout.split('\n').filter(Boolean).sort()
+const ourConfigs = () => docker(['config', 'ls', '--filter', 'label=io.stackyard.managed=1', '--format', '{{.Name}}']).stdout.split('\n').filter(Boolean).sort()
+/** the Docker config a service mounts at `target` */
+const mountedConfig = (service: string, target: string) =>
+  (JSON.parse(docker(['service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Configs}}', service]).stdout) as Array<{ ConfigName: string; File: { Name: string } }>).find((c) => c.File.Name === target)?.ConfigName
+/** a GET on this machine's bind address, through the proxy's published port */
+function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: BIND, port, path }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d) => (body += d))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+    req.setTimeout(15_000, () => req.destroy(new Error('timeout')))
+    req.end()
+  })
+}
 
 if (realTier('swarm')) {
   const repo = realRepo()
@@ -69,8 +89,12 @@ if (realTier('swarm')) {
     assert.match(r.stdout, /failure_action: rollback/)
     const env = parseDotenv(repo.read('.env'))
     assert.ok(!r.stdout.includes(env.POSTGRES_PASSWORD), 'no secret value printed')
+    assert.match(r.stdout, /configs:\n\s+- source: stackyard-infra_Caddyfile_[0-9a-f]{12}\n\s+target: \/etc\/caddy\/Caddyfile/, 'the Caddyfile as a config')
+    assert.match(r.stdout, /target: \/docker-entrypoint-initdb.d\/10-app-databases.sh\n\s+mode: 365/, 'the init script as an executable config')
+    assert.match(r.stdout, /\[dry-run\] docker config create --label io.stackyard.managed=1 --label io.stackyard.stack=stackyard-infra stackyard-infra_Caddyfile_[0-9a-f]{12} -/)
     assert.equal(docker(['service', 'ls', '-q']).stdout.trim(), '', 'no service created')
     assert.deepEqual(ourSecrets(), [], 'no secret created')
+    assert.deepEqual(ourConfigs(), [], 'no config created')
   })
 
   test('2. up deploys infrastructure then data; every service runs its replica healthy', async () => {
@@ -87,6 +111,15 @@ if (realTier('swarm')) {
     assert.equal(docker(['network', 'inspect', '--format', '{{.Driver}} {{.Attachable}}', 'ai-network']).stdout.trim(), 'overlay true')
     assert.equal(ourSecrets().length, 4, 'POSTGRES_PASSWORD and three app passwords')
     assert.ok(ourSecrets().every((n) => /^stackyard-data_[A-Z0-9_]+_[0-9a-f]{12}$/.test(n)), ourSecrets().join(' '))
+    // the checkout's files the services mount read-only arrive as configs: the Caddyfile (and the add-ons folder's
+    // README), the databases' init script; the proxy serves with that Caddyfile (its health check is an HTTP request)
+    const configs = ourConfigs()
+    assert.ok(configs.some((n) => /^stackyard-infra_Caddyfile_[0-9a-f]{12}$/.test(n)), configs.join(' '))
+    assert.ok(configs.some((n) => /^stackyard-data_app-databases\.sh_[0-9a-f]{12}$/.test(n)), configs.join(' '))
+    assert.equal(mountedConfig(`${INFRA}_caddy`, '/etc/caddy/Caddyfile'), configs.find((n) => n.includes('_Caddyfile_')))
+    assert.equal(docker(['exec', taskContainer(`${INFRA}_caddy`), 'cat', '/etc/caddy/Caddyfile']).stdout, repo.read('caddy/Caddyfile'))
+    assert.equal(docker(['exec', taskContainer(`${DATA}_postgres`), 'stat', '-c', '%a', '/docker-entrypoint-initdb.d/10-app-databases.sh']).stdout.trim(), '555')
+    assert.deepEqual(docker(['service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Mounts}}', `${INFRA}_caddy`]).stdout.match(/"Type":"bind"/g), null, 'no bind mount of the checkout left')
   })
 
   test('3. postgres reads its password from /run/secrets, not its environment; an app role logs in over TCP with its secret', () => {
@@ -117,6 +150,53 @@ if (realTier('swarm')) {
     assert.equal(st.code, 0, st.stdout + st.stderr)
     const rows = (JSON.parse(st.stdout).services as Array<{ stack: string; service: string; state: string; enabled: boolean }>).filter((x) => x.enabled)
     assert.deepEqual(rows.map((x) => `${x.stack}/${x.service} ${x.state}`).sort(), ['data/postgres running 1/1', 'infrastructure/caddy running 1/1', 'infrastructure/valkey running 1/1'])
+  })
+
+  test('4a. health, logs and doctor --live under swarm: probes and live checks in the running tasks\' containers; a password changed behind Stackyard\'s back is named', async () => {
+    const h = await repo.run('health.ts', ['--json'])
+    assert.equal(h.code, 0, h.stdout + h.stderr)
+    const checks = (JSON.parse(h.stdout).checks as Array<{ check: string; target: string; ok: boolean; detail: string }>).map((c) => `${c.check} ${c.target} ${c.ok}`)
+    for (const c of ['docker health data/postgres true', 'docker health infrastructure/caddy true', 'docker health infrastructure/valkey true', 'postgres ready data/postgres true', 'valkey ping infrastructure/valkey true', 'proxy config valid infrastructure/caddy true', 'live secrets doctor --live true'])
+      assert.ok(checks.includes(c), `${c}: ${checks.join('; ')}`)
+    const pgHealth = (JSON.parse(h.stdout).checks as Array<{ check: string; target: string; detail: string }>).find((c) => c.check === 'docker health' && c.target === 'data/postgres')!
+    assert.equal(pgHealth.detail, 'healthy', 'the task container\'s Docker health')
+    const logs = await repo.run('logs.ts', ['--stack', 'data', '--tail', '50'])
+    assert.equal(logs.code, 0, logs.stderr)
+    assert.match(logs.stdout + logs.stderr, /stackyard-data_postgres\.1\.\w+@.*\| .*database system is ready to accept connections/)
+    assert.doesNotMatch(logs.stdout + logs.stderr, /\x1b\[/, 'no terminal control sequences')
+    const live = (out: string) => JSON.parse(out).checks.find((c: { id: string }) => c.id === 'live-secrets')
+    const ok = await repo.run('doctor.ts', ['--live', '--json'])
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr)
+    assert.match(live(ok.stdout).summary, /^4 secrets accepted by the running services; 3 others not checked \(service not running\)$/)
+    const pg = taskContainer(`${DATA}_postgres`)
+    const alter = (sql: string) => docker(['exec', pg, 'sh', '-c', `psql -X -q -U postgres -v pw="$(cat /run/secrets/N8N_DB_PASSWORD)" <<'SQL'\n${sql}\nSQL`])
+    assert.equal(alter("ALTER ROLE n8n PASSWORD 'changed behind its back';").code, 0)
+    try {
+      const bad = await repo.run('doctor.ts', ['--live', '--json'])
+      assert.equal(bad.code, 1, bad.stdout + bad.stderr)
+      assert.deepEqual(live(bad.stdout).findings.map((x: { message: string }) => x.message), ['N8N_DB_PASSWORD does not open role n8n on data/postgres: the database holds another password'])
+      assert.doesNotMatch(bad.stdout + bad.stderr, new RegExp(parseDotenv(repo.read('.env')).N8N_DB_PASSWORD), 'the password is never printed')
+    } finally {
+      assert.equal(alter("ALTER ROLE n8n PASSWORD :'pw';").code, 0)
+    }
+    assert.equal((await repo.run('doctor.ts', ['--live'])).code, 0)
+  })
+
+  test('4b. a route added (the compute stack selected): the proxy rolls to a new Caddyfile config, the old one is removed, the route answers through the proxy', async () => {
+    const old = ourConfigs().find((n) => n.includes('_Caddyfile_'))!
+    standins()
+    repo.write('.env', repo.read('.env').replace('STACKYARD_STACKS=infrastructure,data', 'STACKYARD_STACKS=infrastructure,data,compute'), 0o600)
+    const r = await repo.run('up.ts', ['--stack', 'infrastructure,compute'])
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    const now = mountedConfig(`${INFRA}_caddy`, '/etc/caddy/Caddyfile')!
+    assert.notEqual(now, old, 'a new config for the changed Caddyfile')
+    assert.match(repo.read('caddy/Caddyfile'), /ollama/)
+    assert.ok(!ourConfigs().includes(old), `the old config ${old} is gone: ${ourConfigs().join(' ')}`)
+    assert.match(r.stderr, new RegExp(`old config ${old} removed`))
+    assert.equal(docker(['exec', taskContainer(`${INFRA}_caddy`), 'cat', '/etc/caddy/Caddyfile']).stdout, repo.read('caddy/Caddyfile'))
+    const ok = await get(8200, '/api/tags')
+    assert.equal(ok.status, 200, ok.body)
+    assert.match(ok.body, /"models"/)
   })
 
   test('5. a changed app password: a new secret, postgres updated to it, the old secret removed', async () => {
@@ -158,6 +238,7 @@ if (realTier('swarm')) {
     assert.equal(r.code, 0, r.stdout + r.stderr)
     assert.equal(docker(['service', 'ls', '-q']).stdout.trim(), '')
     assert.deepEqual(ourSecrets(), [])
+    assert.deepEqual(ourConfigs(), [], 'the configs went with their stacks')
     assert.notEqual(docker(['network', 'inspect', 'ai-network']).code, 0, 'ai-network removed')
     assert.equal(docker(['secret', 'inspect', FOREIGN]).code, 0, 'a secret not ours stays')
     assert.equal(docker(['volume', 'inspect', 'stackyard-postgres-data']).code, 0, 'the data stays')
