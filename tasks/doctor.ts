@@ -11,6 +11,11 @@ import { renderDoctor } from '../lib/doctor/report.ts'
 import { liveSecrets } from '../lib/stacks/live-secrets.ts'
 import { loadPlatform } from '../lib/docker/platform.ts'
 import { checkDocker } from '../lib/docker/preflight.ts'
+import { stacksNamed } from '../lib/model/routes.ts'
+import { hostAssignment } from '../lib/swarm/placement.ts'
+import { placementCheck } from '../lib/swarm/placement-report.ts'
+import { readNodes } from '../lib/swarm/nodes.ts'
+import { StackyardError } from '../lib/core/errors.ts'
 
 await task({
   summary: 'Check that the configuration is sound',
@@ -46,6 +51,18 @@ await task({
       else {
         await checkDocker(ctx)
         results.push(await liveSecrets(ctx, loadPlatform(ctx, { profiles: 'declared', generating: false })))
+      }
+    }
+    // under swarm: where each stateful service is pinned (with --live, on which node, and whether a node can take it)
+    if (ctx.settings.engine === 'swarm' && !results.some((r) => ['metadata', 'env-files', 'settings'].includes(r.id) && r.status === 'fail')) {
+      const p = loadPlatform(ctx, { profiles: 'declared', generating: false })
+      try {
+        const hosts = hostAssignment(p.compose.layers.values, p.registry)
+        const nodes = ctx.flags.live ? (await checkDocker(ctx), await readNodes(ctx.exec)) : undefined
+        results.push(placementCheck(stacksNamed(p.registry, p.settings, [], 'selected'), hosts, nodes))
+      } catch (err) {
+        if (!(err instanceof StackyardError)) throw err
+        results.push({ id: 'placement', title: 'swarm placement', status: 'fail', summary: '1 finding', findings: [{ status: 'fail', message: err.message, ...(err.hint ? { fix: err.hint } : {}) }] })
       }
     }
     const sound = !results.some((r) => r.status === 'fail')

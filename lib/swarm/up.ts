@@ -18,6 +18,8 @@ import { deriveStackFile, renderStackFile, MANAGED_LABEL, SPEC_LABEL, STACK_LABE
 import type { EnvSecret } from './secrets.ts'
 import { requireManager, stackSecrets, stackServices, waitConverged } from './state.ts'
 import { ensureSharedNetwork } from './network.ts'
+import { requirePlacement } from './nodes.ts'
+import { hostAssignment } from './placement.ts'
 
 export interface SwarmUpReport extends UpReport {
   engine: 'swarm'
@@ -28,13 +30,14 @@ export interface SwarmUpReport extends UpReport {
 }
 
 /** A stack's derived stack file, from Compose's resolved model of it. */
-export async function stackFile(ctx: Pick<StackCtx, 'exec'>, p: Platform, stack: Stack): Promise<SwarmStackFile> {
+export async function stackFile(ctx: Pick<StackCtx, 'exec'>, p: Platform, stack: Stack, host?: string): Promise<SwarmStackFile> {
   const r = await p.run(ctx.exec, stack, ['config', '--format', 'json'])
   if (r.exitCode !== 0) throw new FailureError(`docker compose config failed for ${stack.name}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`, { hint: 'npx zx tasks/doctor.ts checks the configuration Compose reads' })
   return deriveStackFile(JSON.parse(r.stdout) as Record<string, unknown>, {
     stack,
     secretKeys: new Set(p.registry.secrets.keys()),
     value: (key) => p.compose.layers.values[key],
+    host,
   })
 }
 
@@ -51,6 +54,9 @@ export async function swarmUp(ctx: StackCtx, o: UpOptions): Promise<SwarmUpRepor
   requireSelected(p, o.stacks)
   ctx.log.step(`swarm, ${p.settings.environment} environment, profile ${p.settings.profile}: ${selection.map((s) => s.name).join(', ')}`)
   checkSecrets(selection.flatMap((s) => s.secrets), p.compose.layers.values, ctx.log)
+  // placement: each stack on its host's node, volumes on one node; refused before any change when no node can take it
+  const hosts = hostAssignment(p.compose.layers.values, p.registry)
+  await requirePlacement(ctx, hosts, selection.map((s) => ({ stack: s, services: p.plan(s).enabled })))
 
   await ensureSharedNetwork(ctx, [...new Set(selection.flatMap((s) => externalNetworks(ctx.root, s)))])
   await converge(ctx, DERIVED_ENV_FILE, renderDerivedEnv(p.compose.derived))
@@ -74,7 +80,7 @@ export async function swarmUp(ctx: StackCtx, o: UpOptions): Promise<SwarmUpRepor
         } else ctx.log.info(`${name}: nothing to deploy (no service enabled)`)
         return names
       }
-      const file = await stackFile(ctx, model, stack)
+      const file = await stackFile(ctx, model, stack, hosts.stacks.get(name))
       for (const w of file.warnings) if (!warned.has(w)) (warned.add(w), ctx.log.warn(w))
       envSecrets.push(...file.envSecrets.map((e) => ({ ...e, stack: name })))
       if (ctx.dryRun) ctx.out(`# ${stack.project}: the stack file docker stack deploy would read (from stdin)\n${renderStackFile(file, { mask: true })}`)
