@@ -14,6 +14,11 @@ import { swarmAccess } from '../lib/swarm/access.ts'
 import { requireManager } from '../lib/swarm/state.ts'
 import { loadPlatform } from '../lib/docker/platform.ts'
 import { checkDocker } from '../lib/docker/preflight.ts'
+import { stacksNamed } from '../lib/model/routes.ts'
+import { hostAssignment } from '../lib/swarm/placement.ts'
+import { placementCheck } from '../lib/swarm/placement-report.ts'
+import { readNodes } from '../lib/swarm/nodes.ts'
+import { StackyardError } from '../lib/core/errors.ts'
 
 await task({
   summary: 'Check that the configuration is sound',
@@ -50,6 +55,18 @@ await task({
         // under swarm in the running task's container (this engine's node)
         if (ctx.settings.engine === 'swarm') await requireManager(ctx.exec)
         results.push(await liveSecrets(ctx, p, { access: ctx.settings.engine === 'swarm' ? swarmAccess(ctx, p) : undefined }))
+      }
+    }
+    // under swarm: where each stateful service is pinned (with --live, on which node, and whether a node can take it)
+    if (ctx.settings.engine === 'swarm' && !results.some((r) => ['metadata', 'env-files', 'settings'].includes(r.id) && r.status === 'fail')) {
+      const p = loadPlatform(ctx, { profiles: 'declared', generating: false })
+      try {
+        const hosts = hostAssignment(p.compose.layers.values, p.registry)
+        const nodes = ctx.flags.live ? (await checkDocker(ctx), await readNodes(ctx.exec)) : undefined
+        results.push(placementCheck(stacksNamed(p.registry, p.settings, [], 'selected'), hosts, nodes))
+      } catch (err) {
+        if (!(err instanceof StackyardError)) throw err
+        results.push({ id: 'placement', title: 'swarm placement', status: 'fail', summary: '1 finding', findings: [{ status: 'fail', message: err.message, ...(err.hint ? { fix: err.hint } : {}) }] })
       }
     }
     const sound = !results.some((r) => r.status === 'fail')

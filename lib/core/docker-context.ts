@@ -45,7 +45,7 @@ export function hostStacksVariable(context: string): string {
 }
 
 /** A per-host setting: edge-1, PROFILES → STACKYARD_HOST_EDGE_1_PROFILES. */
-export function hostVariable(context: string, what: 'STACKS' | 'PROFILES'): string {
+export function hostVariable(context: string, what: 'STACKS' | 'PROFILES' | 'NODE'): string {
   return `STACKYARD_HOST_${envNamePart(context)}_${what}`
 }
 

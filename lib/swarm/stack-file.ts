@@ -7,6 +7,7 @@ import { stringify } from 'yaml'
 import type { Stack } from '../model/registry.ts'
 import { secretName, secretVariables, type EnvSecret, type SecretUse } from './secrets.ts'
 import { configName, type CheckoutFile, type ConfigUse } from './configs.ts'
+import { constraintsFor } from './placement.ts'
 
 /** the label carrying a hash of each service's derived spec: equal hash, nothing to deploy */
 export const SPEC_LABEL = 'io.stackyard.spec'
@@ -58,6 +59,8 @@ export interface DeriveOptions {
   value(key: string): string | undefined
   /** the checkout's files a bind mount's source covers (configs.ts checkoutFiles); absent: every bind stays a bind */
   files?(source: string): CheckoutFile[] | 'outside' | 'unsupported'
+  /** the host the stack is assigned to (placement.ts): its services run on the node labelled with it */
+  host?: string
 }
 
 export function deriveStackFile(model: Obj, o: DeriveOptions): SwarmStackFile {
@@ -157,6 +160,9 @@ export function deriveStackFile(model: Obj, o: DeriveOptions): SwarmStackFile {
       update_config: { parallelism: 1, failure_action: 'rollback', monitor: `${monitor}s`, order },
       rollback_config: { parallelism: 1, failure_action: 'pause', monitor: `${monitor}s`, order },
     }
+    // placement: the stack's host, or for a named volume the manager (placement.ts)
+    const constraints = constraintsFor(o.host, volumes.some((v) => v.type === 'volume' && v.source))
+    if (constraints.length) (svc.deploy as Obj).placement = { constraints }
     const spec = createHash('sha256').update(JSON.stringify({ svc, secrets: mounts.map((m) => uses.get(String(m.source))!.name) })).digest('hex').slice(0, 16)
     ;(svc.deploy as Obj).labels = { [SPEC_LABEL]: spec }
     services[name] = svc

@@ -16,6 +16,8 @@ export interface SwarmService {
   /** UpdateStatus.State: updating, completed, rollback_started, rollback_completed, paused… ('' when never updated) */
   update: string
   updateMessage: string
+  /** placement constraints (node.labels.io.stackyard.host == NAME, node.role == manager) */
+  constraints: string[]
 }
 
 const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean)
@@ -35,7 +37,7 @@ export async function stackServices(exec: Runner, project: string): Promise<Swar
   if (!ids.length) return []
   const inspected = JSON.parse((await exec('docker', ['service', 'inspect', ...ids])).stdout) as Array<{
     ID: string
-    Spec: { Name: string; Labels?: Record<string, string>; Mode?: { Replicated?: { Replicas?: number }; Global?: object } }
+    Spec: { Name: string; Labels?: Record<string, string>; Mode?: { Replicated?: { Replicas?: number }; Global?: object }; TaskTemplate?: { Placement?: { Constraints?: string[] } } }
     UpdateStatus?: { State?: string; Message?: string }
   }>
   const tasks = lines((await exec('docker', ['service', 'ps', '--filter', 'desired-state=running', '--no-trunc', '--format', '{{.ID}}\t{{.Name}}\t{{.CurrentState}}\t{{.Error}}', ...ids])).stdout).map((l) => {
@@ -50,6 +52,7 @@ export async function stackServices(exec: Runner, project: string): Promise<Swar
     tasks: tasks.filter((t) => t.service === s.Spec.Name).map(({ state, error }) => ({ state, error })),
     update: s.UpdateStatus?.State ?? '',
     updateMessage: s.UpdateStatus?.Message ?? '',
+    constraints: s.Spec.TaskTemplate?.Placement?.Constraints ?? [],
   }))
 }
 

@@ -20,6 +20,8 @@ import type { EnvSecret } from './secrets.ts'
 import { requireManager, stackConfigs, stackSecrets, stackServices, waitConverged } from './state.ts'
 import { checkoutFiles } from './configs.ts'
 import { ensureSharedNetwork } from './network.ts'
+import { requirePlacement } from './nodes.ts'
+import { hostAssignment } from './placement.ts'
 
 export interface SwarmUpReport extends UpReport {
   engine: 'swarm'
@@ -29,8 +31,8 @@ export interface SwarmUpReport extends UpReport {
   deployed: string[]
 }
 
-/** A stack's derived stack file, from Compose's resolved model of it; `extra`: checkout files by relative path not written yet (--dry-run). */
-export async function stackFile(ctx: Pick<StackCtx, 'exec' | 'root'>, p: Platform, stack: Stack, extra: Readonly<Record<string, string>> = {}): Promise<SwarmStackFile> {
+/** A stack's derived stack file, from Compose's resolved model of it; `extra`: checkout files by relative path not written yet (--dry-run); `host`: the host it is assigned to. */
+export async function stackFile(ctx: Pick<StackCtx, 'exec' | 'root'>, p: Platform, stack: Stack, extra: Readonly<Record<string, string>> = {}, host?: string): Promise<SwarmStackFile> {
   const r = await p.run(ctx.exec, stack, ['config', '--format', 'json'])
   if (r.exitCode !== 0) throw new FailureError(`docker compose config failed for ${stack.name}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`, { hint: 'npx zx tasks/doctor.ts checks the configuration Compose reads' })
   return deriveStackFile(JSON.parse(r.stdout) as Record<string, unknown>, {
@@ -38,6 +40,7 @@ export async function stackFile(ctx: Pick<StackCtx, 'exec' | 'root'>, p: Platfor
     secretKeys: new Set(p.registry.secrets.keys()),
     value: (key) => p.compose.layers.values[key],
     files: (source) => checkoutFiles(ctx.root, source, extra),
+    host,
   })
 }
 
@@ -54,6 +57,9 @@ export async function swarmUp(ctx: StackCtx, o: UpOptions): Promise<SwarmUpRepor
   requireSelected(p, o.stacks)
   ctx.log.step(`swarm, ${p.settings.environment} environment, profile ${p.settings.profile}: ${selection.map((s) => s.name).join(', ')}`)
   checkSecrets(selection.flatMap((s) => s.secrets), p.compose.layers.values, ctx.log)
+  // placement: each stack on its host's node, volumes on one node; refused before any change when no node can take it
+  const hosts = hostAssignment(p.compose.layers.values, p.registry)
+  await requirePlacement(ctx, hosts, selection.map((s) => ({ stack: s, services: p.plan(s).enabled })))
 
   await ensureSharedNetwork(ctx, [...new Set(selection.flatMap((s) => externalNetworks(ctx.root, s)))])
   await converge(ctx, DERIVED_ENV_FILE, renderDerivedEnv(p.compose.derived))
@@ -78,7 +84,7 @@ export async function swarmUp(ctx: StackCtx, o: UpOptions): Promise<SwarmUpRepor
         } else ctx.log.info(`${name}: nothing to deploy (no service enabled)`)
         return names
       }
-      const file = await stackFile(ctx, model, stack, { [CADDYFILE]: caddyfile })
+      const file = await stackFile(ctx, model, stack, { [CADDYFILE]: caddyfile }, hosts.stacks.get(name))
       for (const w of file.warnings) if (!warned.has(w)) (warned.add(w), ctx.log.warn(w))
       envSecrets.push(...file.envSecrets.map((e) => ({ ...e, stack: name })))
       if (ctx.dryRun) ctx.out(`# ${stack.project}: the stack file docker stack deploy would read (from stdin)\n${renderStackFile(file, { mask: true })}`)
