@@ -87,7 +87,9 @@ export async function swarmUp(ctx: StackCtx, o: UpOptions): Promise<SwarmUpRepor
       }
       const before = await stackServices(ctx.exec, stack.project)
       const specs = Object.fromEntries(Object.entries(file.doc.services).map(([svc, def]) => [svc, (def.deploy as { labels: Record<string, string> }).labels[SPEC_LABEL]]))
-      const same = before.length === Object.keys(specs).length && Object.entries(specs).every(([svc, spec]) => before.find((b) => b.service === svc)?.spec === spec)
+      // the same spec and the replicas the file asks for (a restore scales services to 0 and leaves it to up to bring them back)
+      const replicas = (svc: string) => (file.doc.services[svc].deploy as { replicas?: number }).replicas ?? 1
+      const same = before.length === Object.keys(specs).length && Object.entries(specs).every(([svc, spec]) => before.find((b) => b.service === svc && b.spec === spec && b.replicas === replicas(svc)))
       if (same) ctx.log.info(`${name}: deployed as derived, nothing to change`)
       else {
         ctx.log.step(`${name}: deploying ${names.join(', ')}`)
