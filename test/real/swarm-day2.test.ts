@@ -1,10 +1,15 @@
 // The real tier's day-2 operations under the swarm engine, on a single-node swarm this file makes (and leaves, when it
 // made it): backup → damage → down → up → restore brings every row, key and file back (dumps run in the running
-// tasks' containers, the stacks scaled to 0 for the restore). Real engine; in order.
+// tasks' containers, the stacks scaled to 0 for the restore); update --apply --backup of Valkey, pulled from a registry
+// stand-in, to an image whose health check fails is rolled back by Swarm itself (exit 1 naming it, the old image
+// running). Real engine; in order.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { realTier, realRepo, docker, swarmActive } from './harness.ts'
-import { build, missingImages } from '../standins/build.ts'
+import { build, missingImages, REGISTRY_IMAGE } from '../standins/build.ts'
 import { parseDotenv } from '../../lib/env/dotenv.ts'
 
 const INFRA = 'stackyard-infra'
@@ -23,6 +28,19 @@ const standins = () => {
   if (missingImages().length) build()
 }
 const ourSecrets = () => docker(['secret', 'ls', '--filter', 'label=io.stackyard.managed=1', '--format', '{{.Name}}']).stdout.split('\n').filter(Boolean).sort()
+const REGISTRY = 'stackyard-swarm-registry'
+/** `docker build` with the legacy builder (offline) of a one-file Dockerfile; the image id */
+function buildImage(tag: string, dockerfile: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stackyard-swarm-update-'))
+  try {
+    writeFileSync(join(dir, 'Dockerfile'), dockerfile)
+    const r = docker(['build', '-q', '-t', tag, dir], { env: { DOCKER_BUILDKIT: '0' } })
+    assert.equal(r.code, 0, r.stderr)
+    return r.stdout.trim()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
 const replicas = (service: string) => docker(['service', 'ls', '--filter', `name=${service}`, '--format', '{{.Replicas}}']).stdout.trim()
 
 if (realTier('swarm day 2')) {
@@ -34,7 +52,12 @@ if (realTier('swarm day 2')) {
     if (initialised && !gwbridge) docker(['network', 'rm', 'docker_gwbridge'])
     initialised = false
   }
+  let prefix = ''
+  const built: string[] = []
   test.after(() => {
+    docker(['rm', '-f', '-v', REGISTRY])
+    if (prefix) for (const ref of docker(['image', 'ls', '--digests', '--format', '{{.Repository}}:{{.Tag}}\t{{.Repository}}@{{.Digest}}']).stdout.split('\n').filter((l) => l.startsWith(prefix)).flatMap((l) => l.split('\t')).filter((r) => !r.endsWith('<none>'))) docker(['image', 'rm', ref])
+    for (const id of built) docker(['image', 'rm', '-f', id])
     repo.cleanup()
     leave()
   })
@@ -88,5 +111,50 @@ if (realTier('swarm day 2')) {
     const login = docker(['run', '--rm', '--network', 'ai-network', '--entrypoint', 'psql', '-e', 'PGPASSWORD', 'pgvector/pgvector:0.8.6-pg16', '-h', 'postgres', '-U', 'n8n', '-d', 'n8n', '-tAc', 'select count(*) from items'], { env: { PGPASSWORD: values.N8N_DB_PASSWORD } })
     assert.equal(login.stdout.trim(), '2', login.stderr)
     assert.ok(ourSecrets().length > 0)
+  })
+
+  test('2. update --apply --backup to an image whose health check fails: Swarm rolls it back by itself; exit 1 names it, the old image runs', async () => {
+    docker(['rm', '-f', '-v', REGISTRY])
+    assert.equal(docker(['run', '-d', '--name', REGISTRY, '-p', '127.0.0.1::5000', REGISTRY_IMAGE]).code, 0)
+    const port = Number(docker(['port', REGISTRY, '5000/tcp']).stdout.trim().split('\n')[0].split(':').pop())
+    prefix = `127.0.0.1:${port}/stackyard-swarm/`
+    const ref = `${prefix}valkey:8`
+    // every image of the stack from the registry (update pulls them all)
+    const caddyRef = `${prefix}caddy:2`
+    for (const [from, to] of [['valkey/valkey:8.1.4-alpine', ref], ['caddy:2.10.2-alpine', caddyRef]]) {
+      assert.equal(docker(['tag', from, to]).code, 0)
+      let pushed = docker(['push', to])
+      for (let i = 0; i < 30 && pushed.code !== 0; i++) (await new Promise((r) => setTimeout(r, 1000)), (pushed = docker(['push', to])))
+      assert.equal(pushed.code, 0, pushed.stderr)
+    }
+    // a short health-check interval: the failing image turns unhealthy in seconds
+    repo.write('compose/00-infrastructure/docker-compose.override.private.yml', `services:\n  caddy:\n    image: ${caddyRef}\n  valkey:\n    image: ${ref}\n    healthcheck:\n      interval: 2s\n      start_period: 0s\n      retries: 3\n`)
+    const up = await repo.run('up.ts', ['--stack', 'infrastructure'])
+    assert.equal(up.code, 0, up.stdout + up.stderr)
+    const spec = () => docker(['service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', `${INFRA}_valkey`]).stdout.trim()
+    assert.match(spec(), /^127\.0\.0\.1:\d+\/stackyard-swarm\/valkey:8@sha256:[0-9a-f]{64}$/, 'deployed pinned to its registry digest')
+    const runningImage = () => docker(['inspect', '--format', '{{.Image}}', taskContainer(`${INFRA}_valkey`)]).stdout.trim()
+    const before = runningImage()
+    assert.equal(valkey('SET', 'kept', 'yes').stdout.trim(), 'OK')
+
+    // the same tag in the registry: a server that never answers, so valkey-cli ping (the health check) fails
+    built.push(buildImage(ref, [`FROM ${ref}`, 'LABEL org.stackyard.test="health check fails"', `RUN printf '#!/bin/sh\\ntrap "exit 0" TERM INT; while :; do sleep 1; done\\n' > /usr/local/bin/docker-entrypoint.sh`, ''].join('\n')))
+    assert.equal(docker(['push', ref]).code, 0)
+    assert.equal(docker(['tag', before, ref]).code, 0, 'the local tag back on the running image: update must pull the new one')
+
+    const r = await repo.run('update.ts', ['--apply', '--backup', '--stack', 'infrastructure', '--timeout', '240'])
+    assert.equal(r.code, 1, r.stdout + r.stderr)
+    assert.match(r.stdout, /infrastructure\/valkey .* changed/, r.stderr)
+    assert.match(r.stderr, /backing up infrastructure before recreating/)
+    assert.match(r.stderr, /infrastructure\/valkey \(\w{12}\) did not become healthy: Swarm rolled it back by itself to the image that ran before \(\w{12}\), which is healthy again/)
+    assert.equal(runningImage(), before, 'the old image runs again')
+    assert.equal(docker(['inspect', '--format', '{{.State.Health.Status}}', taskContainer(`${INFRA}_valkey`)]).stdout.trim(), 'healthy')
+    assert.equal(replicas(`${INFRA}_valkey`), '1/1')
+    const history = JSON.parse(repo.read('.stackyard/image-history.json')).entries
+    assert.deepEqual(history.at(-1).autoRollback.services, ['infrastructure/valkey'])
+    // up afterwards changes nothing: the tag names the image that runs
+    const again = await repo.run('up.ts', ['--stack', 'infrastructure'])
+    assert.equal(again.code, 0, again.stdout + again.stderr)
+    assert.match(again.stderr, /infrastructure: deployed as derived, nothing to change/)
   })
 }
