@@ -2,12 +2,13 @@
 // Valkey/Redis, a tar of the named volumes for the rest), into one timestamped archive with a manifest (sizes,
 // sha256, images). Secret files (.env, .env.infisical) only with --include-secrets; --encrypt uses a passphrase from
 // STACKYARD_BACKUP_PASSPHRASE or a prompt. Archives are mode 0600; each is recorded in .stackyard/backups.json.
-// --verify [ARCHIVE] runs a restore drill instead (lib/backup/restore-drill.ts): exit 0 passed, 1 failed, 2 unusable archive.
+// Under --engine swarm the dumps run in each stateful service's running task (on several nodes: against the node that
+// runs it). --verify [ARCHIVE] runs a restore drill instead (lib/backup/restore-drill.ts): exit 0 passed, 1 failed, 2 unusable archive.
 // Changes: the backup folder and the journal; --verify: throwaway projects it removes, and the journal.
 // Usage: npx zx tasks/backup.ts [--stack NAME]… [--out DIR] [--keep N] [--include-secrets] [--encrypt] [--context NAME] [--dry-run] [--json]
 //        npx zx tasks/backup.ts --verify [ARCHIVE] [--out DIR] [--timeout SECONDS] [--context NAME] [--json]
 import { resolve } from 'node:path'
-import { stackFlag, task } from '../lib/task/task.ts'
+import { runEngine, stackFlag, task } from '../lib/task/task.ts'
 import { UsageError } from '../lib/core/errors.ts'
 import { requireOutputDirectory } from '../lib/core/path-kind.ts'
 import { checkDocker } from '../lib/docker/preflight.ts'
@@ -18,6 +19,7 @@ import { verifyArchive } from '../lib/backup/drill-task.ts'
 await task({
   summary: 'Back up the stateful services into one archive with a manifest and checksums',
   docker: true,
+  swarm: true,
   args: [{ name: 'archive', help: 'with --verify: the archive to drill (default: the newest in --out)' }],
   flags: {
     verify: { type: 'boolean', help: 'restore drill: restore ARCHIVE (or the newest) into throwaway projects, probe every service, remove it all; exit 0 passed, 1 failed' },
@@ -49,6 +51,7 @@ await task({
       keep: ctx.flags.keep,
       includeSecrets: ctx.flags.includeSecrets ?? false,
       passphrase,
+      engine: runEngine(ctx),
     })
     if (ctx.json) ctx.out({ archive: report.archive, encrypted: report.encrypted, size: report.size, sha256: report.sha256, removed: report.removed, manifest: report.manifest })
     else if (report.archive) ctx.out(ctx.rel(report.archive))

@@ -1,11 +1,12 @@
 // Restore a backup archive: verify every checksum and every name first (a changed, corrupt or foreign archive, or a
 // secret file that would not parse, is refused, exit 2, nothing touched), show what will be replaced, ask (or --yes),
 // unpack what is restored, write the secret files it holds, stop the affected stacks,
-// restore them in dependency order (data stores before their consumers), start them and wait for health (up).
+// restore them in dependency order (data stores before their consumers), start them and wait for health (up). Under
+// --engine swarm the affected stacks' services are scaled to 0 instead of stopped, and up deploys them back.
 // Changes: .env/.env.infisical (previous kept as .bak), containers, volumes and databases of the restored stacks.
 // Usage: npx zx tasks/restore.ts ARCHIVE [--stack NAME]… [--no-secrets] [--yes] [--context NAME] [--dry-run] [--json]
 import { resolve } from 'node:path'
-import { stackFlag, task } from '../lib/task/task.ts'
+import { runEngine, stackFlag, task } from '../lib/task/task.ts'
 import { helperImage } from '../lib/backup/methods.ts'
 import { backupPassphrase } from '../lib/backup/inputs.ts'
 import { checkSecretFiles, checkStartable, closeBackup, openBackup, planRestore, renderPlan, runRestore } from '../lib/backup/restore.ts'
@@ -15,6 +16,7 @@ import { plural } from '../lib/core/format.ts'
 await task({
   summary: 'Restore a backup archive (verified first), then start the stacks and wait for health',
   docker: true,
+  swarm: true,
   args: [{ name: 'archive', required: true, help: 'the archive (backups/stackyard-backup-….tar.gz[.enc])' }],
   flags: {
     stack: stackFlag('restore only these stacks of the archive; default all it holds'),
@@ -36,7 +38,7 @@ await task({
       checkStartable(ctx.root, ctx.registry, plan, opened, texts, !ctx.flags.secrets)
       ctx.log.info(renderPlan(plan, opened.manifest, ctx.root))
       if (!ctx.dryRun) await ctx.confirm(`Replace the data listed above with the backup of ${opened.manifest.createdAt}?`, { typed: 'restore' })
-      const report = await runRestore(ctx, opened, plan, { timeout: ctx.flags.timeout, skipInfisical: ctx.flags.skipInfisical ?? false, helperImage: helperImage(ctx.env) })
+      const report = await runRestore(ctx, opened, plan, { timeout: ctx.flags.timeout, skipInfisical: ctx.flags.skipInfisical ?? false, helperImage: helperImage(ctx.env), engine: runEngine(ctx) })
       const failure = upFailure(report.up)
       if (ctx.json) ctx.out({ archive, restored: report.restored, secrets: report.secrets, stopped: report.stopped, stacks: report.up.stacks, dryRun: ctx.dryRun })
       if (failure) throw failure

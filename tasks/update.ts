@@ -2,9 +2,11 @@
 // --apply recreates only those services and waits for health, after recording the images that ran before in
 // .stackyard/image-history.json; a stateful service is recreated only with a fresh backup (STACKYARD_UPDATE_BACKUP_MAX_AGE,
 // --backup takes one first); a service that does not become healthy is put back on its old image by itself (exit 1).
+// Under --engine swarm --apply is a rolling `docker service update` per service that Swarm rolls back by itself when the
+// new task fails its health check (exit 1); --rollback is compose-only for now.
 // --rollback brings back the images of the last apply (re-tag, recreate).
 // Usage: npx zx tasks/update.ts [--stack NAME]… [--apply [--backup] [--backup-max-age D] | --rollback] [--timeout S] [--dry-run] [--json]
-import { stackFlag, task } from '../lib/task/task.ts'
+import { runEngine, stackFlag, task } from '../lib/task/task.ts'
 import { UsageError } from '../lib/core/errors.ts'
 import { checkDocker } from '../lib/docker/preflight.ts'
 import { loadPlatform } from '../lib/docker/platform.ts'
@@ -12,10 +14,12 @@ import { stacksNamed } from '../lib/model/routes.ts'
 import { DEFAULT_UPDATE_BACKUP_MAX_AGE, parseDuration } from '../lib/model/settings.ts'
 import { applyChanges, pullStack, renderChanges, rollback, type ImageChange } from '../lib/update/update.ts'
 import { checkBackups, refusal, refused } from '../lib/update/gate.ts'
+import { applySwarm } from '../lib/update/swarm.ts'
 
 await task({
   summary: 'Pull newer images and report changes; --apply recreates changed services; --rollback undoes the last apply',
   docker: true,
+  swarm: true,
   flags: {
     stack: stackFlag('stacks to update; default the stacks this host runs'),
     apply: { type: 'boolean', help: 'recreate the services whose image changed (waits for health; an unhealthy one goes back to its old image)' },
@@ -32,6 +36,8 @@ await task({
     if ((ctx.flags.backup || ctx.flags.backupMaxAge !== undefined) && !ctx.flags.apply) throw new UsageError('--backup and --backup-max-age go with --apply')
     const flagAge = ctx.flags.backupMaxAge === undefined ? undefined : parseDuration(ctx.flags.backupMaxAge)
     if (flagAge === undefined && ctx.flags.backupMaxAge !== undefined) throw new UsageError(`--backup-max-age ${ctx.flags.backupMaxAge}: not a duration`, { hint: 'a number and a unit (s, m, h, d, w), e.g. 24h, 7d or 1d12h; off skips the backup check for this run' })
+    const engine = runEngine(ctx)
+    if (engine === 'swarm' && ctx.flags.rollback) throw new UsageError('--rollback is not built for the swarm engine yet', { hint: 'docker service rollback <project>_<service> puts one service back on its previous spec' })
     await checkDocker(ctx)
     const p = loadPlatform(ctx, { profiles: 'active', generating: false })
     // default: the stacks this host runs (STACKYARD_STACKS, or its STACKYARD_HOST_<NAME>_STACKS with --context)
@@ -45,7 +51,7 @@ await task({
     const changes: ImageChange[] = []
     for (const stack of stacks) {
       ctx.log.step(`${stack.name}: pulling`)
-      changes.push(...(await pullStack(ctx, p, stack)))
+      changes.push(...(await pullStack(ctx, p, stack, engine)))
     }
     if (!ctx.json) ctx.out(renderChanges(changes, ctx.dryRun))
     const changed = changes.filter((c) => c.status === 'changed')
@@ -56,11 +62,11 @@ await task({
     }
     // the backup gate decides before anything is recreated (a refusal is exit 1, nothing changed)
     const maxAgeText = ctx.flags.backupMaxAge ?? (ctx.env.values.STACKYARD_UPDATE_BACKUP_MAX_AGE || DEFAULT_UPDATE_BACKUP_MAX_AGE)
-    const backups = await checkBackups(ctx, p.registry, changed, { maxAge: flagAge !== undefined ? flagAge : p.settings.updateBackupMaxAge, maxAgeText, backup: ctx.flags.backup ?? false })
+    const backups = await checkBackups(ctx, p.registry, changed, { maxAge: flagAge !== undefined ? flagAge : p.settings.updateBackupMaxAge, maxAgeText, backup: ctx.flags.backup ?? false, engine })
     // --json: one document, the data or the refusal (the error document, naming each service)
     if (backups.some(refused)) throw refusal(backups, maxAgeText)
     if (ctx.json) ctx.out({ changes, backups })
-    await applyChanges(ctx, p, changes, ctx.flags.timeout)
+    await (engine === 'swarm' ? applySwarm : applyChanges)(ctx, p, changes, ctx.flags.timeout)
     if (!changed.length) ctx.log.success('every service already runs its newest image')
   },
 })

@@ -13,7 +13,7 @@ test('under the swarm engine a compose-only task exits 2 before any docker comma
     assert.equal(flag.code, 2, flag.stdout + flag.stderr)
     assert.match(flag.stderr, /does not work with the swarm engine yet \(--engine swarm\)/)
     repo.write('.env', 'STACKYARD_ENGINE=swarm\n', 0o600)
-    const setting = await repo.run('backup.ts', ['--dry-run'])
+    const setting = await repo.run('compose.ts', ['data', '--', 'ps'])
     assert.equal(setting.code, 2, setting.stdout + setting.stderr)
     assert.match(setting.stderr, /STACKYARD_ENGINE=swarm/)
     assert.deepEqual(repo.dockerCalls(), [], 'no docker command ran')

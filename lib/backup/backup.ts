@@ -9,10 +9,10 @@ import { chmod, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:f
 import { join, relative } from 'node:path'
 import { Writable } from 'node:stream'
 import { FailureError } from '../core/errors.ts'
-import { execCommand } from '../docker/compose.ts'
 import { namedVolumeKeys } from '../model/volumes.ts'
-import { parseImageInspect, type PsRow } from '../docker/state.ts'
-import { findVolumes } from '../infisical/reset.ts'
+import { parseImageInspect } from '../docker/state.ts'
+import type { Engine } from '../model/x-fields.ts'
+import { composeReach, swarmReach, type ServiceReach } from './reach.ts'
 import { fileDigest, writeArchive, type EntrySource } from './archive.ts'
 import { archiveName, retention } from './retention.ts'
 import { archivePath, databaseSettings, parseDatabaseList, pg, pgUser, PG_COMPLETE, snapshot, tolerantRoles, volume, helperImage, type PgSpec, type SnapshotSpec } from './methods.ts'
@@ -23,7 +23,7 @@ import { stackyardVersion } from './inputs.ts'
 import { BACKUP_JOURNAL_FILE, journalEntry, readJournal, withBackup } from './journal.ts'
 import type { Service, Stack } from '../model/registry.ts'
 import { selectedStacks } from '../model/routes.ts'
-import { stackRows } from '../stacks/status.ts'
+import type { Runner } from '../core/exec.ts'
 import { loadPlatform, type StackCtx } from '../docker/platform.ts'
 
 export interface BackupOptions {
@@ -41,6 +41,8 @@ export interface BackupOptions {
   /** default: this checkout's version and commit */
   stackyard?: { version: string; commit: string | null }
   now?: Date
+  /** the engine that runs the stacks (default compose); under swarm the dumps run in each service's running task */
+  engine?: Engine
 }
 
 export interface BackupReport {
@@ -56,7 +58,6 @@ export interface BackupReport {
 interface Item {
   stack: Stack
   service: Service
-  row?: PsRow
   kind: 'pg_dump' | 'snapshot' | 'volume'
   /** volume: the docker volume names by key */
   volumes: Array<{ key: string; name: string }>
@@ -90,22 +91,23 @@ function fileSink(path: string): Writable & { done(): { size: number; sha256: st
   return Object.assign(sink, { done: () => ({ size, sha256: hash.digest('hex'), head, tail }) })
 }
 
-async function imageOf(ctx: Pick<StackCtx, 'exec'>, service: Service, row?: PsRow): Promise<{ image: string; imageId?: string; digest?: string }> {
-  const image = row?.Image || service.image || ''
+async function imageOf(ctx: Pick<StackCtx, 'exec'>, service: Service, running?: string): Promise<{ image: string; imageId?: string; digest?: string }> {
+  // a swarm task's reference carries the digest Swarm pinned (image:tag@sha256:…): the tag is the image's name
+  const image = running?.replace(/@sha256:[0-9a-f]+$/, '') || service.image || ''
   if (!image) return { image: '' }
   const r = await ctx.exec('docker', ['image', 'inspect', image], { nothrow: true })
   const info = r.exitCode === 0 ? parseImageInspect(r.stdout, image) : undefined
   return { image, ...(info ? { imageId: info.id } : {}), ...(info?.repoDigest ? { digest: info.repoDigest } : {}) }
 }
 
-/** Runs a dump command with its stdout streamed into `path`; a failure names the service and Docker's error. */
-async function dumpTo(ctx: Pick<StackCtx, 'change'>, args: string[], env: Record<string, string>, path: string | undefined, what: string): Promise<{ size: number; sha256: string; head: Buffer; tail: Buffer } | undefined> {
+/** Runs a dump command (through `ctx.change`) with its stdout streamed into `path`; a failure names the service and Docker's error. */
+async function dumpTo(ctx: Pick<StackCtx, 'change'>, run: (runner: Runner, opts: { stdout?: Writable }) => Promise<{ exitCode: number; stderr: string }>, path: string | undefined, what: string): Promise<{ size: number; sha256: string; head: Buffer; tail: Buffer } | undefined> {
   if (!path) {
-    await ctx.change('docker', args, { nothrow: true, env })
+    await run(ctx.change, {})
     return undefined
   }
   const sink = fileSink(path)
-  const r = await ctx.change('docker', args, { stdout: sink, nothrow: true, env })
+  const r = await run(ctx.change, { stdout: sink })
   if (r.exitCode !== 0) throw new FailureError(`${what} failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-4).join(' ') || 'no error output'}`, { hint: 'nothing was written to the backup folder; check the service (npx zx tasks/logs.ts) and run again' })
   return sink.done()
 }
@@ -117,9 +119,9 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
   const skipped: Manifest['skipped'] = []
   const items: Item[] = []
   const notRunning: string[] = []
+  const reach: ServiceReach = o.engine === 'swarm' ? swarmReach(ctx, p) : composeReach(ctx, { run: p.run, project: (s) => s.project }, p)
   for (const stack of stacks) {
     const enabled = new Set(p.plan(stack).enabled.map((s) => s.name))
-    const rows = await stackRows(ctx, p, stack)
     for (const service of stack.services) {
       const spec = service.backup
       const where = { stack: stack.name, service: service.name }
@@ -138,23 +140,23 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
         skipped.push({ ...where, reason: here.has(stack.name) ? 'its profile is off' : `its stack is not in ${p.stacksVariable}` })
         continue
       }
-      const row = rows.find((r) => r.Service === service.name)
       if (spec.method === 'volume') {
         const keys = spec.volumes ?? namedVolumeKeys(service.raw.volumes)
         const found: Item['volumes'] = []
         for (const key of keys) {
-          const names = await findVolumes(ctx.exec, stack.project, key)
+          const names = await reach.volumes(stack, key)
           if (names.length) found.push({ key, name: names[0] })
           else skipped.push({ ...where, reason: `volume ${key} does not exist yet` })
         }
-        if (found.length) items.push({ stack, service, row, kind: 'volume', volumes: found })
+        if (found.length) items.push({ stack, service, kind: 'volume', volumes: found })
         continue
       }
-      if (row?.State !== 'running') {
-        notRunning.push(`${stack.name}/${service.name} (${row?.State || 'not created'})`)
+      const state = await reach.state(stack, service.name)
+      if (state !== 'running') {
+        notRunning.push(`${stack.name}/${service.name} (${state})`)
         continue
       }
-      items.push({ stack, service, row, kind: spec.method, volumes: [] })
+      items.push({ stack, service, kind: spec.method, volumes: [] })
     }
   }
   if (notRunning.length)
@@ -180,14 +182,14 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
     for (const it of items) {
       const where = `${it.stack.name}/${it.service.name}`
       ctx.log.step(`${where}: ${it.kind === 'pg_dump' ? 'pg_dump' : it.kind === 'snapshot' ? 'RDB snapshot' : `volume archive (${it.volumes.map((v) => v.key).join(', ')})`}`)
-      const img = await imageOf(ctx, it.service, it.row)
+      const img = await imageOf(ctx, it.service, await reach.image(it.stack, it.service.name))
       const base = { stack: it.stack.name, service: it.service.name, project: it.stack.project, method: it.kind, ...img }
       if (it.kind === 'pg_dump') {
         const spec = it.service.backup as PgSpec
         const user = pgUser(it.service, spec)
-        const exec = (cmd: string[]) => p.args(it.stack, execCommand(it.service.name, cmd))
+        const exec = (cmd: string[]) => (runner: Runner, opts: { stdout?: Writable }) => reach.exec(runner, it.stack, it.service.name, cmd, opts)
         // a dry run runs nothing inside containers (not even this query): it shows one dump line for every database
-        const listed = ctx.dryRun ? undefined : await p.run(ctx.exec, it.stack, execCommand(it.service.name, pg.list(user)))
+        const listed = ctx.dryRun ? undefined : await reach.exec(ctx.exec, it.stack, it.service.name, pg.list(user))
         if (listed && listed.exitCode !== 0) throw new FailureError(`${where}: cannot list its databases: ${listed.stderr.trim().split('\n').pop()}`, { hint: `is ${user} its superuser? set x-backup.user` })
         const all = listed ? parseDatabaseList(listed.stdout) : (spec.databases ?? ['<each database>']).map((name) => ({ name, owner: '' }))
         const missing = (spec.databases ?? []).filter((d) => !all.some((x) => x.name === d))
@@ -195,7 +197,7 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
         const dbs = spec.databases ? all.filter((d) => spec.databases!.includes(d.name)) : all
         if (spec.globals) {
           const rel = archivePath.globals(it.stack.name, it.service.name)
-          const r = await dumpTo(ctx, exec(pg.globals(user)), p.env, file(rel), `${where}: pg_dumpall --globals-only`)
+          const r = await dumpTo(ctx, exec(pg.globals(user)), file(rel), `${where}: pg_dumpall --globals-only`)
           if (r && tmp) {
             if (!PG_COMPLETE.test(r.tail.toString('utf8'))) throw new FailureError(`${where}: the roles dump is incomplete`, { hint: 'nothing was written to the backup folder; check the database (npx zx tasks/logs.ts) and run again' })
             // small: rewritten in place so that restoring it tolerates roles that exist
@@ -206,13 +208,13 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
         }
         for (const db of dbs) {
           const rel = archivePath.database(it.stack.name, it.service.name, db.name)
-          const r = await dumpTo(ctx, exec(pg.dump(user, db.name)), p.env, file(rel), `${where}: pg_dump ${db.name}`)
+          const r = await dumpTo(ctx, exec(pg.dump(user, db.name)), file(rel), `${where}: pg_dump ${db.name}`)
           if (!r) continue
           if (!PG_COMPLETE.test(r.tail.toString('utf8'))) throw new FailureError(`${where}: the dump of ${db.name} is incomplete`, { hint: 'nothing was written to the backup folder; check the database and run again' })
           entries.push({ ...base, kind: 'database', file: rel, database: db.name, owner: db.owner, user, size: r.size, sha256: r.sha256, path: file(rel) })
           // the database's own grants and settings: only a --create dump holds them
           const srel = archivePath.settings(it.stack.name, it.service.name, db.name)
-          const d = await dumpTo(ctx, exec(pg.definition(user, db.name)), p.env, file(srel), `${where}: pg_dump --create --schema-only ${db.name}`)
+          const d = await dumpTo(ctx, exec(pg.definition(user, db.name)), file(srel), `${where}: pg_dump --create --schema-only ${db.name}`)
           if (!d) continue
           if (!PG_COMPLETE.test(d.tail.toString('utf8'))) throw new FailureError(`${where}: the definition of ${db.name} is incomplete`, { hint: 'nothing was written to the backup folder; check the database and run again' })
           await writeFile(file(srel)!, databaseSettings(await readFile(file(srel)!, 'utf8'), db.name), { mode: 0o600 })
@@ -221,7 +223,7 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
       } else if (it.kind === 'snapshot') {
         const spec = it.service.backup as SnapshotSpec
         const rel = archivePath.snapshot(it.stack.name, it.service.name, spec.file)
-        const r = await dumpTo(ctx, p.args(it.stack, execCommand(it.service.name, snapshot.dump(spec))), p.env, file(rel), `${where}: ${spec.cli} --rdb`)
+        const r = await dumpTo(ctx, (runner, opts) => reach.exec(runner, it.stack, it.service.name, snapshot.dump(spec), opts), file(rel), `${where}: ${spec.cli} --rdb`)
         if (!r) continue
         if (!r.head.subarray(0, 5).equals(snapshot.magic)) throw new FailureError(`${where}: ${spec.cli} --rdb did not produce an RDB file`, { hint: 'nothing was written to the backup folder; check the server (npx zx tasks/logs.ts)' })
         entries.push({ ...base, kind: 'snapshot', file: rel, volume: spec.volume, target: spec.file, size: r.size, sha256: r.sha256, path: file(rel) })
@@ -229,7 +231,7 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
         for (const v of it.volumes) {
           const rel = archivePath.volume(it.stack.name, it.service.name, v.key)
           const args = [...volume.runArgs(v.name, image, { readOnly: true, stdin: false }), ...volume.archive()]
-          const r = await dumpTo(ctx, args, {}, file(rel), `${where}: archive of volume ${v.name}`)
+          const r = await dumpTo(ctx, (runner, opts) => runner('docker', args, { ...opts, nothrow: true }), file(rel), `${where}: archive of volume ${v.name}`)
           if (!r) continue
           entries.push({ ...base, kind: 'volume', file: rel, volume: v.key, size: r.size, sha256: r.sha256, path: file(rel) })
         }

@@ -10,6 +10,7 @@ import { composeArgs, upCommand } from '../docker/compose.ts'
 import { FailureError } from '../core/errors.ts'
 import { checkDocker } from '../docker/preflight.ts'
 import { loadPlatform, type Platform, type StackCtx } from '../docker/platform.ts'
+import { composeReach } from './reach.ts'
 import { closeBackup, openBackup, planRestore, restoreServices, stageBackup, type OpenedBackup, type ServiceRestore } from './restore.ts'
 import { DRILL_LABEL, drillCompose, drillId, drillProject } from './drill-plan.ts'
 import { drillDir, removeDrills, removeDrillSync, sweepDrillDirs } from './drill-cleanup.ts'
@@ -141,7 +142,7 @@ export async function runDrill(ctx: StackCtx, archive: string, o: DrillOptions):
     try {
       if (!ctx.dryRun) await stageBackup(ctx.root, opened, plan)
       try {
-        await restoreServices(ctx, { run: drill.run, project: (s) => parts.get(s.name)!.project }, opened, plan, { ...o, helperLabels: { [DRILL_LABEL]: id } })
+        await restoreServices(ctx, composeReach(ctx, { run: drill.run, project: (s) => parts.get(s.name)!.project }), opened, plan, { ...o, helperLabels: { [DRILL_LABEL]: id } })
       } catch (err) {
         if (!(err instanceof FailureError)) throw err
         report.restoreError = err.message

@@ -14,9 +14,11 @@ import { ArchiveError, openArchive, type OpenedArchive } from './archive.ts'
 import { manifestIndex, type Manifest, type ManifestEntry } from './manifest.ts'
 import { archivePath, isDatabaseName, parseDatabaseList, pg, pgUser, volume, type PgSpec } from './methods.ts'
 import { namedVolumeKeys } from '../model/volumes.ts'
-import { execCommand, upCommand } from '../docker/compose.ts'
+import { composeReach, swarmReach, type ComposeTarget, type ServiceReach } from './reach.ts'
+import type { Engine } from '../model/x-fields.ts'
+import { swarmUp } from '../swarm/up.ts'
+import { scaleServices, stackServices, waitStopped } from '../swarm/state.ts'
 import { EnvFileError, loadEnvLayers } from '../env/layers.ts'
-import { findVolumes } from '../infisical/reset.ts'
 import { ensureNetworks, checkDocker } from '../docker/preflight.ts'
 import { externalNetworks, unsetRequired } from '../docker/stack-plan.ts'
 import { composeEnv } from '../model/layered-env.ts'
@@ -274,6 +276,8 @@ export interface RestoreOptions {
   helperImage: string
   /** labels of the helper containers (a drill finds and removes its own by them) */
   helperLabels?: Record<string, string>
+  /** the engine that runs the stacks (default compose) */
+  engine?: Engine
 }
 
 export interface RestoreReport {
@@ -327,6 +331,8 @@ export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: Rest
   await checkDocker(fresh)
   const p = loadPlatform(fresh, { profiles: 'declared', generating: false })
 
+  if (o.engine === 'swarm') return swarmRestore(ctx, fresh, p, opened, plan, o, secrets)
+
   // stop what is restored and what consumes it, dependants first
   const stopped: string[] = []
   for (const stack of [...plan.affected].reverse()) {
@@ -344,39 +350,74 @@ export async function runRestore(ctx: StackCtx, opened: OpenedBackup, plan: Rest
   }
   await ensureNetworks([...new Set(plan.stacks.flatMap((s) => externalNetworks(ctx.root, s)))], fresh)
 
-  const restored = await restoreServices(fresh, { run: p.run, project: (s) => s.project }, opened, plan, o)
+  const restored = await restoreServices(fresh, composeReach(fresh, { run: p.run, project: (s) => s.project }), opened, plan, o)
 
   // everything back, healthy: the restored stacks, what they come after, and what was stopped
-  const here = selectedStacks(p.registry, p.settings)
-  const start = [...new Set([...plan.stacks.map((s) => s.name), ...stopped])].filter((n) => here.has(n))
-  const stacks = start.length ? start : plan.stacks.map((s) => s.name)
-  if (ctx.dryRun) {
-    // up would check secrets and files the dry run did not write: say what runs instead
-    ctx.skipped(`npx zx tasks/up.ts ${stacks.map((n) => `--stack ${n}`).join(' ')}${p.context ? ` --context ${p.context}` : ''}   # starts them, waits for health`)
-    return { restored, secrets, stopped, up: { environment: p.settings.environment, stacks: [], reachable: [], caddyfileChanged: false, secretLayer: null } }
-  }
+  const stacks = restartList(p, plan, stopped)
+  if (ctx.dryRun) return dryRunReport(ctx, p, stacks, { restored, secrets, stopped })
   const report = await up(fresh, { stacks, skipInfisical: o.skipInfisical, timeout: o.timeout })
   return { restored, secrets, stopped, up: report }
 }
 
-/**
- * Where a plan's data is written: the running platform's stacks (a Platform), or a restore drill's throwaway
- * projects (lib/backup/restore-drill.ts). Everything else about a restore is the same for both.
- */
-export interface RestoreTarget {
-  /** runs a stack's compose subcommand (as Platform.run) */
-  run: Platform['run']
-  /** the compose project a stack's volumes belong to */
-  project(stack: Stack): string
+/** the stacks a restore starts at the end: the restored ones, what they come after, and what it stopped (this host's) */
+function restartList(p: Platform, plan: RestorePlan, stopped: readonly string[]): string[] {
+  const here = selectedStacks(p.registry, p.settings)
+  const start = [...new Set([...plan.stacks.map((s) => s.name), ...stopped])].filter((n) => here.has(n))
+  return start.length ? start : plan.stacks.map((s) => s.name)
+}
+
+function dryRunReport(ctx: StackCtx, p: Platform, stacks: readonly string[], r: Omit<RestoreReport, 'up'>): RestoreReport {
+  // up would check secrets and files the dry run did not write: say what runs instead
+  ctx.skipped(`npx zx tasks/up.ts ${stacks.map((n) => `--stack ${n}`).join(' ')}${p.context ? ` --context ${p.context}` : ''}   # starts them, waits for health`)
+  return { ...r, up: { environment: p.settings.environment, stacks: [], reachable: [], caddyfileChanged: false, secretLayer: null } }
 }
 
 /**
- * Writes the staged data of every planned service into `target`, in plan order: a pg_dump service is started alone
- * and its roles, databases and settings loaded through psql (backslash commands restricted); volumes and snapshots
- * are written through a throwaway helper container into the volumes Compose creates (the service stays stopped).
- * The first failure stops it (FailureError naming the service and step). Returns the files restored.
+ * The restore under swarm, the same steps as under compose: a restored stack that is not deployed is deployed first
+ * (its services and volumes exist then); every affected stack's services are scaled to 0, dependants first, and
+ * waited for until their containers are gone; the data is written (a database service scaled back to one task alone
+ * for its dumps; volumes through a helper container on this node); then `up` deploys the stacks as derived (replicas
+ * back to what the stack file says) and waits until every service is healthy. On several nodes the volumes and the
+ * tasks are on the nodes that run them: this engine must be that node (lib/backup/reach.ts).
  */
-export async function restoreServices(ctx: Pick<StackCtx, 'exec' | 'change' | 'dryRun' | 'log'>, target: RestoreTarget, opened: OpenedBackup, plan: RestorePlan, o: Pick<RestoreOptions, 'timeout' | 'helperImage' | 'helperLabels'>): Promise<RestoreReport['restored']> {
+async function swarmRestore(ctx: StackCtx, fresh: StackCtx, p: Platform, opened: OpenedBackup, plan: RestorePlan, o: RestoreOptions, secrets: string[]): Promise<RestoreReport> {
+  const missing: string[] = []
+  for (const stack of plan.stacks) if (!(await stackServices(fresh.exec, stack.project)).length) missing.push(stack.name)
+  if (missing.length && !ctx.dryRun) {
+    ctx.log.step(`${missing.join(', ')}: not deployed: deploying first (their services and volumes), then restoring into them`)
+    const r = await swarmUp(fresh, { stacks: missing, skipInfisical: o.skipInfisical, timeout: o.timeout })
+    const bad = r.stacks.filter((s) => s.status !== 'ok')
+    if (bad.length) throw new FailureError(`${bad.map((s) => s.stack).join(', ')} could not be deployed to restore into: ${bad.map((s) => s.because ?? s.status).join('; ')}`, { hint: 'nothing was restored yet; npx zx tasks/status.ts' })
+  }
+  const stopped: string[] = []
+  for (const stack of [...plan.affected].reverse()) {
+    const services = (await stackServices(fresh.exec, stack.project)).filter((s) => s.replicas > 0 || s.tasks.length)
+    if (!services.length) continue
+    ctx.log.step(`${stack.name}: scaling ${services.map((s) => s.service).join(', ')} to 0`)
+    await scaleServices(fresh, stack.project, services, 0)
+    if (!ctx.dryRun) await waitStopped(fresh.exec, stack.project, services.map((s) => s.service), { timeoutS: o.timeout })
+    stopped.push(stack.name)
+  }
+  const restored = await restoreServices(fresh, swarmReach(fresh, p), opened, plan, o)
+  const stacks = restartList(p, plan, stopped)
+  if (ctx.dryRun) return dryRunReport(ctx, p, stacks, { restored, secrets, stopped })
+  const report = await swarmUp(fresh, { stacks, skipInfisical: o.skipInfisical, timeout: o.timeout })
+  return { restored, secrets, stopped, up: report }
+}
+
+/**
+ * Where a plan's data is written: the running platform's stacks, or a restore drill's throwaway compose projects
+ * (lib/backup/restore-drill.ts), under either engine (lib/backup/reach.ts). Everything else about a restore is the same.
+ */
+export type RestoreTarget = ComposeTarget
+
+/**
+ * Writes the staged data of every planned service through `reach`, in plan order: a pg_dump service is started alone
+ * and its roles, databases and settings loaded through psql (backslash commands restricted); volumes and snapshots
+ * are written through a throwaway helper container into the service's volumes (created if missing; the service stays
+ * stopped). The first failure stops it (FailureError naming the service and step). Returns the files restored.
+ */
+export async function restoreServices(ctx: Pick<StackCtx, 'exec' | 'change' | 'dryRun' | 'log'>, reach: ServiceReach, opened: OpenedBackup, plan: RestorePlan, o: Pick<RestoreOptions, 'timeout' | 'helperImage' | 'helperLabels'>): Promise<RestoreReport['restored']> {
   const restored: RestoreReport['restored'] = []
   const stream = (e: ManifestEntry) => (ctx.dryRun ? undefined : createReadStream(opened.staged.get(e.file)!))
   // a dump goes to psql with backslash commands restricted: no line of it reaches a shell (\!) in the container
@@ -394,9 +435,9 @@ export async function restoreServices(ctx: Pick<StackCtx, 'exec' | 'change' | 'd
     const where = `${s.stack.name}/${s.service}`
     if (s.entries.some((e) => e.method === 'pg_dump')) {
       ctx.log.step(`${where}: starting it alone to load its dump`)
-      must(await target.run(ctx.change, s.stack, upCommand({ timeout: o.timeout, services: [s.service] })), `${where}: start`)
+      await reach.startAlone(s.stack, s.service, o.timeout)
       const user = s.user ?? 'postgres'
-      const exec = (runner: Runner, cmd: string[], stdin?: Readable) => target.run(runner, s.stack, execCommand(s.service, cmd), { stdin })
+      const exec = (runner: Runner, cmd: string[], stdin?: Readable) => reach.exec(runner, s.stack, s.service, cmd, { stdin })
       // a dry run runs nothing inside containers: it shows the loads (missing databases are created first)
       const listed = ctx.dryRun ? undefined : await exec(ctx.exec, pg.list(user))
       if (listed && listed.exitCode !== 0) throw new FailureError(`${where}: cannot list its databases: ${listed.stderr.trim().split('\n').pop()}`, { hint: 'is it healthy? npx zx tasks/logs.ts' })
@@ -415,13 +456,13 @@ export async function restoreServices(ctx: Pick<StackCtx, 'exec' | 'change' | 'd
       if (s.entries.some((e) => e.kind === 'globals')) restored.push({ stack: s.stack.name, service: s.service, file: s.entries.find((e) => e.kind === 'globals')!.file })
       continue
     }
-    // volumes and snapshots: the service stays stopped; Compose creates its container and volumes if missing
+    // volumes and snapshots: the service stays stopped; its volumes are created if missing
     ctx.log.step(`${where}: writing ${s.entries.map((e) => e.volume).join(', ')}`)
-    must(await target.run(ctx.change, s.stack, ['up', '--no-start', '--no-deps', s.service]), `${where}: create`)
+    await reach.createStopped(s.stack, s.service)
     for (const e of s.entries) {
-      const names = await findVolumes(ctx.exec, target.project(s.stack), e.volume!)
-      if (!names.length && !ctx.dryRun) throw new FailureError(`${where}: volume ${e.volume} was not created by Compose`, { hint: `check its volumes: in ${s.stack.file}` })
-      const name = names[0] ?? `<volume ${e.volume} of ${target.project(s.stack)}>`
+      const names = await reach.volumes(s.stack, e.volume!)
+      if (!names.length && !ctx.dryRun) throw new FailureError(`${where}: volume ${e.volume} was not created`, { hint: `check its volumes: in ${s.stack.file}` })
+      const name = names[0] ?? `<volume ${e.volume} of ${s.stack.project}>`
       const helper = volume.runArgs(name, o.helperImage, { readOnly: false, stdin: true, labels: o.helperLabels })
       const cmd = e.kind === 'snapshot' ? volume.putFile(e.target!) : volume.extract()
       must(await ctx.change('docker', [...helper, ...cmd], { nothrow: true, stdin: stream(e) }), `${where}: volume ${e.volume}`)

@@ -1,7 +1,9 @@
 // `up` under the swarm engine: the same preflight and generated inputs as compose, then per selected stack (in
 // dependency order, one at a time) the derived stack file, its Docker secrets and configs, `docker stack deploy` from stdin and a
 // wait until every service runs healthy; unchanged stacks are not deployed again. Changes go through the context.
+import { createHash } from 'node:crypto'
 import { FailureError } from '../core/errors.ts'
+import { parseImageInspect, repository } from '../docker/state.ts'
 import { color } from '../core/log.ts'
 import { duration, plural } from '../core/format.ts'
 import { prepareSecretLayer } from '../infisical/secret-provider.ts'
@@ -44,6 +46,26 @@ export async function stackFile(ctx: Pick<StackCtx, 'exec' | 'root'>, p: Platfor
   })
 }
 
+/**
+ * Each image pinned to the registry digest its tag has on this engine (`name:tag@sha256:…`), when it came from a
+ * registry: a task started later (a restart, another node, Swarm's rollback to the previous spec) runs exactly that
+ * image instead of pulling whatever the tag names then; the spec label covers the pin, so a pulled image is deployed by
+ * the next up (as compose's up recreates a container whose image changed). Images built here keep their tag.
+ */
+export async function pinImages(ctx: Pick<StackCtx, 'exec'>, file: SwarmStackFile): Promise<SwarmStackFile> {
+  for (const svc of Object.values(file.doc.services)) {
+    const image = typeof svc.image === 'string' ? svc.image : ''
+    if (!image || image.includes('@')) continue
+    const r = await ctx.exec('docker', ['image', 'inspect', image], { nothrow: true })
+    const digest = r.exitCode === 0 ? parseImageInspect(r.stdout, image)?.repoDigest : undefined
+    if (!digest || repository(digest) !== repository(image)) continue
+    svc.image = `${image}@${digest.split('@')[1]}`
+    const labels = (svc.deploy as { labels: Record<string, string> }).labels
+    labels[SPEC_LABEL] = createHash('sha256').update(`${labels[SPEC_LABEL]} ${svc.image}`).digest('hex').slice(0, 16)
+  }
+  return file
+}
+
 export async function swarmUp(ctx: StackCtx, o: UpOptions): Promise<SwarmUpReport> {
   const facts = await checkDocker(ctx)
   ctx.log.info(color.dim(`docker ${facts.serverVersion}, compose ${facts.composeVersion} (for the resolved model), engine swarm`))
@@ -84,7 +106,7 @@ export async function swarmUp(ctx: StackCtx, o: UpOptions): Promise<SwarmUpRepor
         } else ctx.log.info(`${name}: nothing to deploy (no service enabled)`)
         return names
       }
-      const file = await stackFile(ctx, model, stack, { [CADDYFILE]: caddyfile }, hosts.stacks.get(name))
+      const file = await pinImages(ctx, await stackFile(ctx, model, stack, { [CADDYFILE]: caddyfile }, hosts.stacks.get(name)))
       for (const w of file.warnings) if (!warned.has(w)) (warned.add(w), ctx.log.warn(w))
       envSecrets.push(...file.envSecrets.map((e) => ({ ...e, stack: name })))
       if (ctx.dryRun) ctx.out(`# ${stack.project}: the stack file docker stack deploy would read (from stdin)\n${renderStackFile(file, { mask: true })}`)
@@ -103,7 +125,9 @@ export async function swarmUp(ctx: StackCtx, o: UpOptions): Promise<SwarmUpRepor
       }
       const before = await stackServices(ctx.exec, stack.project)
       const specs = Object.fromEntries(Object.entries(file.doc.services).map(([svc, def]) => [svc, (def.deploy as { labels: Record<string, string> }).labels[SPEC_LABEL]]))
-      const same = before.length === Object.keys(specs).length && Object.entries(specs).every(([svc, spec]) => before.find((b) => b.service === svc)?.spec === spec)
+      // the same spec and the replicas the file asks for (a restore scales services to 0 and leaves it to up to bring them back)
+      const replicas = (svc: string) => (file.doc.services[svc].deploy as { replicas?: number }).replicas ?? 1
+      const same = before.length === Object.keys(specs).length && Object.entries(specs).every(([svc, spec]) => before.find((b) => b.service === svc && b.spec === spec && b.replicas === replicas(svc)))
       if (same) ctx.log.info(`${name}: deployed as derived, nothing to change`)
       else {
         ctx.log.step(`${name}: deploying ${names.join(', ')}`)

@@ -208,7 +208,7 @@ export async function task<F extends FlagDecls>(def: TaskDef<F>, argv: readonly 
     }, repoRoot, cancel)
     if (def.docker && !def.swarm && engineOf(ctx) === 'swarm')
       throw new UsageError(`npx zx ${script} does not work with the swarm engine yet (${ctx.engine ? '--engine swarm' : 'STACKYARD_ENGINE=swarm'})`, {
-        hint: 'under swarm: up, down, status, health, logs, doctor and nodes (README "Engines: compose or swarm"); for this task use --engine compose on a compose installation',
+        hint: 'under swarm: up, down, status, health, logs, doctor, nodes, backup, restore and update (README "Engines: compose or swarm"); for this task use --engine compose on a compose installation',
       })
     const code = await def.run(ctx)
     if (typeof code === 'number') process.exitCode = code

@@ -8,6 +8,7 @@ import { lastBackupOf, readJournal, withBackup, type BackupJournal, type Journal
 import { backup } from '../backup/backup.ts'
 import { BACKUP_DIR } from '../core/backup-dir.ts'
 import { plural } from '../core/format.ts'
+import type { Engine } from '../model/x-fields.ts'
 
 export interface GateService {
   stack: string
@@ -93,10 +94,10 @@ export function refusal(decisions: readonly GateDecision[], maxAgeText: string):
  * --backup: one archive of exactly `stacks` (the backup library, into backups/, no secret files; it records the archive
  * in the journal). Returns the journal as it is afterwards (under --dry-run: as it would be, nothing written).
  */
-export async function backupFirst(ctx: StackCtx, stacks: readonly string[], stateful: readonly GateService[]): Promise<BackupJournal> {
+export async function backupFirst(ctx: StackCtx, stacks: readonly string[], stateful: readonly GateService[], engine: Engine = 'compose'): Promise<BackupJournal> {
   const outDir = resolve(ctx.root, BACKUP_DIR)
   ctx.log.step(`backing up ${stacks.join(', ')} before recreating`)
-  const report = await backup(ctx, { stacks, outDir, includeSecrets: false })
+  const report = await backup(ctx, { stacks, outDir, includeSecrets: false, engine })
   const journal = readJournal(ctx.root)
   if (report.archive) return journal
   // a dry run dumps nothing, so its manifest lists no files: it would hold every stateful service it did not skip
@@ -113,6 +114,8 @@ export interface GateOptions {
   maxAgeText: string
   /** --backup: take one first */
   backup: boolean
+  /** the engine the stacks run on (the backup reaches their services through it) */
+  engine?: Engine
   now?: () => number
 }
 
@@ -128,7 +131,7 @@ export async function checkBackups(ctx: StackCtx, registry: Pick<Registry, 'stac
     ctx.log.warn(`backup check off (${o.maxAgeText}): recreating ${stateful.map((s) => `${s.stack}/${s.service}`).join(', ')} without looking for a backup`)
     return []
   }
-  const journal = o.backup ? await backupFirst(ctx, [...new Set(stateful.map((s) => s.stack))], stateful) : readJournal(ctx.root)
+  const journal = o.backup ? await backupFirst(ctx, [...new Set(stateful.map((s) => s.stack))], stateful, o.engine) : readJournal(ctx.root)
   const decisions = judgeBackups(journal, stateful, { now: now(), maxAge: o.maxAge })
   for (const d of decisions) {
     if (d.verdict === 'verified') ctx.log.info(describe(d))

@@ -16,6 +16,8 @@ import { duration, plural, table, parseJsonAs } from '../core/format.ts'
 import { STATE_DIR } from '../core/paths.ts'
 import type { Platform, StackCtx } from '../docker/platform.ts'
 import { stackRows } from '../stacks/status.ts'
+import type { Engine } from '../model/x-fields.ts'
+import { runningTask } from '../swarm/state.ts'
 
 export const HISTORY_FILE = `${STATE_DIR}/image-history.json`
 
@@ -51,9 +53,15 @@ async function inspectImage(ctx: Pick<StackCtx, 'exec'>, ref: string): Promise<I
   return r.exitCode === 0 ? parseImageInspect(r.stdout, ref) : undefined
 }
 
-/** service → image id of its running container */
-async function runningImages(ctx: Pick<StackCtx, 'exec'>, p: Platform, stack: Stack): Promise<Map<string, string>> {
-  const rows = (await stackRows(ctx, p, stack)).filter((r) => r.State === 'running')
+/** service → image id of its running container (under swarm: of its running task's container on this node) */
+async function runningImages(ctx: Pick<StackCtx, 'exec'>, p: Platform, stack: Stack, engine: Engine = 'compose'): Promise<Map<string, string>> {
+  const rows: Array<{ Service: string; Name: string }> = []
+  if (engine === 'swarm')
+    for (const s of stack.services) {
+      const t = await runningTask(ctx.exec, stack.project, s.name)
+      if (t) rows.push({ Service: s.name, Name: t.container })
+    }
+  else rows.push(...(await stackRows(ctx, p, stack)).filter((r) => r.State === 'running'))
   const out = new Map<string, string>()
   for (const row of rows) {
     const r = await ctx.exec('docker', ['inspect', row.Name], { nothrow: true })
@@ -64,11 +72,11 @@ async function runningImages(ctx: Pick<StackCtx, 'exec'>, p: Platform, stack: St
 }
 
 /** Pulls the images of one stack's enabled services and compares them with what runs. */
-export async function pullStack(ctx: Pick<StackCtx, 'exec' | 'change' | 'dryRun'>, p: Platform, stack: Stack): Promise<ImageChange[]> {
+export async function pullStack(ctx: Pick<StackCtx, 'exec' | 'change' | 'dryRun'>, p: Platform, stack: Stack, engine: Engine = 'compose'): Promise<ImageChange[]> {
   const config = await p.run(ctx.exec, stack, ['config', '--format', 'json'])
   if (config.exitCode !== 0) throw new FailureError(`docker compose config failed for ${stack.name}:\n${config.stderr.trim().split('\n').slice(-4).join('\n')}`, { hint: 'npx zx tasks/doctor.ts checks the configuration' })
   const images = parseConfigImages(config.stdout)
-  const running = await runningImages(ctx, p, stack)
+  const running = await runningImages(ctx, p, stack, engine)
   const pull = await p.run(ctx.change, stack, ['pull', '--quiet'])
   if (pull.exitCode !== 0) throw new FailureError(`docker compose pull failed for ${stack.name}:\n${pull.stderr.trim().split('\n').slice(-6).join('\n')}`, { hint: 'check the network and the image names; nothing was restarted' })
   const changes: ImageChange[] = []
@@ -90,7 +98,7 @@ export function readHistory(root: string): HistoryEntry[] {
   return history.entries
 }
 
-async function writeHistory(ctx: Pick<StackCtx, 'writeFile'>, entries: HistoryEntry[]): Promise<void> {
+export async function writeHistory(ctx: Pick<StackCtx, 'writeFile'>, entries: HistoryEntry[]): Promise<void> {
   await ctx.writeFile(HISTORY_FILE, JSON.stringify({ entries: entries.slice(-20) }, null, 2) + '\n', { mode: 0o644 })
 }
 
