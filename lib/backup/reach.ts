@@ -1,5 +1,5 @@
 // Where backup and restore reach a stack's stateful services, whichever engine runs them. Compose: `docker compose`
-// (ps, exec -T, up; volumes by their compose labels). Swarm: the running task's container (lib/swarm/state.ts
+// (ps, exec -T, up; volumes by their compose labels). Swarm: the running task's container (lib/swarm/tasks.ts
 // runningTask; on several nodes this engine must be the node that runs the task, else a clear error), `docker service
 // scale`, and the volumes by the names the stack file gives them. Reads through ctx.exec, changes through ctx.change.
 import { FailureError } from '../core/errors.ts'
@@ -11,7 +11,8 @@ import type { Stack } from '../model/registry.ts'
 import { namedVolumeKeys } from '../model/volumes.ts'
 import type { Engine } from '../model/x-fields.ts'
 import { stackRows } from '../stacks/status.ts'
-import { runningTask, scaleServices, stackServices, taskExec, waitConverged } from '../swarm/state.ts'
+import { scaleServices, stackServices, waitConverged } from '../swarm/state.ts'
+import { runningTask, taskExec } from '../swarm/tasks.ts'
 import { createVolume, volumeExists, volumeNames } from '../swarm/volumes.ts'
 
 export interface ServiceReach {

@@ -108,53 +108,6 @@ export async function stackConfigs(exec: Runner, project: string): Promise<strin
   return lines((await exec('docker', ['config', 'ls', '--filter', `label=${STACK_LABEL}=${project}`, '--format', '{{.Name}}'])).stdout).sort()
 }
 
-/** A running task of a swarm service and its container: where a command "in the service" runs. */
-export interface RunningTask {
-  task: string
-  container: string
-  node: string
-  /** the image reference of the task (with its digest when Swarm pinned one) */
-  image: string
-}
-
-/**
- * The running task's container of `<project>_<service>` (undefined: the service does not exist or no task of it
- * runs). A task's container lives on the node that runs the task, and `docker exec` reaches it only through that
- * node's engine: on a single node that is this engine; on several, a task placed on another node is a FailureError
- * naming it (point DOCKER_HOST or --context at that node's engine, or pin the service to this node). The one place
- * that answers "which container is this service": backup, restore, update and rotation ask here.
- */
-export async function runningTask(exec: Runner, project: string, service: string): Promise<RunningTask | undefined> {
-  const name = `${project}_${service}`
-  const r = await exec('docker', ['service', 'ps', '--filter', 'desired-state=running', '--no-trunc', '--quiet', name], { nothrow: true })
-  if (r.exitCode !== 0) return undefined
-  const ids = lines(r.stdout)
-  if (!ids.length) return undefined
-  const tasks = JSON.parse((await exec('docker', ['inspect', ...ids])).stdout) as Array<{
-    ID: string
-    NodeID?: string
-    Status?: { State?: string; ContainerStatus?: { ContainerID?: string } }
-    Spec?: { ContainerSpec?: { Image?: string } }
-  }>
-  const running = tasks.filter((t) => t.Status?.State === 'running' && t.Status.ContainerStatus?.ContainerID)
-  if (!running.length) return undefined
-  const here = (await exec('docker', ['info', '--format', '{{.Swarm.NodeID}}'])).stdout.trim()
-  const local = running.find((t) => t.NodeID === here)
-  if (!local) {
-    const node = running[0].NodeID ?? ''
-    const hostname = (await exec('docker', ['node', 'inspect', '--format', '{{.Description.Hostname}}', node], { nothrow: true })).stdout.trim()
-    throw new FailureError(`${name} runs on node ${hostname || node}, not on the node this engine is: its container is reached through that node's engine`, {
-      hint: `run this against that node (DOCKER_HOST=ssh://… or --context pointing at it), or pin the service to this node (placement)`,
-    })
-  }
-  return { task: local.ID, container: local.Status!.ContainerStatus!.ContainerID!, node: local.NodeID ?? '', image: local.Spec?.ContainerSpec?.Image ?? '' }
-}
-
-/** `docker` argv running `cmd` in a running task's container, stdin passed through (as `compose exec -T`). */
-export function taskExec(t: Pick<RunningTask, 'container'>, cmd: readonly string[]): string[] {
-  return ['exec', '-i', t.container, ...cmd]
-}
-
 /**
  * Scales services of a stack to `replicas` (`docker service scale --detach`, one call), through the context's change
  * runner (dry-run aware). Returns each service's replicas before, so that they can be put back.

@@ -17,7 +17,7 @@ import { STATE_DIR } from '../core/paths.ts'
 import type { Platform, StackCtx } from '../docker/platform.ts'
 import { stackRows } from '../stacks/status.ts'
 import type { Engine } from '../model/x-fields.ts'
-import { runningTask } from '../swarm/state.ts'
+import { runningTask } from '../swarm/tasks.ts'
 
 export const HISTORY_FILE = `${STATE_DIR}/image-history.json`
 
