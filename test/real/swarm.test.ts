@@ -2,7 +2,7 @@
 // the infrastructure and data stacks with the stand-in images, every service healthy, the database password read from
 // /run/secrets, no secret in `docker service inspect`, the Caddyfile and the init script as Docker configs, a second
 // up that changes nothing, status, health, logs and doctor --live in the tasks' containers, a route added (the proxy rolls to a new Caddyfile config, the old one goes, the
-// route answers through the proxy), a rotated secret, an update whose health check fails rolling back by itself, and
+// route answers through the proxy), a changed secret, a secret rotated in place (secrets --rotate), an update whose health check fails rolling back by itself, and
 // down removing exactly what it made. Real engine; one scenario after another.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -209,6 +209,27 @@ if (realTier('swarm')) {
     assert.ok(!now.includes(old), 'the old secret is gone')
     assert.equal(now.filter((n) => n.includes('_N8N_DB_PASSWORD_')).length, 1)
     assert.equal(docker(['exec', taskContainer(`${DATA}_postgres`), 'cat', '/run/secrets/N8N_DB_PASSWORD']).stdout, 'rotated-n8n-password-0123456789')
+  })
+
+  test('5a. secrets --rotate under swarm: the role\'s password changed in the running task, a new Docker secret, postgres rolled to it, the old secret gone, the new password logs in and the old does not', async () => {
+    const old = ourSecrets().find((n) => n.includes('_FLOWISE_DB_PASSWORD_'))!
+    const before = parseDotenv(repo.read('.env')).FLOWISE_DB_PASSWORD
+    const r = await repo.run('secrets.ts', ['generate', '--rotate', 'FLOWISE_DB_PASSWORD', '--timeout', '180'])
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /ALTER ROLE flowise PASSWORD … in data\/postgres/)
+    assert.match(r.stderr, /live check: /)
+    const after = parseDotenv(repo.read('.env')).FLOWISE_DB_PASSWORD
+    assert.notEqual(after, before)
+    assert.ok(!(r.stdout + r.stderr).includes(after) && !(r.stdout + r.stderr).includes(before), 'neither value printed')
+    const now = ourSecrets()
+    assert.ok(!now.includes(old), 'the old secret is gone')
+    assert.equal(now.filter((n) => n.includes('_FLOWISE_DB_PASSWORD_')).length, 1)
+    assert.equal(docker(['exec', taskContainer(`${DATA}_postgres`), 'cat', '/run/secrets/FLOWISE_DB_PASSWORD']).stdout, after)
+    const login = (password: string) => docker(['run', '--rm', '--network', 'ai-network', '--entrypoint', 'psql', '-e', 'PGPASSWORD', 'pgvector/pgvector:0.8.6-pg16', '-h', 'postgres', '-U', 'flowise', '-d', 'flowise', '-tAc', 'select current_user'], { env: { PGPASSWORD: password } })
+    const ok = login(after)
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.equal(ok.stdout.trim(), 'flowise')
+    assert.notEqual(login(before).code, 0, 'the old password is refused')
   })
 
   test('5b. an update whose health check fails rolls back by itself: up exits 1 naming it, the old valkey keeps serving; reverting converges', async () => {
