@@ -12,7 +12,7 @@ import { liveSecrets } from '../lib/stacks/live-secrets.ts'
 import { loadPlatform } from '../lib/docker/platform.ts'
 import { checkDocker } from '../lib/docker/preflight.ts'
 
-await task({
+export default await task({
   summary: 'Check that the configuration is sound',
   json: true,
   // --live talks to Docker (and takes --context like every such task)
@@ -53,4 +53,4 @@ await task({
     else ctx.out(renderDoctor(results, ctx.root))
     return sound ? 0 : 1
   },
-})
+}, import.meta)

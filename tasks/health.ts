@@ -12,7 +12,7 @@ import { renderHostHealth } from '../lib/stacks/multi-host-report.ts'
 import { plural } from '../lib/core/format.ts'
 import { stacksNamed } from '../lib/model/routes.ts'
 
-await task({
+export default await task({
   summary: 'Run the health checks (one line per check)',
   docker: true,
   flags: {
@@ -32,4 +32,4 @@ await task({
     if (failed.length) ctx.log.error(`${failed.length} of ${plural(results.length, 'check')} failed`)
     return failed.length ? 1 : 0
   },
-})
+}, import.meta)

@@ -8,7 +8,7 @@ import { loadPlatform } from '../lib/docker/platform.ts'
 import { redact } from '../lib/core/redact.ts'
 import { stripTerminalCodes } from '../lib/core/format.ts'
 
-await task({
+export default await task({
   summary: 'Show the logs of a stack or of some of its services',
   docker: true,
   args: [{ name: 'service', help: 'services of the stack (default: all)', variadic: true }],
@@ -29,4 +29,4 @@ await task({
     const r = await p.run(ctx.exec, stack, logsCommand({ services, follow: ctx.flags.follow, since: ctx.flags.since, tail: ctx.flags.tail }), { passthrough: (text) => redact(stripTerminalCodes(text)) })
     return r.exitCode
   },
-})
+}, import.meta)

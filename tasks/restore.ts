@@ -12,7 +12,7 @@ import { checkSecretFiles, checkStartable, closeBackup, openBackup, planRestore,
 import { upFailure } from '../lib/stacks/up.ts'
 import { plural } from '../lib/core/format.ts'
 
-await task({
+export default await task({
   summary: 'Restore a backup archive (verified first), then start the stacks and wait for health',
   docker: true,
   args: [{ name: 'archive', required: true, help: 'the archive (backups/stackyard-backup-….tar.gz[.enc])' }],
@@ -45,4 +45,4 @@ await task({
       await closeBackup(opened)
     }
   },
-})
+}, import.meta)

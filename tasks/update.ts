@@ -13,7 +13,7 @@ import { DEFAULT_UPDATE_BACKUP_MAX_AGE, parseDuration } from '../lib/model/setti
 import { applyChanges, pullStack, renderChanges, rollback, type ImageChange } from '../lib/update/update.ts'
 import { checkBackups, refusal, refused } from '../lib/update/gate.ts'
 
-await task({
+export default await task({
   summary: 'Pull newer images and report changes; --apply recreates changed services; --rollback undoes the last apply',
   docker: true,
   flags: {
@@ -63,4 +63,4 @@ await task({
     await applyChanges(ctx, p, changes, ctx.flags.timeout)
     if (!changed.length) ctx.log.success('every service already runs its newest image')
   },
-})
+}, import.meta)

@@ -13,7 +13,7 @@ import { UsageError } from '../../../lib/core/errors.ts'
 import { configValues } from '../../../lib/infisical/config.ts'
 import { bootstrapAndStore } from '../../../lib/infisical/tasks.ts'
 
-await task({
+export default await task({
   summary: 'Bootstrap Infisical (admin, project, machine identity) and store its credentials in .env',
   flags: {
     email: { type: 'string', placeholder: 'EMAIL', help: 'admin email (servers with the bootstrap API)' },
@@ -46,4 +46,4 @@ await task({
     if (r.created.length) ctx.log.success(`created: ${r.created.join(', ')}`)
     if (r.mode !== 'already-configured' && !ctx.dryRun) ctx.log.success('.env: INFISICAL_CLIENT_ID, INFISICAL_CLIENT_SECRET and INFISICAL_PROJECT_ID stored (mode 0600, previous file in .env.bak); next: npx zx tasks/00-infrastructure/infisical/push.ts')
   },
-})
+}, import.meta)
