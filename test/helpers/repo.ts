@@ -109,6 +109,8 @@ export interface TempRepoOptions {
   engine?: 'fake' | 'real'
 }
 
+const sameFile = (a: string, b: string) => existsSync(a) && existsSync(b) && readFileSync(a).equals(readFileSync(b))
+
 /** a task file of this checkout, imported (not run): its definition */
 async function taskDef(task: string): Promise<TaskDef<FlagDecls>> {
   const mod = (await import(pathToFileURL(join(REPO, 'tasks', task)).href)) as { default?: TaskDef<FlagDecls> }
@@ -184,7 +186,9 @@ export function tempRepo(opts: TempRepoOptions = {}): TempRepo {
       delete env.NODE_OPTIONS
       for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k]
       const secretsBefore = secretsIn(root)
-      const spawned = real || o.spawn || o.timeoutMs !== undefined || o.maxFileBytes !== undefined
+      // a task file the test wrote or changed in the copy exists only there: it runs as a process of the copy
+      const ownTask = !sameFile(join(REPO, 'tasks', task), join(root, 'tasks', task))
+      const spawned = real || ownTask || o.spawn || o.timeoutMs !== undefined || o.maxFileBytes !== undefined
       const ran = spawned ? undefined : runInProcess(root, task, args, env, o.input ?? '')
       return (ran ?? new Promise<RunResult>((resolvePromise, reject) => {
         const argv = [process.execPath, '--import', 'tsx', join(root, 'tasks', task), ...args]
