@@ -10,7 +10,7 @@ import { planSecrets } from '../lib/model/secrets.ts'
 import { renderSecretPlan } from '../lib/model/secrets-report.ts'
 import { prepareRotation, renderRotationPlan } from '../lib/stacks/secret-rotation.ts'
 
-await task({
+export default await task({
   summary: 'Generate missing secrets into .env (never touching existing ones)',
   args: [{ name: 'action', help: 'generate: create what is missing; list: show state only', choices: ['generate', 'list'] }],
   flags: {
@@ -39,4 +39,4 @@ await task({
     const asks = plan.items.filter((i) => i.action === 'ask')
     if (asks.length) ctx.log.warn(`set in .env: ${asks.map((i) => i.key).join(', ')} (supplied by you, not generated)`)
   },
-})
+}, import.meta)
