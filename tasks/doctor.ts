@@ -58,7 +58,8 @@ export default await task({
       }
     }
     // under swarm: where each stateful service is pinned (with --live, on which node, and whether a node can take it)
-    if (ctx.settings.engine === 'swarm' && !results.some((r) => ['metadata', 'env-files', 'settings'].includes(r.id) && r.status === 'fail')) {
+    // (settings are read only from a configuration that loads: doctor reports a broken one, it does not stop at it)
+    if (!results.some((r) => ['metadata', 'env-files', 'settings'].includes(r.id) && r.status === 'fail') && ctx.settings.engine === 'swarm') {
       const p = loadPlatform(ctx, { profiles: 'declared', generating: false })
       try {
         const hosts = hostAssignment(p.compose.layers.values, p.registry)

@@ -3,12 +3,14 @@
 // their source changes). A rotated secret that running services use is changed in the service first
 // (a PostgreSQL role's password), then in .env, then those services are recreated and the live check
 // proves it; any failure puts the old value back everywhere (exit 1). Keys that encrypt stored data are
-// refused (exit 2). `list` shows every declared secret and its state, masked.
+// refused (exit 2). `list` shows every declared secret and its state, masked. Under swarm the services are reached in
+// their running tasks and the stack is deployed again (a new Docker secret, the services rolled to it).
 // Usage: npx zx tasks/secrets.ts [generate|list] [--rotate KEY] [--timeout S] [--dry-run] [--json]
 import { task } from '../lib/task/task.ts'
 import { planSecrets } from '../lib/model/secrets.ts'
 import { renderSecretPlan } from '../lib/model/secrets-report.ts'
 import { prepareRotation, renderRotationPlan } from '../lib/stacks/secret-rotation.ts'
+import { swarmReach } from '../lib/swarm/rotation.ts'
 
 export default await task({
   summary: 'Generate missing secrets into .env (never touching existing ones)',
@@ -20,12 +22,13 @@ export default await task({
   dryRun: true,
   json: true,
   docker: true,
+  swarm: true,
   examples: ['npx zx tasks/secrets.ts generate', 'npx zx tasks/secrets.ts generate --rotate N8N_DB_PASSWORD --dry-run'],
   async run(ctx) {
     const action = ctx.args.action ?? 'generate'
     const plan = planSecrets(ctx.registry.secrets.values(), ctx.env.files, { rotate: ctx.flags.rotate })
     const write = action === 'generate' && Object.keys(plan.changes).length > 0
-    const rotation = write && ctx.flags.rotate.length ? await prepareRotation(ctx, plan.changes) : undefined
+    const rotation = write && ctx.flags.rotate.length ? await prepareRotation(ctx, plan.changes, ctx.settings.engine === 'swarm' ? await swarmReach(ctx) : undefined) : undefined
     if (ctx.json) ctx.out({ items: plan.items, write: write && !ctx.dryRun, ...(rotation ? { rotation: rotation.plan } : {}) })
     else ctx.out([renderSecretPlan(plan.items, action === 'list'), ...(rotation ? renderRotationPlan(rotation.plan) : [])].join('\n'))
     for (const w of rotation?.plan.warnings ?? []) ctx.log.warn(w)

@@ -1,16 +1,19 @@
 // Rotation in place of a secret running services use: the service first, then Infisical when it holds the key, then
 // the env files, then the services recreated and the value proven; any failure undone everywhere (see rotateInPlace).
 // Plans from the registry; every change goes through the context (dry-run aware); values only on stdin, never printed.
+// Compose by default; the swarm engine brings its own reach (lib/swarm/rotation.ts: task containers, a redeploy).
 import { readFileSync, statSync } from 'node:fs'
+import { Readable } from 'node:stream'
 import { join } from 'node:path'
 import { loadPlatform, type Platform, type StackCtx } from '../docker/platform.ts'
 import { checkDocker } from '../docker/preflight.ts'
 import type { Registry } from '../model/registry.ts'
 import type { TaskContext } from '../task/task.ts'
 import type { FlagDecls } from '../core/flags.ts'
-import { execCommand, upCommand } from '../docker/compose.ts'
+import { upCommand } from '../docker/compose.ts'
 import { CancelledError, ConfigError, FailureError, UsageError } from '../core/errors.ts'
-import { hasCheck, liveSecrets, runningServices } from './live-secrets.ts'
+import { hasCheck, liveSecrets } from './live-secrets.ts'
+import { composeAccess, type ServiceAccess } from './access.ts'
 import { literal, serviceEnvironment } from '../model/service-env.ts'
 import { registerSecrets } from '../core/redact.ts'
 import { SECRET_LAYER_FILE } from '../env/layers.ts'
@@ -34,6 +37,25 @@ SET log_min_error_statement = panic;
 \\getenv pw PW
 ALTER ROLE :"role" PASSWORD :'pw';
 SQL`
+
+/** How a rotation reaches the running services of one engine. */
+export interface RotationReach {
+  /** which services run and a command in one's container, as the platform `p` is now (asked afresh after a recreate) */
+  access(p: Platform): ServiceAccess
+  /** brings a stack's services that use a changed value back with the env files as they are now, healthy within `timeout` s */
+  recreate(p: Platform, r: { stack: string; services: string[] }, timeout: number): Promise<void>
+}
+
+/** Compose: `compose ps` / `compose exec -T`, and `compose up --wait` of the services that use the value. */
+export function composeReach(ctx: StackCtx): RotationReach {
+  return {
+    access: (p) => composeAccess(ctx, p),
+    async recreate(p, r, timeout) {
+      const res = await p.run(ctx.change, p.registry.stack(r.stack), upCommand({ timeout, services: r.services }))
+      if (res.exitCode !== 0) throw new FailureError(`${r.stack}/{${r.services.join(',')}} did not come back healthy within ${timeout}s: ${(res.stderr || res.stdout).trim().split('\n').slice(-2).join(' ')}`)
+    },
+  }
+}
 
 export interface Consumer {
   stack: string
@@ -87,9 +109,9 @@ export interface RotationPlan {
  * Infisical and in its export (.env.infisical), and in .env too when .env also holds it (so a later push or pull sees
  * both sides agree). Refuses (UsageError) a key the calling shell sets: no file would change what the services get.
  */
-export async function planRotation(ctx: Pick<StackCtx, 'exec'>, p: Platform, changes: Record<string, string>): Promise<RotationPlan> {
+export async function planRotation(access: Pick<ServiceAccess, 'running'>, p: Platform, changes: Record<string, string>): Promise<RotationPlan> {
   const keys = Object.keys(changes)
-  const running = runningServices(ctx, p)
+  const running = (stack: string) => access.running(stack)
   const roles: RoleChange[] = []
   const recreate = new Map<string, Set<string>>()
   const verify: string[] = []
@@ -195,11 +217,11 @@ export async function readInfisicalSide(ctx: StackCtx, keys: readonly string[]):
  * is such a failure (the step running stops, everything is undone the same way; CancelledError, exit 130). `changes`
  * are the new values, `old` those before (the env layers'); neither is printed.
  */
-export function rotateInPlace(ctx: RotationCtx, load: () => Platform, plan: RotationPlan, changes: Record<string, string>, old: Record<string, string | undefined>, o: { timeout: number; infisical?: InfisicalSide }): Promise<RotationOutcome> {
-  return ctx.undoable(() => rotate(ctx, load, plan, changes, old, o))
+export function rotateInPlace(ctx: RotationCtx, load: () => Platform, plan: RotationPlan, changes: Record<string, string>, old: Record<string, string | undefined>, o: { timeout: number; infisical?: InfisicalSide; reach?: RotationReach }): Promise<RotationOutcome> {
+  return ctx.undoable(() => rotate(ctx, load, plan, changes, old, { ...o, reach: o.reach ?? composeReach(ctx) }))
 }
 
-async function rotate(ctx: RotationCtx, load: () => Platform, plan: RotationPlan, changes: Record<string, string>, old: Record<string, string | undefined>, o: { timeout: number; infisical?: InfisicalSide }): Promise<RotationOutcome> {
+async function rotate(ctx: RotationCtx, load: () => Platform, plan: RotationPlan, changes: Record<string, string>, old: Record<string, string | undefined>, o: { timeout: number; infisical?: InfisicalSide; reach: RotationReach }): Promise<RotationOutcome> {
   registerSecrets(Object.values(changes))
   const p = load()
   const before = plan.files.map((f) => {
@@ -219,7 +241,7 @@ async function rotate(ctx: RotationCtx, load: () => Platform, plan: RotationPlan
   try {
     at('changing the password in the database')
     for (const r of plan.roles) {
-      await alterRole(ctx, p, r, changes[r.key])
+      await alterRole(ctx, o.reach.access(p), p, r, changes[r.key])
       altered.push(r)
       done.push(`role ${r.role} in ${r.stack}/${r.service}: new password`)
     }
@@ -239,12 +261,12 @@ async function rotate(ctx: RotationCtx, load: () => Platform, plan: RotationPlan
     const after = load()
     for (const r of plan.recreate) {
       at(`recreating ${r.stack}/{${r.services.join(',')}}`)
-      await recreate(ctx, after, r, o.timeout)
+      await o.reach.recreate(after, r, o.timeout)
       done.push(`${r.stack}: ${r.services.join(', ')} recreated, healthy`)
     }
     at('proving the new value with the live check')
     if (plan.verify.length && !ctx.dryRun) {
-      const proof = await liveSecrets(ctx, after, { keys: plan.verify })
+      const proof = await liveSecrets(ctx, after, { keys: plan.verify, access: o.reach.access(after) })
       if (proof.status === 'fail') throw new FailureError(proof.findings.map((f) => f.message).join('; '))
       done.push(`live check: ${proof.summary}`)
     } else if (plan.verify.length) ctx.skipped(`prove ${plan.verify.join(', ')} with the live check`)
@@ -273,7 +295,7 @@ async function rotate(ctx: RotationCtx, load: () => Platform, plan: RotationPlan
     if (wrote.length)
       for (const r of plan.recreate) {
         try {
-          await recreate(ctx, restored, r, Math.max(o.timeout, ROLLBACK_TIMEOUT))
+          await o.reach.recreate(restored, r, Math.max(o.timeout, ROLLBACK_TIMEOUT))
           undone.push(`${r.stack}/{${r.services.join(',')}} recreated with the old value`)
         } catch (e) {
           failed.push(`${r.stack}: ${(e as Error).message}`)
@@ -281,14 +303,14 @@ async function rotate(ctx: RotationCtx, load: () => Platform, plan: RotationPlan
       }
     for (const r of altered.reverse()) {
       try {
-        await alterRole(ctx, restored, r, old[r.key] ?? '')
+        await alterRole(ctx, o.reach.access(restored), restored, r, old[r.key] ?? '')
         undone.push(`role ${r.role} in ${r.stack}/${r.service} has its old password again`)
       } catch (e) {
         failed.push(`role ${r.role} in ${r.stack}/${r.service} keeps the NEW password (${(e as Error).message}): set it back by hand from ${plan.files.map((f) => f.file).join(' or ')}`)
       }
     }
     if (plan.verify.length && !failed.length) {
-      const proof = await liveSecrets(ctx, restored, { keys: plan.verify }).catch((e: Error) => ({ status: 'fail' as const, summary: e.message, findings: [] }))
+      const proof = await liveSecrets(ctx, restored, { keys: plan.verify, access: o.reach.access(restored) }).catch((e: Error) => ({ status: 'fail' as const, summary: e.message, findings: [] }))
       if (proof.status === 'fail') failed.push(`the live check does not accept the old values either: ${proof.summary}`)
       else undone.push(`live check: ${proof.summary}`)
     }
@@ -307,16 +329,11 @@ async function writeInfisical(side: InfisicalSide | undefined, key: string, valu
   if (r.pending) throw new FailureError(`Infisical holds the change of ${key} for approval (a change policy on this environment): it is not made`, { hint: 'reject the pending change request in Infisical, or rotate in an environment without an approval policy' })
 }
 
-async function alterRole(ctx: StackCtx, p: Platform, r: RoleChange, password: string): Promise<void> {
+async function alterRole(ctx: StackCtx, access: ServiceAccess, p: Platform, r: RoleChange, password: string): Promise<void> {
   if (!password) throw new FailureError(`no password for role ${r.role}`)
   if (ctx.dryRun) return ctx.skipped(`ALTER ROLE ${r.role} PASSWORD … in ${r.stack}/${r.service} (as ${r.admin}; the password on stdin)`)
-  const res = await p.run(ctx.change, p.registry.stack(r.stack), execCommand(r.service, ['sh', '-c', PG_ALTER, 'sh', r.admin, r.role]), { input: `${password}\n` })
+  const res = await access.exec(p.registry.stack(r.stack), r.service, ['sh', '-c', PG_ALTER, 'sh', r.admin, r.role], { stdin: Readable.from([`${password}\n`]) })
   if (res.exitCode !== 0) throw new FailureError(`ALTER ROLE ${r.role} in ${r.stack}/${r.service} failed: ${res.stderr.trim().split('\n').pop() ?? `exit ${res.exitCode}`}`)
-}
-
-async function recreate(ctx: StackCtx, p: Platform, r: { stack: string; services: string[] }, timeout: number): Promise<void> {
-  const res = await p.run(ctx.change, p.registry.stack(r.stack), upCommand({ timeout, services: r.services }))
-  if (res.exitCode !== 0) throw new FailureError(`${r.stack}/{${r.services.join(',')}} did not come back healthy within ${timeout}s: ${(res.stderr || res.stdout).trim().split('\n').slice(-2).join(' ')}`)
 }
 
 export interface PreparedRotation {
@@ -326,7 +343,7 @@ export interface PreparedRotation {
 }
 
 /** Asks Docker what runs and plans the rotation of `changes` (the new values secrets generate would write). */
-export async function prepareRotation(ctx: RotationCtx, changes: Record<string, string>): Promise<PreparedRotation> {
+export async function prepareRotation(ctx: RotationCtx, changes: Record<string, string>, reach: RotationReach = composeReach(ctx)): Promise<PreparedRotation> {
   try {
     await checkDocker(ctx)
   } catch (err) {
@@ -335,8 +352,8 @@ export async function prepareRotation(ctx: RotationCtx, changes: Record<string, 
   }
   const load = () => loadPlatform(ctx, { profiles: 'declared', generating: false })
   const p = load()
-  const plan = await planRotation(ctx, p, changes)
+  const plan = await planRotation(reach.access(p), p, changes)
   const infisical = plan.infisical.length ? await readInfisicalSide(ctx, plan.infisical) : undefined
   const old = Object.fromEntries(plan.keys.map((k) => [k, p.compose.layers.lookup(k)]))
-  return { plan, apply: (o) => rotateInPlace(ctx, load, plan, changes, old, { ...o, infisical }) }
+  return { plan, apply: (o) => rotateInPlace(ctx, load, plan, changes, old, { ...o, infisical, reach }) }
 }

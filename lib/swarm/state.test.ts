@@ -43,7 +43,7 @@ test('stackServices reads services by the stack label, their spec label, replica
   assert.equal(serviceReady({ ...s, update: 'rollback_completed' }, 'new'), false, 'rolled back away from the wanted spec')
 })
 
-test('waitConverged polls until every wanted service runs; a rolled-back update fails at once naming it; a timeout names the laggard', async () => {
+test('waitConverged polls until every wanted service runs; a rolled-back update fails naming it once its previous spec runs again; a timeout names the laggard', async () => {
   const sleeps: number[] = []
   const sleep = async (ms: number) => void sleeps.push(ms)
   const good = fakeDocker([
@@ -54,6 +54,14 @@ test('waitConverged polls until every wanted service runs; a rolled-back update 
   assert.equal(sleeps.length, 1, 'one more poll after the first')
   const rolled = fakeDocker([{ services: [{ name: 'caddy', update: 'rollback_completed', tasks: ['Running 1 second ago'] }] }])
   await assert.rejects(waitConverged(rolled.runner, 'proj', { caddy: 'new' }, { timeoutS: 60, sleep }), (e: Error) => e instanceof FailureError && /an update rolled back: caddy: .*rollback_completed/.test(e.message))
+  // rolled back, its previous spec still starting: reported once that runs again, not before
+  sleeps.length = 0
+  const rolling = fakeDocker([
+    { services: [{ name: 'caddy', update: 'rollback_completed', tasks: ['Starting 1 second ago'] }] },
+    { services: [{ name: 'caddy', update: 'rollback_completed', tasks: ['Running 1 second ago'] }] },
+  ])
+  await assert.rejects(waitConverged(rolling.runner, 'proj', { caddy: 'new' }, { timeoutS: 60, sleep }), /an update rolled back: caddy: 1\/1 running/)
+  assert.equal(sleeps.length, 1, 'it waited for the previous spec to run')
   const stuck = fakeDocker([{ services: [{ name: 'caddy', tasks: ['Starting 1 second ago'] }] }])
   await assert.rejects(waitConverged(stuck.runner, 'proj', { caddy: 'h', valkey: 'h' }, { timeoutS: 0, sleep }), /not converged after 0s: caddy: 0\/1 running \(starting: task: non-zero exit \(1\)\); valkey: no such service/)
 })

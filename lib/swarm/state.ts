@@ -72,7 +72,8 @@ export function serviceGaveUp(s: SwarmService, spec: string): boolean {
 
 /**
  * Waits until every wanted service of the stack runs its replicas of the wanted spec (service → spec label; a task
- * with a health check only counts as running once healthy: Swarm holds it in "starting" until then). Polls; fails with each lagging service's last task state.
+ * with a health check only counts as running once healthy: Swarm holds it in "starting" until then). Polls; fails with each lagging service's last task state,
+ * at once when an update rolled back and the previous spec runs again.
  */
 export async function waitConverged(exec: Runner, project: string, wanted: Readonly<Record<string, string>>, o: { timeoutS: number; pollMs?: number; sleep?: (ms: number) => Promise<void> }): Promise<SwarmService[]> {
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
@@ -84,7 +85,9 @@ export async function waitConverged(exec: Runner, project: string, wanted: Reado
     const gaveUp = lagging.filter((s): s is SwarmService => !('missing' in s) && serviceGaveUp(s, wanted[s.service]))
     const describe = (s: SwarmService | { service: string; missing: true }) =>
       'missing' in s ? `${s.service}: no such service` : `${s.service}: ${s.tasks.filter((t) => t.state === 'running').length}/${s.replicas} running${s.tasks.find((t) => t.state !== 'running') ? ` (${s.tasks.find((t) => t.state !== 'running')!.state}${s.tasks.find((t) => t.error)?.error ? `: ${s.tasks.find((t) => t.error)!.error}` : ''})` : ''}${s.update ? `, update ${s.update}${s.updateMessage ? `: ${s.updateMessage}` : ''}` : ''}`
-    if (gaveUp.length || Date.now() > deadline) {
+    // a rolled-back service is reported once its previous spec runs again (up exits with the platform as it was)
+    const settled = gaveUp.length > 0 && gaveUp.every((s) => serviceReady(s))
+    if (settled || Date.now() > deadline) {
       // the last error of a lagging service's earlier tasks (a task that exits is replaced: its error is in the history)
       const errors: string[] = []
       for (const s of lagging) {
