@@ -16,7 +16,7 @@ import { backup } from '../lib/backup/backup.ts'
 import { backupPassphrase, PASSPHRASE_VARIABLE } from '../lib/backup/inputs.ts'
 import { verifyArchive } from '../lib/backup/drill-task.ts'
 
-await task({
+export default await task({
   summary: 'Back up the stateful services into one archive with a manifest and checksums',
   docker: true,
   swarm: true,
@@ -57,4 +57,4 @@ await task({
     else if (report.archive) ctx.out(ctx.rel(report.archive))
     for (const s of report.manifest.skipped) ctx.log.info(`not in the archive: ${s.stack}/${s.service} (${s.reason})`)
   },
-})
+}, import.meta)

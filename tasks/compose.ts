@@ -10,7 +10,7 @@ import { ENVIRONMENTS, HARDWARE_PROFILES } from '../lib/model/x-fields.ts'
 import { loadPlatform } from '../lib/docker/platform.ts'
 import { redact } from '../lib/core/redact.ts'
 
-await task({
+export default await task({
   summary: 'Run a docker compose subcommand for a stack with Stackyard\'s files, env layers and profiles',
   docker: true,
   args: [
@@ -31,4 +31,4 @@ await task({
     const r = await p.run(ctx.exec, stack, command, { passthrough: redact })
     return r.exitCode
   },
-})
+}, import.meta)

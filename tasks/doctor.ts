@@ -20,7 +20,7 @@ import { placementCheck } from '../lib/swarm/placement-report.ts'
 import { readNodes } from '../lib/swarm/nodes.ts'
 import { StackyardError } from '../lib/core/errors.ts'
 
-await task({
+export default await task({
   summary: 'Check that the configuration is sound',
   json: true,
   // --live talks to Docker (and takes --context like every such task)
@@ -75,4 +75,4 @@ await task({
     else ctx.out(renderDoctor(results, ctx.root))
     return sound ? 0 : 1
   },
-})
+}, import.meta)

@@ -9,7 +9,7 @@ import { down } from '../lib/stacks/down.ts'
 import { swarmDown } from '../lib/swarm/down.ts'
 import { stacksNamed } from '../lib/model/routes.ts'
 
-await task({
+export default await task({
   summary: 'Stop the stacks (dependants first); keep the data unless --volumes',
   docker: true,
   swarm: true,
@@ -27,4 +27,4 @@ await task({
     if (ctx.flags.volumes && !ctx.dryRun && ctx.settings.engine !== 'swarm') await ctx.confirm(`Delete the volumes of ${stacks.map((s) => s.name).join(', ')}? Their data is gone for good.`)
     await (ctx.settings.engine === 'swarm' ? swarmDown : down)(ctx, p, stacks, { volumes: ctx.flags.volumes ?? false })
   },
-})
+}, import.meta)

@@ -7,7 +7,7 @@ import { describeEnv, renderEnv } from '../lib/env/report.ts'
 import { outUnredacted } from '../lib/core/log.ts'
 import { UsageError } from '../lib/core/errors.ts'
 
-await task({
+export default await task({
   summary: 'Show the merged environment and where each value comes from',
   json: true,
   flags: {
@@ -32,4 +32,4 @@ await task({
     if (ctx.json) ctx.out({ files: env.loadedFiles, keys: rows, shadowed: env.shadowed })
     else ctx.out(renderEnv(rows, env, Boolean(ctx.flags.showLayers)))
   },
-})
+}, import.meta)

@@ -17,7 +17,7 @@ import { stacksNamed } from '../lib/model/routes.ts'
 import { swarmAccess } from '../lib/swarm/access.ts'
 import { requireManager } from '../lib/swarm/state.ts'
 
-await task({
+export default await task({
   summary: 'Run the health checks (one line per check)',
   docker: true,
   swarm: true,
@@ -40,4 +40,4 @@ await task({
     if (failed.length) ctx.log.error(`${failed.length} of ${plural(results.length, 'check')} failed`)
     return failed.length ? 1 : 0
   },
-})
+}, import.meta)

@@ -10,7 +10,7 @@ import { redact } from '../lib/core/redact.ts'
 import { stripTerminalCodes } from '../lib/core/format.ts'
 import { swarmLogs } from '../lib/swarm/logs.ts'
 
-await task({
+export default await task({
   summary: 'Show the logs of a stack or of some of its services',
   docker: true,
   swarm: true,
@@ -34,4 +34,4 @@ await task({
     const r = await p.run(ctx.exec, stack, logsCommand({ services, follow: ctx.flags.follow, since: ctx.flags.since, tail: ctx.flags.tail }), { passthrough: filter })
     return r.exitCode
   },
-})
+}, import.meta)

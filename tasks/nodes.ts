@@ -12,7 +12,7 @@ import { hostAssignment, pinnedServices } from '../lib/swarm/placement.ts'
 import { labelArgs, nodeName, planLabels, readNodes } from '../lib/swarm/nodes.ts'
 import { renderNodes } from '../lib/swarm/placement-report.ts'
 
-await task({
+export default await task({
   summary: 'Show the swarm nodes and their host labels; --apply labels the nodes the host settings name',
   docker: true,
   swarm: true,
@@ -52,4 +52,4 @@ await task({
     }
     return 0
   },
-})
+}, import.meta)

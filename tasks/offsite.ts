@@ -13,7 +13,7 @@ import { BACKUP_DIR } from '../lib/core/backup-dir.ts'
 import { checkRepository, listSnapshot, push, restoreArchive } from '../lib/backup/offsite.ts'
 import { renderListing } from '../lib/backup/offsite-report.ts'
 
-await task({
+export default await task({
   summary: 'Copy the backup archives offsite with restic, and bring one back',
   args: [
     { name: 'action', required: true, choices: ['push', 'restore', 'check', 'list'], help: 'push: copy the backups folder; restore: bring an archive back; check: restic check; list: snapshots and archives' },
@@ -49,4 +49,4 @@ await task({
       ctx.out(ctx.json ? r : renderListing(r))
     }
   },
-})
+}, import.meta)

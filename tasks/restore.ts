@@ -13,7 +13,7 @@ import { checkSecretFiles, checkStartable, closeBackup, openBackup, planRestore,
 import { upFailure } from '../lib/stacks/up.ts'
 import { plural } from '../lib/core/format.ts'
 
-await task({
+export default await task({
   summary: 'Restore a backup archive (verified first), then start the stacks and wait for health',
   docker: true,
   swarm: true,
@@ -47,4 +47,4 @@ await task({
       await closeBackup(opened)
     }
   },
-})
+}, import.meta)

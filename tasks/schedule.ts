@@ -9,7 +9,7 @@ import { UsageError } from '../lib/core/errors.ts'
 import { enableCommands, installSchedule } from '../lib/backup/schedule-install.ts'
 import { describeWhen, jobs, readSchedule } from '../lib/backup/schedule.ts'
 
-await task({
+export default await task({
   summary: 'Write the systemd timers (or crontab lines) for backup, offsite copy and restore drill',
   flags: {
     system: { type: 'boolean', help: `system units in /etc/systemd/system (run as you; default: your user units)` },
@@ -35,4 +35,4 @@ await task({
     const off = r.removed.filter((p) => p.endsWith('.timer')).map((p) => p.slice(p.lastIndexOf('/') + 1))
     ctx.log.info(`switch them on:\n${enableCommands(s, ctx.flags.system ?? false, off).map((c) => `  ${c}`).join('\n')}`)
   },
-})
+}, import.meta)

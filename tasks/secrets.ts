@@ -12,7 +12,7 @@ import { renderSecretPlan } from '../lib/model/secrets-report.ts'
 import { prepareRotation, renderRotationPlan } from '../lib/stacks/secret-rotation.ts'
 import { swarmReach } from '../lib/swarm/rotation.ts'
 
-await task({
+export default await task({
   summary: 'Generate missing secrets into .env (never touching existing ones)',
   args: [{ name: 'action', help: 'generate: create what is missing; list: show state only', choices: ['generate', 'list'] }],
   flags: {
@@ -42,4 +42,4 @@ await task({
     const asks = plan.items.filter((i) => i.action === 'ask')
     if (asks.length) ctx.log.warn(`set in .env: ${asks.map((i) => i.key).join(', ')} (supplied by you, not generated)`)
   },
-})
+}, import.meta)

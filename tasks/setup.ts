@@ -29,7 +29,7 @@ const steps: Array<(ctx: SetupContext) => Promise<void>> = [
   secrets,
 ]
 
-await task({
+export default await task({
   summary: 'Set up this installation: a few questions, a review, then .env, Cloudflare, Infisical and the running stacks',
   description: [
     'Asks only what it does not know yet; every question has a flag (and a key in --answers FILE). Secrets never come',
@@ -57,4 +57,4 @@ await task({
     await review(ctx)
     return apply(ctx)
   },
-})
+}, import.meta)

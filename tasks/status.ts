@@ -13,7 +13,7 @@ import { hostsReport } from '../lib/stacks/multi-host.ts'
 import { renderHostStatus } from '../lib/stacks/multi-host-report.ts'
 import { stacksNamed } from '../lib/model/routes.ts'
 
-await task({
+export default await task({
   summary: 'Show the state, health, uptime, image and route of every service',
   docker: true,
   swarm: true,
@@ -35,4 +35,4 @@ await task({
     if (bad.length) ctx.log.error(`not running or not healthy: ${bad.map((r) => `${r.stack}/${r.service} (${r.health || r.state})`).join(', ')}`)
     return bad.length ? 1 : 0
   },
-})
+}, import.meta)

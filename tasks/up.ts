@@ -8,7 +8,7 @@ import { ENVIRONMENTS, HARDWARE_PROFILES } from '../lib/model/x-fields.ts'
 import { renderUpReport, up, upFailure } from '../lib/stacks/up.ts'
 import { swarmUp } from '../lib/swarm/up.ts'
 
-await task({
+export default await task({
   summary: 'Start the stacks (dependencies first, healthy before dependants)',
   docker: true,
   swarm: true,
@@ -39,4 +39,4 @@ await task({
     ctx.out(renderUpReport(report))
     if (failure) throw failure
   },
-})
+}, import.meta)

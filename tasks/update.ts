@@ -16,7 +16,7 @@ import { applyChanges, pullStack, renderChanges, rollback, type ImageChange } fr
 import { checkBackups, refusal, refused } from '../lib/update/gate.ts'
 import { applySwarm } from '../lib/update/swarm.ts'
 
-await task({
+export default await task({
   summary: 'Pull newer images and report changes; --apply recreates changed services; --rollback undoes the last apply',
   docker: true,
   swarm: true,
@@ -69,4 +69,4 @@ await task({
     await (engine === 'swarm' ? applySwarm : applyChanges)(ctx, p, changes, ctx.flags.timeout)
     if (!changed.length) ctx.log.success('every service already runs its newest image')
   },
-})
+}, import.meta)

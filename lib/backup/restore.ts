@@ -32,6 +32,7 @@ import { plural, table } from '../core/format.ts'
 import { restrictedPsqlInput } from './psql-restrict.ts'
 import { up, type UpReport } from '../stacks/up.ts'
 import { loadPlatformEnv } from '../task/task.ts'
+import { scope } from '../core/scope.ts'
 import type { Readable } from 'node:stream'
 import type { Runner } from '../core/exec.ts'
 
@@ -191,7 +192,7 @@ export function planRestore(registry: Registry, manifest: Manifest, only: readon
  * place among the env layers (the archive's .env / .env.infisical with the other files as they are here, the shell
  * over them), with settings the platform accepts. A bad one is an ArchiveError (exit 2): nothing is touched.
  */
-export function checkSecretFiles(root: string, plan: RestorePlan, opened: Pick<OpenedBackup, 'path' | 'secrets'>, shell: Record<string, string | undefined> = process.env): Map<string, string> {
+export function checkSecretFiles(root: string, plan: RestorePlan, opened: Pick<OpenedBackup, 'path' | 'secrets'>, shell: Record<string, string | undefined> = scope().env): Map<string, string> {
   if (!plan.secrets.length) return new Map()
   const where = basename(opened.path)
   const bad = (message: string, hint: string) => new ArchiveError(`${where}: ${message}`, { hint: `nothing was changed; ${hint}` })

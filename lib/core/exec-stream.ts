@@ -5,21 +5,21 @@
 import { spawn } from 'node:child_process'
 import { pipeline } from 'node:stream/promises'
 import { Readable, type Writable } from 'node:stream'
+import { scope, type FilterOptions, type StreamOptions } from './scope.ts'
 
-export interface StreamOptions {
-  cwd?: string
-  env?: Record<string, string | undefined>
-  stdin?: Readable
-  /** stdin content (small; secrets reach a child this way) */
-  input?: string
-  stdout?: Writable
-  timeoutMs?: number
-}
+export type { StreamOptions } from './scope.ts'
 
 const STDERR_KEEP = 64 * 1024
 
 /** Runs the program; resolves with its exit code, captured stdout (when not streamed) and the stderr tail. */
 export function runStreaming(cmd: string, args: readonly string[], o: StreamOptions): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const s = scope()
+  if (s.spawner) return s.spawner.streaming(cmd, args, o)
+  return spawnStreaming(cmd, args, { ...o, cwd: o.cwd ?? s.cwd })
+}
+
+/** runStreaming's spawned program (what a spawner falls back to for programs it does not answer itself) */
+export function spawnStreaming(cmd: string, args: readonly string[], o: StreamOptions): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, [...args], { cwd: o.cwd, env: o.env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'], shell: false })
     let stderr = ''
@@ -56,15 +56,25 @@ export function runStreaming(cmd: string, args: readonly string[], o: StreamOpti
 }
 
 /**
- * Runs the program with our stdin and its stdout/stderr copied to ours line by line through `filter` (redaction,
- * control sequences): what a user watches (logs, a compose subcommand) passes the same masking as every log line.
- * A partial line (a prompt) is flushed, filtered, after a short pause. Resolves with the exit code.
+ * Runs the program with the run's stdin and its stdout/stderr copied to the run's line by line through `filter`
+ * (redaction, control sequences): what a user watches (logs, a compose subcommand) passes the same masking as every log
+ * line. A partial line (a prompt) is flushed, filtered, after a short pause. Resolves with the exit code.
  */
-export function runFiltered(cmd: string, args: readonly string[], o: Omit<StreamOptions, 'stdin' | 'stdout'> & { filter: (text: string) => string; out?: Writable; err?: Writable }): Promise<number> {
+export function runFiltered(cmd: string, args: readonly string[], o: FilterOptions): Promise<number> {
+  const s = scope()
+  if (s.spawner) return s.spawner.filtered(cmd, args, o)
+  return spawnFiltered(cmd, args, { ...o, cwd: o.cwd ?? s.cwd })
+}
+
+/** runFiltered's spawned program; the process's own stdin is inherited, a run's own is piped in */
+export function spawnFiltered(cmd: string, args: readonly string[], o: FilterOptions): Promise<number> {
+  const s = scope()
+  const ownStdin = s.stdin === process.stdin
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, [...args], { cwd: o.cwd, env: o.env as NodeJS.ProcessEnv, stdio: ['inherit', 'pipe', 'pipe'], shell: false })
+    const child = spawn(cmd, [...args], { cwd: o.cwd, env: o.env as NodeJS.ProcessEnv, stdio: [ownStdin ? 'inherit' : 'pipe', 'pipe', 'pipe'], shell: false })
+    if (!ownStdin) s.stdin.pipe(child.stdin!).on('error', () => {})
     const timer = o.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), o.timeoutMs) : undefined
-    const pipes = [lineCopy(child.stdout, o.out ?? process.stdout, o.filter), lineCopy(child.stderr, o.err ?? process.stderr, o.filter)]
+    const pipes = [lineCopy(child.stdout!, o.out ?? s.stdout, o.filter), lineCopy(child.stderr!, o.err ?? s.stderr, o.filter)]
     child.on('error', (err) => {
       if (timer) clearTimeout(timer)
       reject(err)

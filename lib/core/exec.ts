@@ -9,6 +9,7 @@ import { CommandError } from './errors.ts'
 import { runFiltered, runStreaming } from './exec-stream.ts'
 import { log } from './log.ts'
 import { redact } from './redact.ts'
+import { scope } from './scope.ts'
 
 export interface ExecResult {
   exitCode: number
@@ -39,9 +40,9 @@ export interface ExecOptions {
 
 export type Runner = (cmd: string, args: readonly string[], opts?: ExecOptions) => Promise<ExecResult>
 
-/** The environment children get: ours, minus the tsx loader that .npmrc puts into NODE_OPTIONS. */
+/** The environment children get: the run's, minus the tsx loader that .npmrc puts into NODE_OPTIONS. */
 export function childEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { ...process.env, ...extra }
+  const env: Record<string, string | undefined> = { ...scope().env, ...extra }
   delete env.NODE_OPTIONS
   return env
 }
@@ -93,7 +94,7 @@ export function changeRunner(dryRun: boolean, report: (line: string) => void, re
 }
 
 /** Is this program on PATH? (looked up here, as spawn does: no shell) */
-export async function which(cmd: string, path = process.env.PATH ?? ''): Promise<boolean> {
+export async function which(cmd: string, path = scope().env.PATH ?? ''): Promise<boolean> {
   if (cmd.includes('/')) return executable(cmd)
   return path.split(delimiter).some((dir) => dir && executable(join(dir, cmd)))
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { chmod, lstat, open, readdir, readFile, readlink, realpath, rename, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { ConfigError } from './errors.ts'
+import { scope } from './scope.ts'
 
 export interface WriteAtomicOptions {
   /** Exact permission bits (e.g. 0o600). Default: the existing file's mode, or the usual 0o666 less umask for a new file. */
@@ -24,11 +25,9 @@ export function tempFileOwner(name: string): { of: string; pid?: number } | unde
   return m ? { of: m[1], ...(m[2] ? { pid: Number(m[2]) } : {}) } : undefined
 }
 
-let sweptReporter: ((paths: string[]) => void) | undefined
-
-/** Where sweeps are reported when a write passes no `onSwept` (lib/task/task.ts: one message per removed file). */
+/** Where the run's sweeps are reported when a write passes no `onSwept` (lib/task/task.ts: one message per removed file). */
 export function reportSweptWith(fn: ((paths: string[]) => void) | undefined): void {
-  sweptReporter = fn
+  scope().swept = fn
 }
 
 /** True while a process with this pid exists (EPERM: it exists under another user). */
@@ -145,7 +144,7 @@ async function syncDirectory(dir: string): Promise<void> {
 export async function writeFileAtomic(link: string, data: string, opts: WriteAtomicOptions = {}): Promise<WriteAtomicResult> {
   const path = await writeTarget(link)
   const swept = await sweepTempSiblings(path)
-  if (swept.length) (opts.onSwept ?? sweptReporter)?.(swept)
+  if (swept.length) (opts.onSwept ?? scope().swept)?.(swept)
   const current = await readCurrent(path)
   const mode = opts.mode ?? current?.mode
   const bytes = Buffer.from(data, 'utf8')

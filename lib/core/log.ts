@@ -1,11 +1,15 @@
 // Output: human logs go to stderr, data goes to stdout; every line passes through redact().
-// No env files, no task knowledge. Tasks never call console.* directly.
+// The streams, the environment and --verbose are the run's (lib/core/scope.ts). No env files, no task knowledge. Tasks never
+// call console.* directly.
 import { redact } from './redact.ts'
+import { scope, type OutStream } from './scope.ts'
 
-const useColor = (stream: NodeJS.WriteStream) =>
-  Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'
+const useColor = (stream: OutStream) => {
+  const env = scope().env
+  return Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== 'dumb'
+}
 
-function paint(code: number, s: string, stream: NodeJS.WriteStream = process.stderr): string {
+function paint(code: number, s: string, stream: OutStream = scope().stderr): string {
   return useColor(stream) ? `\x1b[${code}m${s}\x1b[0m` : s
 }
 export const color = {
@@ -17,16 +21,15 @@ export const color = {
   cyan: (s: string) => paint(36, s),
 }
 
-let verbose = false
 export function setVerbose(on: boolean): void {
-  verbose = on
+  scope().verbose = on
 }
 
 function emit(prefix: string, message: string): void {
   const text = redact(message)
   const lines = text.split('\n')
   const pad = ' '.repeat(stripAnsi(prefix).length)
-  process.stderr.write(lines.map((l, i) => (i === 0 ? prefix : pad) + l).join('\n') + '\n')
+  scope().stderr.write(lines.map((l, i) => (i === 0 ? prefix : pad) + l).join('\n') + '\n')
 }
 
 export const log = {
@@ -38,7 +41,7 @@ export const log = {
   error: (m: string) => emit(color.red('✖ '), m),
   /** Only with --verbose: commands, HTTP method/URL/status and timings, never credentials. */
   debug: (m: string) => {
-    if (verbose) emit(color.dim('· '), color.dim(m))
+    if (scope().verbose) emit(color.dim('· '), color.dim(m))
   },
 }
 export type Logger = typeof log
@@ -46,12 +49,12 @@ export type Logger = typeof log
 /** Data for the user or a script (tables, JSON, a value asked for with --reveal): stdout. */
 export function out(data: unknown): void {
   const text = typeof data === 'string' ? data : JSON.stringify(data, null, 2)
-  process.stdout.write(redact(text) + (text.endsWith('\n') ? '' : '\n'))
+  scope().stdout.write(redact(text) + (text.endsWith('\n') ? '' : '\n'))
 }
 
 /** Write to stdout without redaction: only for a value the user explicitly asked to see. */
 export function outUnredacted(text: string): void {
-  process.stdout.write(text + (text.endsWith('\n') ? '' : '\n'))
+  scope().stdout.write(text + (text.endsWith('\n') ? '' : '\n'))
 }
 
 export function stripAnsi(s: string): string {

@@ -2,6 +2,7 @@
 // No prompt is ever shown without a terminal: the non-interactive path must come from flags.
 import type { Readable, Writable } from 'node:stream'
 import { CancelledError, UsageError } from './errors.ts'
+import { scope } from './scope.ts'
 
 export interface Choice<T extends string> {
   value: T
@@ -19,7 +20,8 @@ export interface Ask {
 }
 
 export function isInteractiveTerminal(): boolean {
-  return Boolean(process.stdin.isTTY) && Boolean(process.stderr.isTTY) && !process.env.CI
+  const s = scope()
+  return Boolean(s.stdin.isTTY) && Boolean(s.stderr.isTTY) && !s.env.CI
 }
 
 // @clack/prompts is loaded on the first prompt: runs without a terminal never pay for it
@@ -32,7 +34,8 @@ async function ask<T>(prompt: (clack: typeof import('@clack/prompts')) => Promis
 
 /** clack prompts on the given streams (default: stdin, and stderr so stdout stays data-only). */
 export function clackAsk(io: { input?: Readable; output?: Writable } = {}): Ask {
-  const common = { input: io.input, output: io.output ?? process.stderr }
+  const s = scope()
+  const common = { input: io.input ?? (s.stdin === process.stdin ? undefined : s.stdin), output: io.output ?? s.stderr }
   const v = (fn?: (v: string) => string | undefined) => (fn ? (x: string | undefined) => fn(x ?? '') : undefined)
   return {
     text: (o) => ask<string>((c) => c.text({ ...common, ...o, validate: v(o.validate) })),

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path'
 import { CURRENT_RULES, type DotenvRules } from './dotenv.ts'
 import { STATE_DIR } from '../core/paths.ts'
 import { writeFileAtomic } from '../core/fs-atomic.ts'
+import { scope } from '../core/scope.ts'
 
 export const COMPOSE_VERSION_FILE = `${STATE_DIR}/compose-version`
 
@@ -26,7 +27,7 @@ export interface ModelledCompose {
 }
 
 /** The Compose this checkout is run with, as far as it is known without running it. */
-export function modelledCompose(root: string, shell: Record<string, string | undefined> = process.env): ModelledCompose {
+export function modelledCompose(root: string, shell: Record<string, string | undefined> = scope().env): ModelledCompose {
   const fromShell = shell.STACKYARD_COMPOSE_VERSION
   if (fromShell && parseVersion(fromShell)) return { version: fromShell, source: 'shell', rules: rulesFor(fromShell) }
   let recorded: string | undefined

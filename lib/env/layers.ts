@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { ConfigError } from '../core/errors.ts'
 import { EnvSyntaxError, InterpolationError, scanDotenv, setenvCheck, type DotenvRules, type DotenvStatement, type EnvSyntaxCode, type Lookup } from './dotenv.ts'
 import { modelledCompose } from './compose-rules.ts'
+import { scope } from '../core/scope.ts'
 
 /** The top file layer: Infisical's export, written by `up` (and `infisical/pull.ts`). */
 export const SECRET_LAYER_FILE = '.env.infisical'
@@ -18,7 +19,7 @@ export const infisicalConfigured = (lookup: (name: string) => string | undefined
  * while Infisical is configured by the layers below it or the shell. The export of an installation that no longer
  * uses Infisical is left out everywhere (doctor says so), never used by some tasks and not by others.
  */
-export function secretLayerApplies(root: string, shell: Record<string, string | undefined> = process.env): boolean {
+export function secretLayerApplies(root: string, shell: Record<string, string | undefined> = scope().env): boolean {
   const below = loadEnvLayers({ root, files: ['.env.global', '.env'], shell })
   return infisicalConfigured(below.lookup) && readOptional(root, SECRET_LAYER_FILE) !== undefined
 }
@@ -55,7 +56,7 @@ export interface LoadEnvLayersOptions {
   root: string
   /** Relative to root, lowest first; missing files are skipped. Default: .env.global, .env, and .env.infisical when Infisical is configured (secretLayerApplies). */
   files?: string[]
-  /** The calling environment; defaults to process.env. */
+  /** The calling environment; defaults to the run's (lib/core/scope.ts). */
   shell?: Record<string, string | undefined>
   /** Values Stackyard computes itself (e.g. service URLs): the lowest layer, visible to interpolation in the files. */
   derived?: Record<string, string>
@@ -155,7 +156,7 @@ function readOptional(root: string, file: string): string | undefined {
  * the shell wins over every file. Throws EnvFileError naming `file:line` for a file Compose would reject.
  */
 export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
-  const shell = opts.shell ?? process.env
+  const shell = opts.shell ?? scope().env
   const fromShell: Lookup = (name) => {
     const v = Object.hasOwn(shell, name) ? shell[name] : undefined
     return typeof v === 'string' ? v : undefined

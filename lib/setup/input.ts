@@ -13,6 +13,7 @@ import { createContext, type TaskContext } from '../task/task.ts'
 import { loadAnswersFile } from './answers-file.ts'
 import { CLOUDFLARE_MODES, INFISICAL_MODES, type Answers, type SetupFiles, type SetupInput } from './context.ts'
 import { domainProblem, emailDomainProblem, emailProblem, emailsProblem, urlProblem } from './validate.ts'
+import { scope } from '../core/scope.ts'
 
 export const SETUP_FLAGS = {
   environment: { type: 'string', choices: ENVIRONMENTS, help: 'private: local ports on 127.0.0.1; public: https://<service>.<domain> through Cloudflare' },
@@ -81,7 +82,7 @@ export function flagAnswers(f: SetupFlags): Answers {
 }
 
 /** KEY=value lines from stdin (a pipe, never the terminal). */
-export function readStdinSecrets(isTTY: boolean, read: () => string = () => readFileSync(0, 'utf8')): Record<string, string> {
+export function readStdinSecrets(isTTY: boolean, read: () => string = () => scope().readStdin()): Record<string, string> {
   if (isTTY) throw new UsageError('--secrets-stdin reads KEY=value lines from a pipe, and stdin is a terminal', { hint: 'printf "CLOUDFLARE_API_TOKEN=%s\\n" "$TOKEN" | npx zx tasks/setup.ts --secrets-stdin …' })
   let parsed: Record<string, string>
   try {
@@ -97,9 +98,9 @@ export function readStdinSecrets(isTTY: boolean, read: () => string = () => read
 
 export async function readSetupInput(task: SetupTask): Promise<SetupInput & { warnings: string[] }> {
   const f = task.flags
-  const file = f.answers ? loadAnswersFile(resolve(process.cwd(), f.answers), f.answers) : undefined
+  const file = f.answers ? loadAnswersFile(resolve(scope().cwd, f.answers), f.answers) : undefined
   const given: Answers = { ...Object.fromEntries(Object.entries(file?.answers ?? {}).filter(([, v]) => v !== undefined)), ...flagAnswers(f) }
-  const stdin = f.secretsStdin ? readStdinSecrets(Boolean(process.stdin.isTTY)) : {}
+  const stdin = f.secretsStdin ? readStdinSecrets(Boolean(scope().stdin.isTTY)) : {}
   const layers = loadEnvLayers({ root: task.root })
   const modes = { flags: {}, args: {}, dryRun: task.dryRun, json: false, verbose: task.verbose, yes: true, interactive: task.interactive, dockerContext: task.dockerContext }
   return {

@@ -52,3 +52,47 @@ test('errors map to exit codes and are printed redacted, with the hint', () => {
   assert.match(text, /hint: fix it/)
   assert.match(text, /unexpected error: boom/)
 })
+
+test('runTask: a task as a function of its inputs; its streams, verbosity, secrets and exit code end with the run', async () => {
+  const { Readable, Writable } = await import('node:stream')
+  const { runTask, isEntry } = await import('./task.ts')
+  const { redact } = await import('../core/redact.ts')
+  const sink = () => {
+    let text = ''
+    return Object.assign(new Writable({ write(c, _e, done) { text += c; done() } }), { text: () => text })
+  }
+  const stdout = sink()
+  const stderr = sink()
+  const sigint = process.listenerCount('SIGINT')
+  const exitCode = process.exitCode
+  const code = await runTask(
+    {
+      summary: 'probe',
+      async run(ctx) {
+        registerSecret('s3cret-value-of-the-run')
+        ctx.out(`out: s3cret-value-of-the-run ${ctx.root} ${ctx.verbose}`)
+        ctx.log.debug('only with --verbose')
+        const r = await ctx.exec('sh', ['-c', 'printf "%s %s" "$PROBE" "$PWD"'])
+        ctx.out(r.stdout)
+        return 3
+      },
+    },
+    { argv: ['--verbose'], root: '/tmp', script: 'tasks/probe.ts', env: { ...process.env, PROBE: 'from-the-run' }, stdout, stderr, stdin: Readable.from([]) },
+  )
+  assert.equal(code, 3)
+  assert.match(stdout.text(), /^out: •••• \/tmp true\nfrom-the-run \/tmp\n$/)
+  assert.match(stderr.text(), /only with --verbose/)
+  // nothing of the run is left in the process: not its secret, its verbosity, its exit code or a signal handler
+  assert.equal(redact('s3cret-value-of-the-run'), 's3cret-value-of-the-run')
+  assert.equal(process.exitCode, exitCode)
+  assert.equal((await import('../core/scope.ts')).scope().verbose, false)
+  assert.equal(process.listenerCount('SIGINT'), sigint)
+  // errors are reported on the run's stderr with their exit code
+  const err = sink()
+  assert.equal(await runTask({ summary: 'x', async run() {} }, { argv: ['--nope'], root: '/tmp', script: 'tasks/x.ts', env: {}, stdout: sink(), stderr: err, stdin: Readable.from([]) }), 2)
+  assert.match(err.text(), /unknown flag --nope/)
+  // a task file runs only as the script the process was started with (node's argument, or zx's)
+  assert.equal(isEntry(`${repoRoot}/tasks/up.ts`, ['node', '/x/zx/build/cli.js', 'tasks/up.ts']), process.cwd() === repoRoot)
+  assert.equal(isEntry(`${repoRoot}/tasks/up.ts`, ['node', `${repoRoot}/tasks/up.ts`, '--dry-run']), true)
+  assert.equal(isEntry(`${repoRoot}/tasks/up.ts`, ['node', `${repoRoot}/tasks/down.ts`]), false)
+})

@@ -1,8 +1,9 @@
 // The task harness: flags, help, modes (--dry-run, --json, --verbose, --yes, interactivity), typed
-// errors and exit codes, redaction, the dry-run hook for every change. Every task is one task() call;
-// this is the one place that catches errors and sets the exit code.
+// errors and exit codes, redaction, the dry-run hook for every change. Every task is one task() call; runTask() runs
+// one as a function of its inputs (in-process in tests) and is the one place that catches errors and picks the exit code.
 delete process.env.NODE_OPTIONS // the tsx loader from .npmrc must not leak into child processes
 
+import { readFileSync, realpathSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
 import { dirname, relative, resolve, sep } from 'node:path'
 import { EXIT, CancelledError, StackyardError, UsageError } from '../core/errors.ts'
@@ -12,6 +13,7 @@ import type { Runner } from '../core/exec.ts'
 import { checkContextName, contextRunners } from '../core/docker-context.ts'
 import { clackAsk, isInteractiveTerminal, noTerminalAsk, type Ask } from '../core/prompt.ts'
 import { redact, registerSecrets } from '../core/redact.ts'
+import { inScope, newSecretSet, type InStream, type OutStream, type Scope, type Spawner } from '../core/scope.ts'
 import { secretValues } from '../env/secrecy.ts'
 import { loadEnvLayers, EnvFileError, type EnvLayers } from '../env/layers.ts'
 import { reportSweptWith, writeFileAtomic } from '../core/fs-atomic.ts'
@@ -153,9 +155,15 @@ export function taskArgv(argv: readonly string[] = process.argv, root: string = 
   return { script: relative(root, resolve(argv[1] ?? 'task.ts')), rest: argv.slice(2) }
 }
 
-export async function task<F extends FlagDecls>(def: TaskDef<F>, argv: readonly string[] = process.argv): Promise<void> {
+/**
+ * A task file's one call: `export default await task({…}, import.meta)`. Run as the script (`npx zx tasks/x.ts`, or
+ * node with tsx) it runs the task with the process's own streams, environment and signals and sets the exit code;
+ * imported (a test running it in-process with runTask), it only hands the definition back. Without `entry` it always
+ * runs (a one-off task a test writes).
+ */
+export async function task<F extends FlagDecls>(def: TaskDef<F>, entry?: { filename: string }): Promise<TaskDef<F>> {
+  if (entry && !isEntry(entry.filename)) return def
   let settled = false
-  let json = false
   const cancel = interrupts()
   const onExit = () => {
     if (!settled && (process.exitCode === undefined || process.exitCode === 0)) {
@@ -176,7 +184,87 @@ export async function task<F extends FlagDecls>(def: TaskDef<F>, argv: readonly 
   process.on('exit', onExit)
   process.on('SIGINT', onSigint)
   try {
-    const { script, rest } = taskArgv(argv)
+    const { script, rest } = taskArgv(process.argv)
+    process.exitCode = await runTask(def, {
+      argv: rest,
+      root: repoRoot,
+      script,
+      env: process.env,
+      cwd: process.cwd(),
+      stdout: process.stdout,
+      stderr: process.stderr,
+      stdin: process.stdin,
+      readStdin: () => readFileSync(0, 'utf8'),
+      cancel,
+    })
+  } finally {
+    settled = true
+    process.off('SIGINT', onSigint)
+  }
+  return def
+}
+
+/**
+ * Is this file the script the process runs? node names it as its first argument, zx (which imports it) as one of
+ * its own arguments: any argument naming this very file counts (symbolic links resolved; node resolves them too).
+ */
+export function isEntry(filename: string, argv: readonly string[] = process.argv): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p)
+    } catch {
+      return undefined
+    }
+  }
+  const self = real(filename) ?? filename
+  return argv.slice(1).some((a) => !a.startsWith('-') && real(resolve(a)) === self)
+}
+
+/** What one run of a task gets: its arguments, the root folder, the streams, the environment and how programs start. */
+export interface TaskIO {
+  /** the task's own arguments (what follows the script path) */
+  argv: readonly string[]
+  root: string
+  /** the script as --help shows it: tasks/up.ts */
+  script: string
+  /** the calling environment */
+  env: Record<string, string | undefined>
+  /** the working folder (relative paths in flags); default: root */
+  cwd?: string
+  stdout: OutStream
+  stderr: OutStream
+  stdin: InStream
+  /** all of stdin at once (--secrets-stdin); default: read stdin to its end (synchronously only for the process's own) */
+  readStdin?: () => string
+  /** how programs start; default: spawned */
+  spawner?: Spawner
+  /** where Ctrl-C goes (the process entry installs the handler); default: nothing interrupts */
+  cancel?: Interrupts
+}
+
+/**
+ * Runs a task to its end and returns its exit code. Everything the run sets up (logger streams, --verbose, the secrets
+ * redaction knows, the environment programs get) belongs to the run's scope (lib/core/scope.ts) and ends with it.
+ */
+export function runTask<F extends FlagDecls>(def: TaskDef<F>, io: TaskIO): Promise<number> {
+  const s: Scope = {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    stdin: io.stdin,
+    readStdin: io.readStdin ?? (() => { throw new UsageError('this run has no stdin to read whole') }),
+    env: io.env,
+    cwd: io.cwd ?? io.root,
+    verbose: false,
+    secrets: newSecretSet(),
+    spawner: io.spawner,
+  }
+  return inScope(s, () => runInScope(def, io))
+}
+
+async function runInScope<F extends FlagDecls>(def: TaskDef<F>, io: TaskIO): Promise<number> {
+  let json = false
+  try {
+    const { script, argv: rest } = io
     const common: FlagDecls = { ...(def.dryRun ? DRY_RUN : {}), ...(def.json ? JSON_FLAG : {}), ...(def.yes ? YES : {}), ...(def.docker ? CONTEXT : {}), ...COMMON }
     const own = def.flags ?? ({} as F)
     for (const k of Object.keys(own)) if (k in common) throw new Error(`task declares common flag --${k}`)
@@ -187,8 +275,7 @@ export async function task<F extends FlagDecls>(def: TaskDef<F>, argv: readonly 
     json = Boolean(f.json)
     if (f.help) {
       out(renderHelp({ command: `npx zx ${script}`, summary: def.summary, description: def.description, args: def.args ?? [], flags: own, common, examples: def.examples }))
-      settled = true
-      return
+      return EXIT.ok
     }
     const verbose = Boolean(f.verbose)
     setVerbose(verbose)
@@ -205,19 +292,15 @@ export async function task<F extends FlagDecls>(def: TaskDef<F>, argv: readonly 
       interactive,
       dockerContext: typeof f.context === 'string' ? checkContextName(f.context) : undefined,
       engine: typeof f.engine === 'string' ? (f.engine as Engine) : undefined,
-    }, repoRoot, cancel)
+    }, io.root, io.cancel)
     if (def.docker && !def.swarm && engineOf(ctx) === 'swarm')
       throw new UsageError(`npx zx ${script} does not work with the swarm engine yet (${ctx.engine ? '--engine swarm' : 'STACKYARD_ENGINE=swarm'})`, {
         hint: 'under swarm: up, down, status, health, logs, doctor, nodes, backup, restore and update (README "Engines: compose or swarm"); for this task use --engine compose on a compose installation',
       })
     const code = await def.run(ctx)
-    if (typeof code === 'number') process.exitCode = code
-    else if (process.exitCode === undefined) process.exitCode = EXIT.ok
+    return typeof code === 'number' ? code : EXIT.ok
   } catch (err) {
-    process.exitCode = report(err, json)
-  } finally {
-    settled = true
-    process.off('SIGINT', onSigint)
+    return report(err, json)
   }
 }
 

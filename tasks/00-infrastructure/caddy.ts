@@ -8,7 +8,7 @@ import { ENVIRONMENTS, HARDWARE_PROFILES } from '../../lib/model/x-fields.ts'
 import { loadPlatform } from '../../lib/docker/platform.ts'
 import { caddyTask } from '../../lib/caddy/proxy.ts'
 
-await task({
+export default await task({
   summary: 'Render, validate or reload the Caddy config derived from the routes',
   docker: true,
   args: [{ name: 'action', help: 'render: write caddy/Caddyfile; validate: check it; reload: load it into the running proxy', choices: ['render', 'validate', 'reload'], required: true }],
@@ -23,4 +23,4 @@ await task({
     if (!p.registry.proxy) throw new FailureError('no service is marked x-proxy: true', { hint: 'mark the Caddy service with x-proxy: true in its compose file' })
     return caddyTask(ctx, p, String(ctx.args.action), { print: ctx.flags.print ?? false })
   },
-})
+}, import.meta)

@@ -6,7 +6,7 @@
 import { task } from '../../lib/task/task.ts'
 import { ensureAppDatabases } from '../../lib/stacks/app-databases.ts'
 
-await task({
+export default await task({
   summary: 'Create the missing per-app databases and roles on the running PostgreSQL',
   docker: true,
   flags: {
@@ -21,4 +21,4 @@ await task({
     if (!r.ran.length) ctx.log.success(`${r.stack}/${r.service}: every app database exists (${r.apps.join(', ')}): nothing to do`)
     else if (!ctx.dryRun) ctx.log.success(`${r.stack}/${r.service}: ready for ${r.ran.join(', ')}`)
   },
-})
+}, import.meta)

@@ -7,7 +7,7 @@ import { task } from '../../lib/task/task.ts'
 import { table } from '../../lib/core/format.ts'
 import { listModels, modelKey, MODELS_VARIABLE, parseModels, pullModels } from '../../lib/stacks/ollama-models.ts'
 
-await task({
+export default await task({
   summary: 'Pull the listed models into Ollama, or list what it holds',
   docker: true,
   args: [{ name: 'action', help: `pull: fetch the models ${MODELS_VARIABLE} lists that are missing; list: show what is there`, choices: ['pull', 'list'], required: true }],
@@ -39,4 +39,4 @@ await task({
     if (ctx.json) return ctx.out(r)
     if (!r.pulled.length) ctx.log.success(`${r.service} holds every listed model (${wanted.join(', ')}): nothing to pull`)
   },
-})
+}, import.meta)

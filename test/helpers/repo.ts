@@ -1,9 +1,16 @@
 // Test helpers: a temporary copy of the repository (a separate platform) with the fake docker on PATH,
-// and a runner for its tasks. Used by end-to-end tests; never by product code. Every run is scanned for leaked secrets.
+// and a runner for its tasks: in-process by default (the task's definition run by runTask, the fake engine answering
+// docker in this process), spawned as `node --import tsx tasks/<task>` when asked or when only a process can do it.
+// Used by end-to-end tests; never by product code. Every run is scanned for leaked secrets.
 import { appendFileSync, chmodSync, cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { spawn } from 'node:child_process'
+import { Readable, Writable } from 'node:stream'
+import { pathToFileURL } from 'node:url'
+import { runTask, type TaskDef } from '../../lib/task/task.ts'
+import type { FlagDecls } from '../../lib/core/flags.ts'
+import { fakeDockerSpawner } from './fake-spawner.ts'
 import { parseDotenv } from '../../lib/env/dotenv.ts'
 import { isSecretFrom } from '../../lib/env/secrecy.ts'
 
@@ -34,8 +41,8 @@ export interface TempRepo {
   dockerCalls(): DockerCall[]
   dockerState(): Record<string, unknown>
   resetDocker(): void
-  /** run `node --import tsx tasks/<task>` in the copy, with the fake docker first on PATH (maxFileBytes: no file the
-   *  task writes may grow past this, RLIMIT_FSIZE through prlimit) */
+  /** run tasks/<task> against the copy with the fake docker first on PATH: in-process, or as
+   *  `node --import tsx tasks/<task>` in the copy (RunOptions.spawn, and always for the real engine) */
   run(task: string, args?: string[], opts?: RunOptions): Promise<RunResult>
   cleanup(): void
 }
@@ -43,7 +50,11 @@ export interface TempRepo {
 export interface RunOptions {
   env?: Record<string, string | undefined>
   input?: string
+  /** a process: what only a process shows (its exit, signals, the loader); implied by timeoutMs and maxFileBytes */
+  spawn?: boolean
+  /** kills the spawned task after this long (implies spawn) */
   timeoutMs?: number
+  /** no file the task writes may grow past this: RLIMIT_FSIZE through prlimit (implies spawn) */
   maxFileBytes?: number
   /** the leak scan (see scanForLeaks) skips these keys, or every key with `true`: only for a run that is meant to
    *  print a secret (e.g. `env.ts --reveal KEY`) */
@@ -98,6 +109,37 @@ export interface TempRepoOptions {
   engine?: 'fake' | 'real'
 }
 
+const sameFile = (a: string, b: string) => existsSync(a) && existsSync(b) && readFileSync(a).equals(readFileSync(b))
+
+/** a task file of this checkout, imported (not run): its definition */
+async function taskDef(task: string): Promise<TaskDef<FlagDecls>> {
+  const mod = (await import(pathToFileURL(join(REPO, 'tasks', task)).href)) as { default?: TaskDef<FlagDecls> }
+  if (!mod.default?.run) throw new Error(`tasks/${task} does not export its definition (export default await task({…}, import.meta))`)
+  return mod.default
+}
+
+/** a stream that keeps what is written to it */
+function collector(): Writable & { text(): string } {
+  const chunks: Buffer[] = []
+  const w = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk)
+      done()
+    },
+  })
+  return Object.assign(w, { text: () => Buffer.concat(chunks).toString('utf8') })
+}
+
+/** Runs the task in this process against `root`, as the spawned one would run: same argv, environment, cwd and stdin. */
+async function runInProcess(root: string, task: string, args: readonly string[], env: Record<string, string | undefined>, input: string): Promise<RunResult> {
+  const def = await taskDef(task)
+  const stdout = collector()
+  const stderr = collector()
+  const stdin = Readable.from(input ? [Buffer.from(input)] : [])
+  const code = await runTask(def, { argv: args, root, script: `tasks/${task}`, env, cwd: root, stdout, stderr, stdin, readStdin: () => input, spawner: fakeDockerSpawner })
+  return { code, stdout: stdout.text(), stderr: stderr.text() }
+}
+
 export function tempRepo(opts: TempRepoOptions = {}): TempRepo {
   const real = opts.engine === 'real'
   const reused = freeRoots.pop()
@@ -144,7 +186,11 @@ export function tempRepo(opts: TempRepoOptions = {}): TempRepo {
       delete env.NODE_OPTIONS
       for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k]
       const secretsBefore = secretsIn(root)
-      return new Promise<RunResult>((resolvePromise, reject) => {
+      // a task file the test wrote or changed in the copy exists only there: it runs as a process of the copy
+      const ownTask = !sameFile(join(REPO, 'tasks', task), join(root, 'tasks', task))
+      const spawned = real || ownTask || o.spawn || o.timeoutMs !== undefined || o.maxFileBytes !== undefined
+      const ran = spawned ? undefined : runInProcess(root, task, args, env, o.input ?? '')
+      return (ran ?? new Promise<RunResult>((resolvePromise, reject) => {
         const argv = [process.execPath, '--import', 'tsx', join(root, 'tasks', task), ...args]
         const limited = o.maxFileBytes === undefined ? argv : ['prlimit', `--fsize=${o.maxFileBytes}`, '--', ...argv]
         const child = spawn(limited[0], limited.slice(1), { cwd: root, env: env as NodeJS.ProcessEnv })
@@ -152,14 +198,16 @@ export function tempRepo(opts: TempRepoOptions = {}): TempRepo {
         let stderr = ''
         child.stdout.on('data', (d) => (stdout += d))
         child.stderr.on('data', (d) => (stderr += d))
-        const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? (real ? 600_000 : 60_000))
+        // a run that asked for a limit gets it; otherwise only a hang is stopped (10 minutes: no slow run on a loaded
+        // machine comes near it)
+        const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 600_000)
         child.on('error', reject)
         child.on('close', (code) => {
           clearTimeout(timer)
           resolvePromise({ code, stdout, stderr })
         })
         child.stdin.end(o.input ?? '')
-      }).then((r) => {
+      })).then((r) => {
         scanForLeaks(task, secretsBefore, secretsIn(root), r, o.allowSecrets)
         return r
       })

@@ -6,7 +6,7 @@
 import { task } from '../../../lib/task/task.ts'
 import { reconcileTask } from '../../../lib/cloudflare/reconcile-tasks.ts'
 
-await task({
+export default await task({
   summary: 'Reconcile Cloudflare Access apps and the allow policy with the registry',
   description:
     'protected routes get a self-hosted app behind the "Stackyard allow" policy; public routes get none; bypass routes get an app with a bypass policy (warned). Run routes.ts (or apply.ts) afterwards to put the AUD on the ingress.',
@@ -17,4 +17,4 @@ await task({
   dryRun: true,
   json: true,
   run: (ctx) => reconcileTask(ctx, { access: true }, { prune: ctx.flags.prune, force: ctx.flags.force }),
-})
+}, import.meta)

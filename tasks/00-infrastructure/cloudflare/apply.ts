@@ -5,7 +5,7 @@
 import { task } from '../../../lib/task/task.ts'
 import { reconcileTask } from '../../../lib/cloudflare/reconcile-tasks.ts'
 
-await task({
+export default await task({
   summary: 'Plan and apply Access, tunnel ingress and DNS from the registry',
   description: 'Asks before changing anything when run in a terminal (--yes skips the question). A second run makes no write requests.',
   flags: {
@@ -16,4 +16,4 @@ await task({
   json: true,
   yes: true,
   run: (ctx) => reconcileTask(ctx, { access: true, ingress: true, dns: true }, { prune: ctx.flags.prune, force: ctx.flags.force, confirm: true }),
-})
+}, import.meta)

@@ -4,10 +4,10 @@
 import { task } from '../../../lib/task/task.ts'
 import { audTagTask } from '../../../lib/cloudflare/check-tasks.ts'
 
-await task({
+export default await task({
   summary: 'Print the Access AUD tag of a hostname',
   args: [{ name: 'host', help: 'hostname (n8n.example.com) or subdomain (n8n)', required: true }],
   json: true,
   examples: ['npx zx tasks/00-infrastructure/cloudflare/aud-tag.ts n8n'],
   run: (ctx) => audTagTask(ctx, String(ctx.args.host)),
-})
+}, import.meta)

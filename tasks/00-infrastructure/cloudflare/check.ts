@@ -7,7 +7,7 @@
 import { task } from '../../../lib/task/task.ts'
 import { zoneCheckTask } from '../../../lib/cloudflare/check-tasks.ts'
 
-await task({
+export default await task({
   summary: 'Check the zone settings against Stackyard\'s stance',
   flags: {
     fix: { type: 'boolean', help: 'apply the recommended values the stance calls safe (never the SSL mode)' },
@@ -16,4 +16,4 @@ await task({
   dryRun: true,
   json: true,
   run: (ctx) => zoneCheckTask(ctx, { fix: ctx.flags.fix, purge: ctx.flags.purge }),
-})
+}, import.meta)

@@ -7,7 +7,7 @@ import { task } from '../../../lib/task/task.ts'
 import { reconcileTask } from '../../../lib/cloudflare/reconcile-tasks.ts'
 import { dnsCheckTask } from '../../../lib/cloudflare/check-tasks.ts'
 
-await task({
+export default await task({
   summary: 'Reconcile the tunnel CNAME records with the registry routes',
   flags: {
     check: { type: 'boolean', help: 'only report missing, wrong and unproxied records; exit 1 when any' },
@@ -19,4 +19,4 @@ await task({
   json: true,
   run: (ctx) =>
     ctx.flags.check ? dnsCheckTask(ctx) : reconcileTask(ctx, { dns: true }, { force: ctx.flags.force, prune: ctx.flags.prune, remove: ctx.flags.remove }),
-})
+}, import.meta)

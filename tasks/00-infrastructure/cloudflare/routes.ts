@@ -5,7 +5,7 @@
 import { task } from '../../../lib/task/task.ts'
 import { reconcileTask } from '../../../lib/cloudflare/reconcile-tasks.ts'
 
-await task({
+export default await task({
   summary: 'Reconcile the tunnel ingress rules with the registry routes',
   description:
     'Owned rules (no path, service = the proxy URL, hostname under DOMAIN) are added, updated or removed; every other rule and top-level field is kept as read; the catch-all stays last. A concurrent edit of the configuration aborts the write.',
@@ -18,4 +18,4 @@ await task({
   json: true,
   examples: ['npx zx tasks/00-infrastructure/cloudflare/routes.ts --dry-run', 'npx zx tasks/00-infrastructure/cloudflare/routes.ts --remove old.example.com'],
   run: (ctx) => reconcileTask(ctx, { ingress: true }, { remove: ctx.flags.remove, prune: ctx.flags.prune, force: ctx.flags.force }),
-})
+}, import.meta)

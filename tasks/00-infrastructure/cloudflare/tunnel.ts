@@ -6,7 +6,7 @@
 import { task } from '../../../lib/task/task.ts'
 import { storeTunnelToken } from '../../../lib/cloudflare/reconcile-tasks.ts'
 
-await task({
+export default await task({
   summary: 'Ensure the Cloudflare Tunnel exists and store its token in .env',
   dryRun: true,
   json: true,
@@ -23,4 +23,4 @@ await task({
     if (h.connections) ctx.log.info(`${h.status}: ${h.connections} connection(s) via ${h.colos.join(', ') || 'unknown data centres'}`)
     else ctx.log.warn(`no connector is running (status ${h.status}): start cloudflared with npx zx tasks/up.ts (profile tunnel is on once the token is set)`)
   },
-})
+}, import.meta)

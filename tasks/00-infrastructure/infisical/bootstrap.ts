@@ -7,13 +7,13 @@
 // come from stdin (--password-stdin, --client-secret-stdin), the environment (INFISICAL_ADMIN_PASSWORD), or a masked prompt.
 // Usage: npx zx tasks/00-infrastructure/infisical/bootstrap.ts [--email E] [--organization O] [--password-stdin] [--dry-run]
 //        npx zx tasks/00-infrastructure/infisical/bootstrap.ts --client-id ID --project-id ID --client-secret-stdin
-import { readFileSync } from 'node:fs'
 import { task } from '../../../lib/task/task.ts'
 import { UsageError } from '../../../lib/core/errors.ts'
+import { scope } from '../../../lib/core/scope.ts'
 import { configValues } from '../../../lib/infisical/config.ts'
 import { bootstrapAndStore } from '../../../lib/infisical/tasks.ts'
 
-await task({
+export default await task({
   summary: 'Bootstrap Infisical (admin, project, machine identity) and store its credentials in .env',
   flags: {
     email: { type: 'string', placeholder: 'EMAIL', help: 'admin email (servers with the bootstrap API)' },
@@ -29,7 +29,7 @@ await task({
   json: true,
   async run(ctx) {
     if (ctx.flags.passwordStdin && ctx.flags.clientSecretStdin) throw new UsageError('--password-stdin and --client-secret-stdin both read stdin: give one', { hint: 'the other can come from the environment or a prompt' })
-    const stdin = ctx.flags.passwordStdin || ctx.flags.clientSecretStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : undefined
+    const stdin = ctx.flags.passwordStdin || ctx.flags.clientSecretStdin ? scope().readStdin().replace(/\r?\n$/, '') : undefined
     const { result: r, stored } = await bootstrapAndStore(ctx, {
       email: ctx.flags.email,
       organization: ctx.flags.organization,
@@ -46,4 +46,4 @@ await task({
     if (r.created.length) ctx.log.success(`created: ${r.created.join(', ')}`)
     if (r.mode !== 'already-configured' && !ctx.dryRun) ctx.log.success('.env: INFISICAL_CLIENT_ID, INFISICAL_CLIENT_SECRET and INFISICAL_PROJECT_ID stored (mode 0600, previous file in .env.bak); next: npx zx tasks/00-infrastructure/infisical/push.ts')
   },
-})
+}, import.meta)

@@ -6,7 +6,7 @@ import { task } from '../../../lib/task/task.ts'
 import { exportSecretLayer } from '../../../lib/infisical/export.ts'
 import { configValues } from '../../../lib/infisical/config.ts'
 
-await task({
+export default await task({
   summary: 'Export Infisical secrets to .env.infisical (what up uses), with a visible fallback',
   flags: { 'skip-infisical': { type: 'boolean', help: 'do not consult Infisical: use .env alone' } },
   dryRun: true,
@@ -20,4 +20,4 @@ await task({
     if (ctx.json) ctx.out({ status: r.status, file: r.file, keys: r.keys ?? [], warnings: r.warnings, error: r.error })
     return r.status === 'kept-last' || r.status === 'env-only' ? 1 : 0
   },
-})
+}, import.meta)

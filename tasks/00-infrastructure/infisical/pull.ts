@@ -9,7 +9,7 @@ import { planPull, saveSyncState } from '../../../lib/infisical/tasks.ts'
 import { keptLines, renderPullPlan } from '../../../lib/infisical/report.ts'
 import { plural } from '../../../lib/core/format.ts'
 
-await task({
+export default await task({
   summary: 'Pull secrets from Infisical into .env.infisical (or into .env)',
   flags: {
     into: { type: 'string', choices: ['.env.infisical', '.env'], default: '.env.infisical', help: 'the file to update' },
@@ -41,5 +41,4 @@ await task({
       return 1
     }
   },
-})
-
+}, import.meta)

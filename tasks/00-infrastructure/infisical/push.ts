@@ -7,7 +7,7 @@ import { task } from '../../../lib/task/task.ts'
 import { pushSecrets } from '../../../lib/infisical/tasks.ts'
 import { keptLines, renderPushPlan } from '../../../lib/infisical/report.ts'
 
-await task({
+export default await task({
   summary: 'Push .env secrets to Infisical (batched, planned, idempotent)',
   flags: {
     prune: { type: 'boolean', help: 'delete keys that exist only in Infisical (never done without this flag)' },
@@ -41,4 +41,4 @@ await task({
       return 1
     }
   },
-})
+}, import.meta)

@@ -7,7 +7,7 @@ import { task } from '../../../lib/task/task.ts'
 import { UsageError } from '../../../lib/core/errors.ts'
 import { resetInfisical } from '../../../lib/infisical/reset.ts'
 
-await task({
+export default await task({
   summary: 'Reset the bundled Infisical (--data: empty it; --infra: remove containers and volumes), after a backup',
   docker: true,
   flags: {
@@ -24,4 +24,4 @@ await task({
     if (ctx.json) ctx.out(r.nothing ? { reset: r.reset, containers: [], volumes: [], backup: null } : { reset: r.reset, containers: r.containers, volumes: r.volumes, backup: r.backup, dryRun: ctx.dryRun })
     if (!r.nothing && !ctx.dryRun) ctx.log.success(`Infisical ${r.reset} reset; INFISICAL_CLIENT_ID/SECRET/PROJECT_ID in .env no longer work: run up, then npx zx tasks/00-infrastructure/infisical/bootstrap.ts`)
   },
-})
+}, import.meta)

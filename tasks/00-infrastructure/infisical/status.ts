@@ -9,7 +9,7 @@ import { pulledSecrets, readRemote } from '../../../lib/infisical/sync.ts'
 import { localEnv, localSide, sessionFrom, syncState } from '../../../lib/infisical/tasks.ts'
 import { countBy, renderStatus } from '../../../lib/infisical/report.ts'
 
-await task({
+export default await task({
   summary: 'Show which secrets differ between .env and Infisical (exit 0 in sync, 1 not)',
   flags: { all: { type: 'boolean', help: 'list keys that are the same too' } },
   json: true,
@@ -31,4 +31,4 @@ await task({
     }
     return synced ? 0 : 1
   },
-})
+}, import.meta)
