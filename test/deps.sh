@@ -3,7 +3,7 @@
 # caddy (real Caddyfile validation and routing), tmux (the interactive wizard test), PostgreSQL (the per-app database
 # script), the Docker engine (docker.io), debootstrap (the stand-in images' root) and Docker Compose v2 (Debian
 # trixie's docker-compose package, CLI plugin only, installed with dpkg: bookworm's is v1), restic (offsite copies)
-# and systemd-analyze (the schedule's units). Does nothing when all are present. The stand-in images are built by the
+# systemd-analyze (the schedule's units) and ip/nsenter (a second dockerd for the two-node swarm test). Does nothing when all are present. The stand-in images are built by the
 # test run itself (test/standins/build.ts), not here.
 set -eu
 missing=""
@@ -16,6 +16,9 @@ command -v debootstrap >/dev/null 2>&1 || missing="$missing debootstrap"
 command -v restic >/dev/null 2>&1 || missing="$missing restic"
 # systemd-analyze verify checks the backup schedule's generated units
 command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
+# ip (a network namespace and a veth pair for the second dockerd of the two-node swarm test; nsenter comes with util-linux)
+command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+command -v nsenter >/dev/null 2>&1 || missing="$missing util-linux"
 compose_v2() { docker compose version >/dev/null 2>&1; }
 [ -z "$missing" ] && compose_v2 && exit 0
 if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
