@@ -37,7 +37,8 @@ function terminal(repo: TempRepo, args: string[]): Terminal {
       `export PATH='${join(root, 'test', 'fake-docker')}':"$PATH" FAKE_DOCKER_LOG='${docker}/calls.jsonl' FAKE_DOCKER_RULES='${docker}/rules.json' FAKE_DOCKER_STATE='${docker}/state.json' TERM=xterm-256color NO_COLOR=1`,
       'unset CI NODE_OPTIONS',
       `node --import tsx tasks/setup.ts ${args.map((a) => `'${a}'`).join(' ')}`,
-      `echo $? > '${exitFile}'`,
+      // written whole, then renamed: the test polls for the file and must never read it half-written ('' reads as 0)
+      `echo $? > '${exitFile}.part' && mv '${exitFile}.part' '${exitFile}'`,
       'sleep 60',
       '',
     ].join('\n'),
