@@ -4,7 +4,7 @@
 // `up`. Nothing is written before the review is confirmed: Ctrl-C before it changes nothing (exit 130). Without a
 // terminal it never asks: missing answers are listed with their flags (exit 2). Re-running is safe and converges.
 // Usage: npx zx tasks/setup.ts [--environment private|public] [--domain D] [--stacks …] [--profile P] [--cloudflare M]
-//        [--infisical M] [--answers FILE] [--secrets-stdin] [--rotate KEY] [--yes] [--no-start] [--dry-run]
+//        [--engine compose|swarm] [--infisical M] [--answers FILE] [--secrets-stdin] [--rotate KEY] [--yes] [--no-start] [--dry-run]
 import { task } from '../lib/task/task.ts'
 import { INSTANCE_PROFILE } from '../lib/infisical/config.ts'
 import { createSetupContext, type SetupContext } from '../lib/setup/context.ts'
@@ -13,6 +13,7 @@ import { preflight } from '../lib/setup/steps/preflight.ts'
 import { current } from '../lib/setup/steps/current.ts'
 import { environment } from '../lib/setup/steps/environment.ts'
 import { stacks } from '../lib/setup/steps/stacks.ts'
+import { engine } from '../lib/setup/steps/engine.ts'
 import { cloudflare } from '../lib/setup/steps/cloudflare.ts'
 import { infisical } from '../lib/setup/steps/infisical.ts'
 import { secrets } from '../lib/setup/steps/secrets.ts'
@@ -24,6 +25,7 @@ const steps: Array<(ctx: SetupContext) => Promise<void>> = [
   current,
   environment,
   (ctx) => stacks(ctx, INSTANCE_PROFILE),
+  engine,
   cloudflare,
   (ctx) => infisical(ctx, INSTANCE_PROFILE),
   secrets,
@@ -41,6 +43,8 @@ export default await task({
   dryRun: true,
   yes: true,
   docker: true,
+  // --engine swarm (or the engine question) writes STACKYARD_ENGINE and starts the stacks on the swarm
+  swarm: true,
   examples: [
     'npx zx tasks/setup.ts',
     'npx zx tasks/setup.ts --yes                                  # private, every stack, defaults',

@@ -82,6 +82,21 @@ test('without a terminal, missing answers are listed at once with their flags (e
   }
 })
 
+test('--engine swarm: the review says so, .env gets STACKYARD_ENGINE=swarm, and the start on an engine that is no swarm manager stops with how to make one', async () => {
+  const repo = setupRepo()
+  try {
+    const r = await repo.run('setup.ts', ['--yes', '--engine', 'swarm'])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stdout, /engine\s+swarm \(this swarm deploys the stacks\)/)
+    assert.equal(parseDotenv(repo.read('.env')).STACKYARD_ENGINE, 'swarm')
+    assert.match(r.stderr, /the engine is not part of a swarm/)
+    assert.match(r.stderr, /docker swarm init .*then run npx zx tasks\/setup\.ts again/)
+    assert.ok(!repo.dockerCalls().some((c) => composeSub(c) === 'up'), 'nothing started the compose way')
+  } finally {
+    repo.cleanup()
+  }
+})
+
 test('--dry-run shows the review and writes nothing; --no-start writes the configuration and starts nothing', async () => {
   const repo = setupRepo()
   try {

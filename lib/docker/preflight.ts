@@ -28,6 +28,8 @@ export interface DockerFacts {
   composeVersion: string
   serverVersion: string
   runtimes: string[]
+  /** this engine is a swarm manager (`docker swarm init` was run): the swarm engine can deploy here */
+  swarmManager?: true
 }
 
 const INSTALL_DOCKER = 'install Docker Engine and the Compose plugin: https://docs.docker.com/engine/install/ (Debian/Ubuntu: the docker-ce and docker-compose-plugin packages)'
@@ -56,7 +58,7 @@ export async function checkDocker(deps: Pick<PreflightDeps, 'exec'> & { root?: s
     throw new ConfigError(`Docker Compose ${v.join('.')} is too old: Stackyard needs ${MIN_COMPOSE_VERSION} or newer (up --wait-timeout, env_file required:)`, { hint: 'upgrade the docker-compose-plugin package (sudo apt-get install --only-upgrade docker-compose-plugin)' })
   // the env engine models this Compose from now on (lib/env/compose-rules.ts); a dry run records nothing
   if (deps.root && !deps.dryRun) await recordComposeVersion(deps.root, v.join('.'))
-  return { composeVersion: v.join('.'), serverVersion: facts.serverVersion, runtimes: facts.runtimes }
+  return { composeVersion: v.join('.'), serverVersion: facts.serverVersion, runtimes: facts.runtimes, ...(facts.swarmManager ? { swarmManager: true as const } : {}) }
 }
 
 /**

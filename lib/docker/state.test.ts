@@ -41,6 +41,10 @@ test('image inspect picks the repo digest of the reference\'s repository', () =>
 
 test('info, config images, compose versions', () => {
   assert.deepEqual(parseInfo(JSON.stringify({ ServerVersion: '28.2.2', Runtimes: { runc: {}, nvidia: {} } })), { serverVersion: '28.2.2', runtimes: ['runc', 'nvidia'] })
+  // a swarm manager (what `docker swarm init` makes): the swarm engine can deploy here; a worker or no swarm cannot
+  assert.equal(parseInfo(JSON.stringify({ ServerVersion: '28.2.2', Runtimes: {}, Swarm: { LocalNodeState: 'active', ControlAvailable: true } }))?.swarmManager, true)
+  assert.equal(parseInfo(JSON.stringify({ ServerVersion: '28.2.2', Runtimes: {}, Swarm: { LocalNodeState: 'active', ControlAvailable: false } }))?.swarmManager, undefined)
+  assert.equal(parseInfo(JSON.stringify({ ServerVersion: '28.2.2', Runtimes: {}, Swarm: { LocalNodeState: 'inactive', ControlAvailable: false } }))?.swarmManager, undefined)
   assert.deepEqual(parseConfigImages(JSON.stringify({ name: 'p', services: { a: { image: 'x:1' }, b: { build: '.' } } })), { a: 'x:1' })
   assert.deepEqual(parseVersion('v2.24.0-desktop.1'), [2, 24, 0])
   assert.deepEqual(parseVersion('2.39.1\n'), [2, 39, 1])

@@ -127,16 +127,18 @@ const Info = z.looseObject({
   ServerVersion: z.string().optional().default(''),
   Runtimes: z.record(z.string(), z.unknown()).nullish().transform((r) => r ?? {}),
   ClientInfo: z.looseObject({ Plugins: z.array(z.looseObject({ Name: z.string().optional(), Version: z.string().optional() })).nullish() }).nullish(),
+  Swarm: z.looseObject({ LocalNodeState: z.string().optional(), ControlAvailable: z.boolean().optional() }).nullish(),
 })
 /**
  * `docker info --format '{{json .}}'`: the runtimes (nvidia?), the engine version, and the Compose plugin's version
  * when the CLI lists its plugins (Docker 20.10+), which saves a `docker compose version`.
  */
-export function parseInfo(stdout: string): { serverVersion: string; runtimes: string[]; composePlugin?: string } | undefined {
+export function parseInfo(stdout: string): { serverVersion: string; runtimes: string[]; composePlugin?: string; swarmManager?: true } | undefined {
   try {
     const r = Info.safeParse(JSON.parse(stdout))
     const compose = r.success ? r.data.ClientInfo?.Plugins?.find((p) => p.Name === 'compose')?.Version : undefined
-    return r.success ? { serverVersion: r.data.ServerVersion, runtimes: Object.keys(r.data.Runtimes), ...(compose ? { composePlugin: compose } : {}) } : undefined
+    const manager = r.success && r.data.Swarm?.LocalNodeState === 'active' && r.data.Swarm.ControlAvailable === true
+    return r.success ? { serverVersion: r.data.ServerVersion, runtimes: Object.keys(r.data.Runtimes), ...(compose ? { composePlugin: compose } : {}), ...(manager ? { swarmManager: true as const } : {}) } : undefined
   } catch {
     return undefined
   }

@@ -4,7 +4,7 @@ import { statSync } from 'node:fs'
 import { z } from 'zod'
 import { readYamlFile } from '../core/yaml-file.ts'
 import { ConfigError } from '../core/errors.ts'
-import { ENVIRONMENTS, ENV_NAME, HARDWARE_PROFILES } from '../model/x-fields.ts'
+import { ENGINES, ENVIRONMENTS, ENV_NAME, HARDWARE_PROFILES } from '../model/x-fields.ts'
 import { CLOUDFLARE_MODES, INFISICAL_MODES, type Answers } from './context.ts'
 import { domainProblem, emailDomainProblem, emailProblem, emailsProblem, urlProblem } from './validate.ts'
 
@@ -22,6 +22,7 @@ export const AnswersFile = z.strictObject({
   stacks: list.optional(),
   optional: list.optional(),
   profile: z.enum(HARDWARE_PROFILES).optional(),
+  engine: z.enum(ENGINES).optional(),
   cloudflare: z.enum(CLOUDFLARE_MODES).optional(),
   'access-emails': list.transform((v) => v.join(',')).superRefine((v, c) => {
     const p = emailsProblem(v)
@@ -71,6 +72,7 @@ export function loadAnswersFile(path: string, shown: string): LoadedAnswers {
     stacks: f.stacks,
     optional: f.optional?.filter((p) => p !== 'none'),
     profile: f.profile,
+    engine: f.engine,
     cloudflare: f.cloudflare,
     accessEmails: f['access-emails'],
     accessEmailDomain: f['access-email-domain'],

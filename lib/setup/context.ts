@@ -9,7 +9,7 @@ import type { PreflightDeps, DockerFacts } from '../docker/preflight.ts'
 import { registerSecret } from '../core/redact.ts'
 import { isNonSecretSetting } from '../env/secrecy.ts'
 import type { Registry } from '../model/registry.ts'
-import { HARDWARE_PROFILES, type Environment, type HardwareProfile } from '../model/x-fields.ts'
+import { HARDWARE_PROFILES, type Engine, type Environment, type HardwareProfile } from '../model/x-fields.ts'
 import type { TaskContext } from '../task/task.ts'
 import type { UpReport } from '../stacks/up.ts'
 import { commaList } from '../core/format.ts'
@@ -28,6 +28,8 @@ export interface Answers {
   /** optional compose profiles (STACKYARD_PROFILES without the bundled Infisical's) */
   optional?: string[]
   profile?: HardwareProfile
+  /** STACKYARD_ENGINE: compose, or swarm */
+  engine?: Engine
   cloudflare?: CloudflareMode
   accessEmails?: string
   accessEmailDomain?: string
@@ -196,6 +198,7 @@ export function inferCurrent(files: SetupFiles, registry: Pick<Registry, 'stacks
   }
   if ((HARDWARE_PROFILES as readonly string[]).includes(e.STACKYARD_PROFILE)) current.profile = e.STACKYARD_PROFILE as HardwareProfile
   current.optional = profiles.filter((p) => p !== instanceProfile)
+  current.engine = e.STACKYARD_ENGINE === 'swarm' ? 'swarm' : 'compose'
   current.infisical = profiles.includes(instanceProfile) ? 'bundled' : e.INFISICAL_API_URL ? 'external' : 'none'
   if (current.environment === 'public') current.cloudflare = e.CLOUDFLARE_API_TOKEN ? 'api-token' : e.CLOUDFLARE_TUNNEL_TOKEN ? 'tunnel-token' : 'none'
   return { configured, current }

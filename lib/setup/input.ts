@@ -99,7 +99,7 @@ export function readStdinSecrets(isTTY: boolean, read: () => string = () => scop
 export async function readSetupInput(task: SetupTask): Promise<SetupInput & { warnings: string[] }> {
   const f = task.flags
   const file = f.answers ? loadAnswersFile(resolve(scope().cwd, f.answers), f.answers) : undefined
-  const given: Answers = { ...Object.fromEntries(Object.entries(file?.answers ?? {}).filter(([, v]) => v !== undefined)), ...flagAnswers(f) }
+  const given: Answers = { ...Object.fromEntries(Object.entries(file?.answers ?? {}).filter(([, v]) => v !== undefined)), ...flagAnswers(f), ...(task.engine ? { engine: task.engine } : {}) }
   const stdin = f.secretsStdin ? readStdinSecrets(Boolean(scope().stdin.isTTY)) : {}
   const layers = loadEnvLayers({ root: task.root })
   const modes = { flags: {}, args: {}, dryRun: task.dryRun, json: false, verbose: task.verbose, yes: true, interactive: task.interactive, dockerContext: task.dockerContext }

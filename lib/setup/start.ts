@@ -1,12 +1,16 @@
-// Starting stacks from the setup wizard: lib/stacks/up.ts's up(), its report, and its failure as the error (the reachable
+// Starting stacks from the setup wizard: lib/stacks/up.ts's up() (lib/swarm/up.ts's under swarm), its report, and its failure as the error (the reachable
 // part of the report printed first). No logic of its own.
 import type { FlagDecls } from '../core/flags.ts'
 import type { TaskContext } from '../task/task.ts'
 import { renderUpReport, up, upFailure, type UpReport } from '../stacks/up.ts'
+import { runEngine } from '../task/task.ts'
+import { swarmUp } from '../swarm/up.ts'
 import type { Action, SetupContext } from './context.ts'
 
 export async function startStacks(t: TaskContext<FlagDecls>, stacks: string[], timeout: number): Promise<UpReport> {
-  const report = await up(t, { stacks, skipInfisical: false, timeout })
+  // the engine .env names now (written by this setup), as `up` would read it
+  const options = { stacks, skipInfisical: false, timeout }
+  const report = runEngine(t) === 'swarm' ? await swarmUp(t, options) : await up(t, options)
   const failure = upFailure(report)
   if (failure) {
     if (report.reachable.length) t.out(renderUpReport(report))

@@ -25,6 +25,7 @@ export function renderSummary(a: Answers, allStacks: readonly string[]): string 
   show('stacks', a.stacks && (a.stacks.length === allStacks.length ? `all (${a.stacks.join(', ')})` : a.stacks.join(', ')))
   show('hardware profile', a.profile)
   if (a.optional?.length) show('optional services', a.optional.join(', '))
+  if (a.engine === 'swarm') show('engine', 'swarm (this swarm deploys the stacks)')
   if (a.environment === 'public') show('cloudflare', a.cloudflare && CLOUDFLARE[a.cloudflare])
   show('infisical', a.infisical && (a.infisical === 'external' && a.infisicalUrl ? `${INFISICAL.external}: ${a.infisicalUrl}` : INFISICAL[a.infisical]))
   return table(rows, { indent: '  ' })

@@ -66,15 +66,23 @@ if (realTier('swarm')) {
     leave()
   })
 
-  test('0. a single-node swarm (made here unless the engine is already a manager); secrets generated; engine swarm in .env', async () => {
+  test('0. a single-node swarm (made here unless the engine is already a manager); setup offers the engine on a manager and --engine swarm writes it, with the secrets', async () => {
     if (!swarmActive()) {
       gwbridge = docker(['network', 'inspect', 'docker_gwbridge']).code === 0
       const r = docker(['swarm', 'init', '--advertise-addr', '127.0.0.1'])
       assert.equal(r.code, 0, r.stderr)
       initialised = true
     }
-    assert.equal((await repo.run('secrets.ts', ['generate'])).code, 0)
-    repo.write('.env', repo.read('.env') + 'STACKYARD_STACKS=infrastructure,data\nSTACKYARD_ENGINE=swarm\n', 0o600)
+    // no terminal, no --yes: the missing answers are listed, the engine among them (this engine is a swarm manager)
+    const asked = await repo.run('setup.ts', ['--no-start'])
+    assert.equal(asked.code, 2, asked.stdout + asked.stderr)
+    assert.match(asked.stderr, /--engine compose\|swarm/)
+    const s = await repo.run('setup.ts', ['--yes', '--no-start', '--engine', 'swarm', '--stacks', 'infrastructure,data'])
+    assert.equal(s.code, 0, s.stdout + s.stderr)
+    assert.match(s.stdout + s.stderr, /engine\s+swarm/)
+    const env = parseDotenv(repo.read('.env'))
+    assert.deepEqual([env.STACKYARD_ENGINE, env.STACKYARD_STACKS], ['swarm', 'infrastructure,data'])
+    assert.match(env.POSTGRES_PASSWORD, /.{16,}/, 'the secrets generated')
     // something of the engine's that is not ours: down must leave it
     assert.equal(docker(['secret', 'create', FOREIGN, '-'], { input: 'not ours' }).code, 0)
   })
