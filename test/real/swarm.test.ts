@@ -193,7 +193,8 @@ if (realTier('swarm')) {
   test('4b. a route added (the compute stack selected): the proxy rolls to a new Caddyfile config, the old one is removed, the route answers through the proxy', async () => {
     const old = ourConfigs().find((n) => n.includes('_Caddyfile_'))!
     standins()
-    repo.write('.env', repo.read('.env').replace('STACKYARD_STACKS=infrastructure,data', 'STACKYARD_STACKS=infrastructure,data,compute'), 0o600)
+    repo.write('.env', repo.read('.env').replace(/^STACKYARD_STACKS=.*$/m, 'STACKYARD_STACKS=infrastructure,data,compute'), 0o600)
+    assert.match(repo.read('.env'), /^STACKYARD_STACKS=infrastructure,data,compute$/m)
     const r = await repo.run('up.ts', ['--stack', 'infrastructure,compute'])
     assert.equal(r.code, 0, r.stdout + r.stderr)
     const now = mountedConfig(`${INFRA}_caddy`, '/etc/caddy/Caddyfile')!
