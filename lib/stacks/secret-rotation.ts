@@ -14,6 +14,7 @@ import { upCommand } from '../docker/compose.ts'
 import { CancelledError, ConfigError, FailureError, UsageError } from '../core/errors.ts'
 import { hasCheck, liveSecrets } from './live-secrets.ts'
 import { composeAccess, type ServiceAccess } from './access.ts'
+import { stackRows } from './status.ts'
 import { literal, serviceEnvironment } from '../model/service-env.ts'
 import { registerSecrets } from '../core/redact.ts'
 import { SECRET_LAYER_FILE } from '../env/layers.ts'
@@ -51,8 +52,20 @@ export function composeReach(ctx: StackCtx): RotationReach {
   return {
     access: (p) => composeAccess(ctx, p),
     async recreate(p, r, timeout) {
-      const res = await p.run(ctx.change, p.registry.stack(r.stack), upCommand({ timeout, services: r.services }))
-      if (res.exitCode !== 0) throw new FailureError(`${r.stack}/{${r.services.join(',')}} did not come back healthy within ${timeout}s: ${(res.stderr || res.stdout).trim().split('\n').slice(-2).join(' ')}`)
+      const deadline = Date.now() + timeout * 1000
+      const stack = p.registry.stack(r.stack)
+      const late = (why: string) => new FailureError(`${r.stack}/{${r.services.join(',')}} did not come back healthy within ${timeout}s: ${why}`)
+      // recreated whatever Compose's config hash says: the rotation is what these containers must start with
+      const res = await p.run(ctx.change, stack, upCommand({ timeout, services: r.services, forceRecreate: true }))
+      if (res.exitCode !== 0) throw late((res.stderr || res.stdout).trim().split('\n').slice(-2).join(' '))
+      if (ctx.dryRun) return
+      // and healthy now: Compose's --wait can read the container being replaced (seen on the real engine as an instant success)
+      for (;;) {
+        const waiting = (await stackRows(ctx, p, stack)).filter((x) => r.services.includes(x.Service) && (x.State !== 'running' || (x.Health !== '' && x.Health !== 'healthy')))
+        if (!waiting.length) return
+        if (Date.now() > deadline) throw late(waiting.map((x) => `${x.Service} ${x.Health || x.State}`).join(', '))
+        await new Promise((done) => setTimeout(done, 1000))
+      }
     },
   }
 }
