@@ -48,7 +48,7 @@ export interface RotationReach {
 }
 
 /** Compose: `compose ps` / `compose exec -T`, and `compose up --wait` of the services that use the value. */
-export function composeReach(ctx: StackCtx): RotationReach {
+export function composeReach(ctx: RotationCtx): RotationReach {
   return {
     access: (p) => composeAccess(ctx, p),
     async recreate(p, r, timeout) {
@@ -63,6 +63,7 @@ export function composeReach(ctx: StackCtx): RotationReach {
       for (;;) {
         const waiting = (await stackRows(ctx, p, stack)).filter((x) => r.services.includes(x.Service) && (x.State !== 'running' || (x.Health !== '' && x.Health !== 'healthy')))
         if (!waiting.length) return
+        if (ctx.signal.aborted) throw new CancelledError('Ctrl-C')
         if (Date.now() > deadline) throw late(waiting.map((x) => `${x.Service} ${x.Health || x.State}`).join(', '))
         await new Promise((done) => setTimeout(done, 1000))
       }
