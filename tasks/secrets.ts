@@ -10,7 +10,7 @@ import { task } from '../lib/task/task.ts'
 import { planSecrets } from '../lib/model/secrets.ts'
 import { renderSecretPlan } from '../lib/model/secrets-report.ts'
 import { prepareRotation, renderRotationPlan } from '../lib/stacks/secret-rotation.ts'
-import { swarmReach } from '../lib/swarm/rotation.ts'
+import { swarmRotationReach } from '../lib/swarm/rotation.ts'
 
 export default await task({
   summary: 'Generate missing secrets into .env (never touching existing ones)',
@@ -28,7 +28,7 @@ export default await task({
     const action = ctx.args.action ?? 'generate'
     const plan = planSecrets(ctx.registry.secrets.values(), ctx.env.files, { rotate: ctx.flags.rotate })
     const write = action === 'generate' && Object.keys(plan.changes).length > 0
-    const rotation = write && ctx.flags.rotate.length ? await prepareRotation(ctx, plan.changes, ctx.settings.engine === 'swarm' ? await swarmReach(ctx) : undefined) : undefined
+    const rotation = write && ctx.flags.rotate.length ? await prepareRotation(ctx, plan.changes, ctx.settings.engine === 'swarm' ? await swarmRotationReach(ctx) : undefined) : undefined
     if (ctx.json) ctx.out({ items: plan.items, write: write && !ctx.dryRun, ...(rotation ? { rotation: rotation.plan } : {}) })
     else ctx.out([renderSecretPlan(plan.items, action === 'list'), ...(rotation ? renderRotationPlan(rotation.plan) : [])].join('\n'))
     for (const w of rotation?.plan.warnings ?? []) ctx.log.warn(w)

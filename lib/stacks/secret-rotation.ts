@@ -48,7 +48,7 @@ export interface RotationReach {
 }
 
 /** Compose: `compose ps` / `compose exec -T`, and `compose up --wait` of the services that use the value. */
-export function composeReach(ctx: RotationCtx): RotationReach {
+export function composeRotationReach(ctx: RotationCtx): RotationReach {
   return {
     access: (p) => composeAccess(ctx, p),
     async recreate(p, r, timeout) {
@@ -232,7 +232,7 @@ export async function readInfisicalSide(ctx: StackCtx, keys: readonly string[]):
  * are the new values, `old` those before (the env layers'); neither is printed.
  */
 export function rotateInPlace(ctx: RotationCtx, load: () => Platform, plan: RotationPlan, changes: Record<string, string>, old: Record<string, string | undefined>, o: { timeout: number; infisical?: InfisicalSide; reach?: RotationReach }): Promise<RotationOutcome> {
-  return ctx.undoable(() => rotate(ctx, load, plan, changes, old, { ...o, reach: o.reach ?? composeReach(ctx) }))
+  return ctx.undoable(() => rotate(ctx, load, plan, changes, old, { ...o, reach: o.reach ?? composeRotationReach(ctx) }))
 }
 
 async function rotate(ctx: RotationCtx, load: () => Platform, plan: RotationPlan, changes: Record<string, string>, old: Record<string, string | undefined>, o: { timeout: number; infisical?: InfisicalSide; reach: RotationReach }): Promise<RotationOutcome> {
@@ -357,7 +357,7 @@ export interface PreparedRotation {
 }
 
 /** Asks Docker what runs and plans the rotation of `changes` (the new values secrets generate would write). */
-export async function prepareRotation(ctx: RotationCtx, changes: Record<string, string>, reach: RotationReach = composeReach(ctx)): Promise<PreparedRotation> {
+export async function prepareRotation(ctx: RotationCtx, changes: Record<string, string>, reach: RotationReach = composeRotationReach(ctx)): Promise<PreparedRotation> {
   try {
     await checkDocker(ctx)
   } catch (err) {

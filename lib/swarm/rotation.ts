@@ -8,7 +8,7 @@ import { swarmAccess } from './access.ts'
 import { requireManager } from './state.ts'
 import { swarmUp } from './up.ts'
 
-export async function swarmReach(ctx: StackCtx): Promise<RotationReach> {
+export async function swarmRotationReach(ctx: StackCtx): Promise<RotationReach> {
   await requireManager(ctx.exec)
   return {
     access: (p) => swarmAccess(ctx, p),
