@@ -66,6 +66,7 @@ export async function runningTask(exec: Runner, project: string, service: string
   const running = tasks.filter((t) => t.Status?.State === 'running' && t.Status.ContainerStatus?.ContainerID)
   if (!running.length) return undefined
   const here = await localNode(exec)
+  if (!here) throw new FailureError(`${name}: cannot tell which swarm node this engine is (docker info has no Swarm.NodeID)`, { hint: 'docker info --format {{.Swarm.NodeID}} must answer: is this engine part of the swarm?' })
   const local = running.find((t) => t.NodeID === here)
   if (!local) {
     const node = running[0].NodeID ?? ''
