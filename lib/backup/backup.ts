@@ -168,8 +168,14 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
 
   // the journal is read before anything is written: a damaged one stops the backup here (exit 2, with the fix)
   const journal = readJournal(ctx.root)
-  const now = o.now ?? new Date()
-  const { name, prefix } = archiveName({ context: p.context, stacks: o.stacks.length ? stacks.map((s) => s.name) : undefined, now, encrypted: o.passphrase !== undefined })
+  const naming = (at: Date) => archiveName({ context: p.context, stacks: o.stacks.length ? stacks.map((s) => s.name) : undefined, now: at, encrypted: o.passphrase !== undefined })
+  let now = o.now ?? new Date()
+  // the name carries the time to the second: a second backup within the same second waits for the next one
+  if (!o.now && existsSync(join(o.outDir, naming(now).name))) {
+    await new Promise((done) => setTimeout(done, 1005 - now.getMilliseconds()))
+    now = new Date()
+  }
+  const { name, prefix } = naming(now)
   const dest = join(o.outDir, name)
   if (existsSync(dest)) throw new FailureError(`${relative(ctx.root, dest)} exists already`, { hint: 'wait a second and run again' })
   await prepareBackupDir(ctx, o.outDir)
