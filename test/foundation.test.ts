@@ -1,5 +1,5 @@
 // End to end through the task files, in a temporary copy of the repository: doctor, env, secrets,
-// bad input, flags and help, the tsx loader not leaking into children.
+// bad input, flags and help, .npmrc's preload not leaking into children.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { statSync } from 'node:fs'
@@ -208,7 +208,7 @@ test('flags: unknown flag exits 2 with a suggestion; --help is rendered from dec
   }
 })
 
-test('npx zx runs a task verbatim and children do not inherit the tsx loader', () => {
+test('npx zx runs a task verbatim and children do not inherit the preload of .npmrc', () => {
   const repo = tempRepo()
   try {
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' }
@@ -216,8 +216,8 @@ test('npx zx runs a task verbatim and children do not inherit the tsx loader', (
     const r = spawnSync('npx', ['--no-install', 'zx', 'tasks/doctor.ts', '--help'], { cwd: repo.root, env, encoding: 'utf8' })
     assert.equal(r.status, 0, r.stderr)
     assert.match(r.stdout, /Check that the configuration is sound/)
-    // a task's child process: docker (the fake) is a node script that would fail to start if it
-    // inherited --import=tsx from a directory without tsx; record NODE_OPTIONS it sees instead
+    // a task's child process: a node process would fail to start if it inherited --import=#boot in a directory outside
+    // the repository; record the NODE_OPTIONS it sees instead
     repo.write('tasks/_probe.ts', "import { task } from '../lib/task/task.ts'\nawait task({ summary: 'probe', async run(ctx) { const r = await ctx.exec('node', ['-e', 'process.stdout.write(String(process.env.NODE_OPTIONS))']); ctx.out(r.stdout) } })\n")
     const p = spawnSync('npx', ['--no-install', 'zx', 'tasks/_probe.ts'], { cwd: repo.root, env, encoding: 'utf8' })
     assert.equal(p.status, 0, p.stderr)

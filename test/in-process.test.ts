@@ -1,6 +1,6 @@
 // Tests run tasks in-process (test/helpers/repo.ts); this file keeps that honest: the same commands run both ways on
 // identical copies give the same exit code, stdout, stderr, files and docker calls (argv, cwd, stdin, environment).
-// The spawned side is `node --import tsx tasks/<task>`, a process as users start it (npx zx itself: foundation.test.ts).
+// The spawned side is a process as `npx zx tasks/<task>` starts it (test/helpers/task-command.ts) (npx zx itself: foundation.test.ts).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { fixtureRepo, portsFrom, resetCalls } from './stack-fixtures.ts'

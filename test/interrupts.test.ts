@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { tempRepo } from './helpers/repo.ts'
+import { taskCommand } from './helpers/task-command.ts'
 
 const TASK = `import { task } from '../lib/task/task.ts'
 import { CancelledError } from '../lib/core/errors.ts'
@@ -30,7 +31,8 @@ async function interrupt(times: number): Promise<{ code: number | null; stdout: 
     repo.write('tasks/undoable.ts', TASK)
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1' }
     delete env.NODE_OPTIONS
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repo.root, 'tasks', 'undoable.ts')], { cwd: repo.root, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    const [cmd, ...argv] = taskCommand(repo.root, 'undoable.ts')
+    const child = spawn(cmd, argv, { cwd: repo.root, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stderr.on('data', (d) => (stderr += d))

@@ -9,6 +9,7 @@ import { parseDotenv } from '../lib/env/dotenv.ts'
 import { setupRepo } from './setup-helpers.ts'
 import type { TempRepo } from './helpers/repo.ts'
 import { composeSub } from './stack-fixtures.ts'
+import { taskShellCommand } from './helpers/task-command.ts'
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0
 const skip = hasTmux ? false : 'tmux is not installed (test/deps.sh installs it): the terminal path of the setup wizard is not tested'
@@ -36,7 +37,7 @@ function terminal(repo: TempRepo, args: string[]): Terminal {
       `cd '${root}'`,
       `export PATH='${join(root, 'test', 'fake-docker')}':"$PATH" FAKE_DOCKER_LOG='${docker}/calls.jsonl' FAKE_DOCKER_RULES='${docker}/rules.json' FAKE_DOCKER_STATE='${docker}/state.json' TERM=xterm-256color NO_COLOR=1`,
       'unset CI NODE_OPTIONS',
-      `node --import tsx tasks/setup.ts ${args.map((a) => `'${a}'`).join(' ')}`,
+      taskShellCommand(root, 'setup.ts', args),
       // written whole, then renamed: the test polls for the file and must never read it half-written ('' reads as 0)
       `echo $? > '${exitFile}.part' && mv '${exitFile}.part' '${exitFile}'`,
       'sleep 60',

@@ -40,7 +40,7 @@ export interface ExecOptions {
 
 export type Runner = (cmd: string, args: readonly string[], opts?: ExecOptions) => Promise<ExecResult>
 
-/** The environment children get: the run's, minus the tsx loader that .npmrc puts into NODE_OPTIONS. */
+/** The environment children get: the run's, minus the preload that .npmrc puts into NODE_OPTIONS (lib/boot/). */
 export function childEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...scope().env, ...extra }
   delete env.NODE_OPTIONS

@@ -1,7 +1,7 @@
 // The task harness: flags, help, modes (--dry-run, --json, --verbose, --yes, interactivity), typed
 // errors and exit codes, redaction, the dry-run hook for every change. Every task is one task() call; runTask() runs
 // one as a function of its inputs (in-process in tests) and is the one place that catches errors and picks the exit code.
-delete process.env.NODE_OPTIONS // the tsx loader from .npmrc must not leak into child processes
+delete process.env.NODE_OPTIONS // .npmrc's preload (lib/boot/boot.mjs) must not leak into child processes
 
 import { readFileSync, realpathSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
@@ -157,7 +157,7 @@ export function taskArgv(argv: readonly string[] = process.argv, root: string = 
 
 /**
  * A task file's one call: `export default await task({…}, import.meta)`. Run as the script (`npx zx tasks/x.ts`, or
- * node with tsx) it runs the task with the process's own streams, environment and signals and sets the exit code;
+ * node with a TypeScript loader) it runs the task with the process's own streams, environment and signals and sets the exit code;
  * imported (a test running it in-process with runTask), it only hands the definition back. Without `entry` it always
  * runs (a one-off task a test writes).
  */

@@ -1,6 +1,6 @@
 // Test helpers: a temporary copy of the repository (a separate platform) with the fake docker on PATH,
 // and a runner for its tasks: in-process by default (the task's definition run by runTask, the fake engine answering
-// docker in this process), spawned as `node --import tsx tasks/<task>` when asked or when only a process can do it.
+// docker in this process), spawned as `npx zx tasks/<task>` would (task-command.ts) when asked or when only a process can do it.
 // Used by end-to-end tests; never by product code. Every run is scanned for leaked secrets.
 import { appendFileSync, chmodSync, cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url'
 import { runTask, type TaskDef } from '../../lib/task/task.ts'
 import type { FlagDecls } from '../../lib/core/flags.ts'
 import { fakeDockerSpawner } from './fake-spawner.ts'
+import { taskCommand } from './task-command.ts'
 import { parseDotenv } from '../../lib/env/dotenv.ts'
 import { isSecretFrom } from '../../lib/env/secrecy.ts'
 
@@ -42,7 +43,7 @@ export interface TempRepo {
   dockerState(): Record<string, unknown>
   resetDocker(): void
   /** run tasks/<task> against the copy with the fake docker first on PATH: in-process, or as
-   *  `node --import tsx tasks/<task>` in the copy (RunOptions.spawn, and always for the real engine) */
+   *  `npx zx tasks/<task>` in the copy (RunOptions.spawn, and always for the real engine) */
   run(task: string, args?: string[], opts?: RunOptions): Promise<RunResult>
   cleanup(): void
 }
@@ -191,7 +192,7 @@ export function tempRepo(opts: TempRepoOptions = {}): TempRepo {
       const spawned = real || ownTask || o.spawn || o.timeoutMs !== undefined || o.maxFileBytes !== undefined
       const ran = spawned ? undefined : runInProcess(root, task, args, env, o.input ?? '')
       return (ran ?? new Promise<RunResult>((resolvePromise, reject) => {
-        const argv = [process.execPath, '--import', 'tsx', join(root, 'tasks', task), ...args]
+        const argv = taskCommand(root, task, args)
         const limited = o.maxFileBytes === undefined ? argv : ['prlimit', `--fsize=${o.maxFileBytes}`, '--', ...argv]
         const child = spawn(limited[0], limited.slice(1), { cwd: root, env: env as NodeJS.ProcessEnv })
         let stdout = ''

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { realTier, realRepo, docker, containers } from './harness.ts'
 import { parseDotenv } from '../../lib/env/dotenv.ts'
 import { startFakeInfisical } from '../fake-infisical.ts'
+import { taskCommand } from '../helpers/task-command.ts'
 
 const DATA = 'stackyard-data'
 /** a stack whose one service writes the key of its first start into its data folder and keeps it (as n8n does) */
@@ -105,7 +106,8 @@ if (realTier('rotation')) {
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', CI: '1' }
     delete env.NODE_OPTIONS
     // its own process group, signalled as a terminal signals it: the task and its docker children alike
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repo.root, 'tasks', 'secrets.ts'), 'generate', '--rotate', 'N8N_DB_PASSWORD'], { cwd: repo.root, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    const [cmd, ...argv] = taskCommand(repo.root, 'secrets.ts', ['generate', '--rotate', 'N8N_DB_PASSWORD'])
+    const child = spawn(cmd, argv, { cwd: repo.root, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (d) => (stderr += d))
     child.stdout.resume()

@@ -11,6 +11,7 @@ import { basename, dirname, join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { realTier, realRepo, docker, containers } from './harness.ts'
 import { writeArchive } from '../../lib/backup/archive.ts'
+import { taskCommand } from '../helpers/task-command.ts'
 
 const STACKS = ['--stacks', 'infrastructure,data']
 const PASSPHRASE = 'correct horse battery staple 42'
@@ -145,7 +146,8 @@ if (realTier('verify')) {
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', CI: '1' }
     delete env.NODE_OPTIONS
     // its own process group, signalled as a terminal signals it: the task and its docker children alike
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repo.root, 'tasks', 'backup.ts'), '--verify', archive], { cwd: repo.root, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    const [cmd, ...argv] = taskCommand(repo.root, 'backup.ts', ['--verify', archive])
+    const child = spawn(cmd, argv, { cwd: repo.root, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (d) => (stderr += d))
     child.stdout.resume()

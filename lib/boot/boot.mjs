@@ -1,0 +1,41 @@
+// How `npx zx tasks/<task>.ts` runs TypeScript on Node 20: .npmrc preloads this file (`--import=#boot`), and when zx
+// is about to run a .ts script of this repository, zx gets the script's cached bundle instead (bundle.mjs). The bundle
+// puts the script's own path back into process.argv before any of its code runs. Any other process: nothing happens.
+import { existsSync, realpathSync } from 'node:fs'
+import { resolve, sep } from 'node:path'
+import { BOOT, freshBundle } from './bundle.mjs'
+
+/** zx's options that take a value as the next argument (`zx --help`); the script is its first other argument. */
+const VALUED = new Set(['--shell', '--prefix', '--postfix', '--cwd', '--env', '--env-file', '--ext', '--registry'])
+
+const root = realpathSync(resolve(import.meta.dirname, '..', '..'))
+
+function zxScript(argv) {
+  let cli
+  try {
+    cli = realpathSync(argv[1] ?? '')
+  } catch {
+    return undefined
+  }
+  if (!cli.endsWith(`${sep}zx${sep}build${sep}cli.js`)) return undefined
+  for (let i = 2; i < argv.length; i++) {
+    if (VALUED.has(argv[i])) i++
+    else if (!argv[i].startsWith('-')) return i
+  }
+  return undefined
+}
+
+const index = zxScript(process.argv)
+const script = index === undefined ? undefined : process.argv[index]
+const entry = script !== undefined && /\.[cm]?ts$/.test(script) && existsSync(script) ? realpathSync(script) : undefined
+if (entry?.startsWith(root + sep)) {
+  if (process.argv.includes('--verbose') || process.argv.includes('-v')) process.setSourceMapsEnabled(true) // stack traces are shown only then
+  try {
+    const bundle = await freshBundle(root, entry)
+    globalThis[BOOT] = { index, script, root }
+    process.argv[index] = bundle
+  } catch (err) {
+    process.stderr.write(`${err.message}\n`)
+    process.exit(1)
+  }
+}
