@@ -1,6 +1,6 @@
 // The Compose dotenv parser and the layered loader on 10,000 generated keys (.env.global + .env in a temp dir),
 // beside the dotenv package's parse() on the same text, measured in the same run (median of several iterations).
-// Usage: node --import tsx bench/env.bench.ts
+// Usage: node --import=#boot bench/env.bench.ts
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -12,7 +12,7 @@ delete env.NODE_OPTIONS
 let failed = 0
 for (const f of files) {
   process.stdout.write(`\n## ${f}\n`)
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(dir, f)], { stdio: 'inherit', env })
+  const r = spawnSync(process.execPath, ['--import=#boot', join(dir, f)], { stdio: 'inherit', env })
   if (r.status !== 0) failed++
 }
 process.exit(failed ? 1 : 0)

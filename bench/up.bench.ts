@@ -1,6 +1,6 @@
 // `up` of every stack against the fake docker (whose commands do no real work), i.e. Stackyard's own overhead: wall
 // time and docker invocations for a cold up (nothing running) and a no-op second up. Baselines measured in the same run:
-//   floor   = the task's fixed start cost (node + tsx + loading the task's modules: `up.ts --help`) plus the fake
+//   floor   = the task's fixed start cost (zx and the task's bundle, as `npx zx` runs it: `up.ts --help`) plus the fake
 //             docker's own time for the very invocations up made, replayed one after the other on a fresh state.
 //             Ratio 1.00 = up adds nothing beyond starting and the calls themselves; below 1, concurrency hid calls.
 //   plain   = a plain script's sequence: task start + one `docker compose up` per stack (the same argv, replayed), nothing
@@ -11,6 +11,7 @@ import { parseDotenv } from '../lib/env/dotenv.ts'
 import { join } from 'node:path'
 import { fixtureRepo, portsFrom, composeSub } from '../test/stack-fixtures.ts'
 import type { DockerCall } from '../test/helpers/repo.ts'
+import { taskCommand } from '../test/helpers/task-command.ts'
 import { table } from '../lib/core/format.ts'
 
 const RUNS = 3
@@ -35,7 +36,10 @@ function timed(cmd: string, args: string[], o: { cwd?: string; env?: Record<stri
   return ms
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-const task = (name: string, args: string[] = []) => timed(process.execPath, ['--import', 'tsx', join(repo.root, 'tasks', name), ...args])
+const task = (name: string, args: string[] = []) => {
+  const [cmd, ...argv] = taskCommand(repo.root, name, args)
+  return timed(cmd, argv)
+}
 /**
  * The fake docker's own time for these calls, one after the other (not logged, so the recording stays; some exit
  * non-zero by design, e.g. `network inspect` of a missing network). The first

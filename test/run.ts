@@ -3,7 +3,7 @@
 // (fakes, real caddy and PostgreSQL binaries; 4 files at once), then the real tier (test/real/: the Docker engine and
 // the stand-in images; one file at a time). For the real tier it starts dockerd when none answers and stops it after
 // (by PID), and builds the stand-in images when missing; without an engine it says so and skips, except under CI.
-// Usage: node --import tsx test/run.ts [substring filter...]   (STACKYARD_TIERS=suite|real to run one tier)
+// Usage: node --import=#boot test/run.ts [substring filter...]   (STACKYARD_TIERS=suite|real to run one tier)
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { spawnSync } from 'node:child_process'
@@ -37,7 +37,7 @@ if (suite.length + real.length === 0) {
 const env = { ...process.env }
 delete env.NODE_OPTIONS
 const nodeTest = (files: string[], concurrency: number) =>
-  spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], { cwd: root, stdio: 'inherit', env }).status ?? 1
+  spawnSync(process.execPath, ['--import=#boot', '--test', `--test-concurrency=${concurrency}`, ...files], { cwd: root, stdio: 'inherit', env }).status ?? 1
 
 let status = 0
 if (suite.length) {
@@ -55,7 +55,7 @@ if (real.length) {
     engine = await startEngineIfNeeded()
     if (engine) console.error(`real tier: started dockerd (pid ${engine.pid}, log ${engine.log})`)
     if (!composeVersion()) throw new Error('Docker Compose v2 is not installed (test/deps.sh installs it)')
-    const b = spawnSync(process.execPath, ['--import', 'tsx', 'test/standins/build.ts'], { cwd: root, stdio: 'inherit', env })
+    const b = spawnSync(process.execPath, ['--import=#boot', 'test/standins/build.ts'], { cwd: root, stdio: 'inherit', env })
     if (b.status !== 0) throw new Error('the stand-in images could not be built (see above)')
   } catch (err) {
     prepared = false

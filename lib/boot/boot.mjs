@@ -1,7 +1,9 @@
-// How `npx zx tasks/<task>.ts` runs TypeScript on Node 20: .npmrc preloads this file (`--import=#boot`), and when zx
-// is about to run a .ts script of this repository, zx gets the script's cached bundle instead (bundle.mjs). The bundle
-// puts the script's own path back into process.argv before any of its code runs. Any other process: nothing happens.
+// How TypeScript runs on Node 20, which cannot run it by itself: `--import=#boot` (.npmrc adds it for npx and npm).
+// When zx is about to run a .ts script of this repository (`npx zx tasks/<task>.ts`), zx gets the script's cached
+// bundle instead (bundle.mjs), which puts the script's own path back into process.argv before any of its code runs.
+// When node itself runs a .ts file (tests, benchmarks), module hooks compile each .ts module (hooks.mjs). Else nothing.
 import { existsSync, realpathSync } from 'node:fs'
+import { register } from 'node:module'
 import { resolve, sep } from 'node:path'
 import { BOOT, freshBundle } from './bundle.mjs'
 
@@ -38,4 +40,7 @@ if (entry?.startsWith(root + sep)) {
     process.stderr.write(`${err.message}\n`)
     process.exit(1)
   }
+} else if (/\.m?ts$/.test(process.argv[1] ?? '')) {
+  process.setSourceMapsEnabled(true)
+  register('./hooks.mjs', import.meta.url)
 }

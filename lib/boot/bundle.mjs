@@ -1,29 +1,15 @@
-// A TypeScript entry compiled to one cached ES module, rebuilt whenever one of its sources or the installed packages
+// A task compiled to one cached ES module, rebuilt whenever one of its sources or the installed packages
 // changed: so no build step to remember and no stale code. Plain JavaScript: it runs before any TypeScript can.
-import { createHash } from 'node:crypto'
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
+import { TARGET, cacheDir, esbuild as loadEsbuild, readOr, sha1, writeWhole } from './compile.mjs'
 
 /** Raise when the build below changes: every cached bundle is then rebuilt. */
-const FORMAT = 1
+const FORMAT = 2
 /** Inlined (one file to load instead of hundreds); every other package stays an import, loaded by Node as usual. */
 const INLINE = ['zod', 'yaml']
 /** Where the root of the running copy is kept for the bundle (see `import.meta` below). */
 export const BOOT = Symbol.for('stackyard.boot')
-
-const sha1 = (bytes) => createHash('sha1').update(bytes).digest('hex')
-const readOr = (path, fallback) => {
-  try {
-    return readFileSync(path)
-  } catch {
-    return fallback
-  }
-}
-const writeWhole = (path, text) => {
-  const tmp = `${path}.${process.pid}.tmp`
-  writeFileSync(tmp, text)
-  renameSync(tmp, path)
-}
 
 /**
  * The path of an up-to-date bundle of `entry` (a file under `root`), built now if none is. Sources are compared by
@@ -31,7 +17,7 @@ const writeWhole = (path, text) => {
  * rewritten, so a run always executes the very bundle it checked, whatever other runs build meanwhile.
  */
 export async function freshBundle(root, entry) {
-  const dir = join(root, 'node_modules', '.cache', 'stackyard')
+  const dir = cacheDir(root)
   const name = relative(root, entry).split(sep).join('__')
   const installed = sha1(readOr(join(root, 'node_modules', '.package-lock.json'), readOr(join(root, 'package-lock.json'), '')))
   const index = join(dir, `${name}.json`)
@@ -62,7 +48,7 @@ function isCurrent(root, stamp, installed) {
  * root of the copy that runs it, so a bundle serves every copy of the repository with the same sources.
  */
 async function build(root, entry, dir, name, installed) {
-  const esbuild = await import('esbuild')
+  const esbuild = await loadEsbuild()
   const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
   const external = Object.keys({ ...packageJson.dependencies, ...packageJson.devDependencies }).filter((p) => !INLINE.includes(p))
   const ownPath = {
@@ -76,17 +62,27 @@ async function build(root, entry, dir, name, installed) {
       })
     },
   }
+  // zod's namespace re-exports every language's messages; Stackyard's are English (zod's default, kept)
+  const englishOnly = {
+    name: 'zod-english-only',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]zod[\\/]v4[\\/](classic[\\/]external|core[\\/]index)\.js$/.test(args.importer) ? { path: 'zod-locales', namespace: 'empty' } : undefined))
+      b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export {}', loader: 'js' }))
+    },
+  }
   const result = await esbuild.build({
     entryPoints: [entry],
     absWorkingDir: root,
     bundle: true,
     format: 'esm',
     platform: 'node',
-    target: 'node20',
+    target: TARGET,
     outfile: join(dir, `${name}.mjs`),
     write: false,
     external,
-    plugins: [ownPath],
+    plugins: [ownPath, englishOnly],
+    minifyWhitespace: true,
+    minifySyntax: true,
     metafile: true,
     sourcemap: 'linked',
     sourcesContent: false,

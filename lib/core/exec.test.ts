@@ -42,7 +42,7 @@ test('no shell is started for a command: a bash or sh first on PATH is never cal
     writeFileSync(join(dir, 'probe.mts'), script)
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dir}:${process.env.PATH}` }
     delete env.NODE_OPTIONS
-    const out = execFileSync(process.execPath, ['--import', 'tsx', join(dir, 'probe.mts')], { env, encoding: 'utf8' })
+    const out = execFileSync(process.execPath, ['--import=#boot', join(dir, 'probe.mts')], { env, encoding: 'utf8' })
     assert.equal(out, 'ok')
     assert.equal(existsSync(log) ? readFileSync(log, 'utf8') : '', '', 'a shell was started')
   } finally {

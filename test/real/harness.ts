@@ -24,7 +24,7 @@ function unavailable(): string | undefined {
   if (!engineAnswers()) return 'no Docker engine answers (test/deps.sh installs one; npm test starts dockerd)'
   if (!composeVersion()) return 'Docker Compose v2 is not installed (test/deps.sh installs it)'
   const missing = missingImages()
-  if (missing.length) return `stand-in images missing: ${missing.join(', ')} (npm test builds them: node --import tsx test/standins/build.ts)`
+  if (missing.length) return `stand-in images missing: ${missing.join(', ')} (npm test builds them: node --import=#boot test/standins/build.ts)`
   const foreign = foreignInstallation()
   if (foreign) return foreign
   return undefined

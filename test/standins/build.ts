@@ -3,7 +3,7 @@
 // only big layer; each image adds its entrypoint and metadata with the legacy builder (offline). Skips every image
 // already built from the same recipe (base.sh and packages.txt for the root, plus its own folder per image).
 // Needs a running engine and root (debootstrap).
-// Usage: node --import tsx test/standins/build.ts [--force]
+// Usage: node --import=#boot test/standins/build.ts [--force]
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, openSync, closeSync } from 'node:fs'
