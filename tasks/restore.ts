@@ -12,6 +12,7 @@ import { backupPassphrase } from '../lib/backup/inputs.ts'
 import { checkSecretFiles, checkStartable, closeBackup, openBackup, planRestore, renderPlan, runRestore } from '../lib/backup/restore.ts'
 import { upFailure } from '../lib/stacks/up.ts'
 import { plural } from '../lib/core/format.ts'
+import { scope } from '../lib/core/scope.ts'
 
 export default await task({
   summary: 'Restore a backup archive (verified first), then start the stacks and wait for health',
@@ -29,7 +30,7 @@ export default await task({
   yes: true,
   examples: ['npx zx tasks/restore.ts backups/stackyard-backup-20260101T030000Z.tar.gz --dry-run', 'npx zx tasks/restore.ts backups/….tar.gz.enc --stack data --yes'],
   async run(ctx) {
-    const archive = resolve(String(ctx.args.archive))
+    const archive = resolve(scope().cwd, String(ctx.args.archive)) // as given: against the run's working folder
     const opened = await openBackup(archive, () => backupPassphrase(ctx, { confirm: false }))
     try {
       ctx.log.success(`${ctx.rel(archive)}: ${opened.verified} files verified (sha256)${opened.encrypted ? ', decrypted and authenticated' : ''}`)

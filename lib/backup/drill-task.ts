@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { EXIT, FailureError, UsageError } from '../core/errors.ts'
+import { scope } from '../core/scope.ts'
 import { backupPassphrase } from './inputs.ts'
 import { helperImage } from './methods.ts'
 import { readJournal } from './journal.ts'
@@ -26,7 +27,7 @@ export interface VerifyInputs {
 /** The archive to drill: the one given, else the newest in the folder. A missing one is a usage error. */
 export function archiveToVerify(root: string, given: string | undefined, outDir: string, rel: (p: string) => string): string {
   if (given !== undefined) {
-    const path = resolve(given)
+    const path = resolve(scope().cwd, given)
     if (!existsSync(path)) throw new UsageError(`${given}: no such archive`, { hint: `the archives are in ${rel(outDir)}/ (ls ${rel(outDir)})` })
     return path
   }

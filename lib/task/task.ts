@@ -295,7 +295,7 @@ async function runInScope<F extends FlagDecls>(def: TaskDef<F>, io: TaskIO): Pro
     }, io.root, io.cancel)
     if (def.docker && !def.swarm && engineOf(ctx) === 'swarm')
       throw new UsageError(`npx zx ${script} does not work with the swarm engine yet (${ctx.engine ? '--engine swarm' : 'STACKYARD_ENGINE=swarm'})`, {
-        hint: 'under swarm: up, down, status, health, logs, doctor, nodes, secrets, setup, backup, restore and update (README "Engines: compose or swarm"); for this task use --engine compose on a compose installation',
+        hint: 'README "Engines: compose or swarm" lists the tasks that do; for this one, use --engine compose on a compose installation',
       })
     const code = await def.run(ctx)
     return typeof code === 'number' ? code : EXIT.ok

@@ -53,8 +53,11 @@ export interface RunOptions {
   input?: string
   /** a process: what only a process shows (its exit, signals, the loader); implied by timeoutMs and maxFileBytes */
   spawn?: boolean
-  /** kills the spawned task after this long (implies spawn) */
+  /** kills the spawned task after this long (implies spawn): for a run that could block the whole process */
   timeoutMs?: number
+  /** a run that has not ended after this long fails (in-process: the run is left behind, so not for one that could
+   *  block the process: use timeoutMs; spawned: killed) */
+  deadlineMs?: number
   /** no file the task writes may grow past this: RLIMIT_FSIZE through prlimit (implies spawn) */
   maxFileBytes?: number
   /** the leak scan (see scanForLeaks) skips these keys, or every key with `true`: only for a run that is meant to
@@ -132,6 +135,16 @@ function collector(): Writable & { text(): string } {
 }
 
 /** Runs the task in this process against `root`, as the spawned one would run: same argv, environment, cwd and stdin. */
+/** the run, or a failure once `ms` have passed without its end */
+function withDeadline<T>(run: Promise<T>, ms: number | undefined, task: string): Promise<T> {
+  if (ms === undefined) return run
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`tasks/${task} did not end within ${ms} ms`)), ms)
+  })
+  return Promise.race([run, late]).finally(() => clearTimeout(timer))
+}
+
 async function runInProcess(root: string, task: string, args: readonly string[], env: Record<string, string | undefined>, input: string): Promise<RunResult> {
   const def = await taskDef(task)
   const stdout = collector()
@@ -190,7 +203,7 @@ export function tempRepo(opts: TempRepoOptions = {}): TempRepo {
       // a task file the test wrote or changed in the copy exists only there: it runs as a process of the copy
       const ownTask = !sameFile(join(REPO, 'tasks', task), join(root, 'tasks', task))
       const spawned = real || ownTask || o.spawn || o.timeoutMs !== undefined || o.maxFileBytes !== undefined
-      const ran = spawned ? undefined : runInProcess(root, task, args, env, o.input ?? '')
+      const ran = spawned ? undefined : withDeadline(runInProcess(root, task, args, env, o.input ?? ''), o.deadlineMs, task)
       return (ran ?? new Promise<RunResult>((resolvePromise, reject) => {
         const argv = taskCommand(root, task, args)
         const limited = o.maxFileBytes === undefined ? argv : ['prlimit', `--fsize=${o.maxFileBytes}`, '--', ...argv]
@@ -201,7 +214,7 @@ export function tempRepo(opts: TempRepoOptions = {}): TempRepo {
         child.stderr.on('data', (d) => (stderr += d))
         // a run that asked for a limit gets it; otherwise only a hang is stopped (10 minutes: no slow run on a loaded
         // machine comes near it)
-        const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 600_000)
+        const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? o.deadlineMs ?? 600_000)
         child.on('error', reject)
         child.on('close', (code) => {
           clearTimeout(timer)

@@ -17,6 +17,8 @@ export interface HostileCase {
   teardown?: () => void | Promise<void>
   env?: Record<string, string>
   input?: string
+  /** for a case that could block the whole process (a FIFO, a device, a runaway pattern): it runs as a process, killed
+   *  after this long; every other case runs in-process and must end within 30 s */
   timeoutMs?: number
   expect: {
     code: number

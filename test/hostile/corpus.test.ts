@@ -34,7 +34,10 @@ for (const { file, c } of cases) {
       const extraEnv = (await c.setup?.(repo)) ?? {}
       const watched = c.unchanged ?? Object.keys(c.files ?? {})
       const before = snapshot(repo.root, watched)
-      const r = await repo.run(c.task, c.args ?? [], { env: { ...c.env, ...extraEnv }, input: c.input, timeoutMs: c.timeoutMs ?? 30_000 })
+      // a case that could block the process (a FIFO, a device, a runaway pattern) says so with timeoutMs and runs as a
+      // process that is killed then; every other case runs in-process and must end within 30 s
+      const limit = c.timeoutMs !== undefined ? { timeoutMs: c.timeoutMs } : { deadlineMs: 30_000 }
+      const r = await repo.run(c.task, c.args ?? [], { env: { ...c.env, ...extraEnv }, input: c.input, ...limit })
       const out = r.stdout + r.stderr
       assert.equal(r.code, c.expect.code, `exit code\n${out}`)
       const errLine = r.stderr.split('\n').find((l) => l.startsWith('✖')) ?? ''
