@@ -1,12 +1,14 @@
 // Compose files against the current compose-spec JSON schema (bundled by the dclint package), with
 // errors that name the file, line and field. Reads the schema file; validates parsed documents.
-import { readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { Ajv as AjvClass, ValidateFunction } from 'ajv'
 import { isMap, isScalar, type Document, type Node } from 'yaml'
 import { ConfigError } from '../core/errors.ts'
 import { parseYaml, readYamlText } from '../core/yaml-file.ts'
+import { repoRoot } from '../core/paths.ts'
 
 export interface SchemaProblem {
   file: string
@@ -17,19 +19,41 @@ export interface SchemaProblem {
 
 let validator: ValidateFunction | undefined
 
+/**
+ * The schema's validator. ajv compiles a schema into JavaScript, which for this one takes most of a doctor run; the
+ * code is kept under node_modules/.cache/stackyard/, named by the schema's and the packages' content, and loaded
+ * instead of compiling again (where the folder cannot be written, every run compiles).
+ */
 function compile(): ValidateFunction {
-  if (validator) return validator
+  return (validator ??= schemaValidator(join(repoRoot, 'node_modules', '.cache', 'stackyard')))
+}
+
+/** The validator from the code kept in `cacheDir`, or compiled (and kept there). */
+export function schemaValidator(cacheDir: string): ValidateFunction {
   const require = createRequire(import.meta.url)
   const schemaPath = join(dirname(require.resolve('dclint/package.json')), 'schemas', 'compose.schema.json')
-  const schema = JSON.parse(readFileSync(schemaPath, 'utf8'))
+  const schemaText = readFileSync(schemaPath, 'utf8')
+  const packages = ['ajv', 'ajv-formats'].map((p) => require.resolve(`${p}/package.json`))
+  const versions = packages.map((p) => `${p}@${(JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version}`)
+  const cached = join(cacheDir, `compose-schema.${createHash('sha1').update(`2\0${versions.join('\0')}\0${schemaText}`).digest('hex').slice(0, 16)}.cjs`)
+  if (existsSync(cached)) return require(cached) as ValidateFunction
+  const schema = JSON.parse(schemaText)
   delete schema.$schema
-  // ajv (CommonJS, ~140 files) is loaded on first use, so tasks that import the doctor but never validate stay fast
+  // ajv (CommonJS, ~140 files) is loaded only to compile, so tasks that import the doctor but never validate stay fast
   const { Ajv } = require('ajv') as { Ajv: typeof AjvClass }
   const formats = require('ajv-formats') as { default?: (a: AjvClass) => void } & ((a: AjvClass) => void)
-  const ajv = new Ajv({ allErrors: true, strict: false })
+  const ajv = new Ajv({ allErrors: true, strict: false, code: { source: true } })
   ;(formats.default ?? formats)(ajv)
-  validator = ajv.compile(schema)
-  return validator
+  const validate = ajv.compile(schema)
+  try {
+    const standalone = require('ajv/dist/standalone') as { default: (a: AjvClass, v: ValidateFunction) => string }
+    mkdirSync(dirname(cached), { recursive: true })
+    // the code requires ajv's runtime helpers and the formats: by their paths here, wherever the code is kept
+    const code = standalone.default(ajv, validate).replace(/\brequire\("([^"]+)"\)/g, (_, id: string) => `require(${JSON.stringify(require.resolve(id))})`)
+    writeFileSync(`${cached}.${process.pid}.tmp`, code)
+    renameSync(`${cached}.${process.pid}.tmp`, cached) // whole or not at all: another run may be reading it
+  } catch {} // not cached: the next run compiles again
+  return validate
 }
 
 /** Validates one compose file's text; `file` is used in messages. */
