@@ -1,6 +1,6 @@
 // Test collector: node:test on Node 20 does not expand globs and runs 0 .ts tests when given none, so list every
 // *.test.ts under lib/ and test/ explicitly and fail when there are none. Two tiers, one after the other: the suite
-// (fakes, real caddy and PostgreSQL binaries; 4 files at once), then the real tier (test/real/: the Docker engine and
+// (fakes, real caddy and PostgreSQL binaries; 4 files at once, lib/'s unit tests together in one), then the real tier (test/real/: the Docker engine and
 // the stand-in images; one file at a time). For the real tier it starts dockerd when none answers and stops it after
 // (by PID), and builds the stand-in images when missing; without an engine it says so and skips, except under CI.
 // Usage: node --import=#boot test/run.ts [substring filter...]   (STACKYARD_TIERS=suite|real to run one tier)
@@ -34,16 +34,19 @@ if (suite.length + real.length === 0) {
   console.error('test/run.ts: no test files found' + (filters.length ? ` matching ${filters.join(', ')}` : ''))
   process.exit(1)
 }
-const env = { ...process.env }
+const env: NodeJS.ProcessEnv = { ...process.env }
 delete env.NODE_OPTIONS
-const nodeTest = (files: string[], concurrency: number) =>
-  spawnSync(process.execPath, ['--import=#boot', '--test', `--test-concurrency=${concurrency}`, ...files], { cwd: root, stdio: 'inherit', env }).status ?? 1
+const nodeTest = (files: string[], concurrency: number, extra: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, ['--import=#boot', '--test', `--test-concurrency=${concurrency}`, ...files], { cwd: root, stdio: 'inherit', env: { ...env, ...extra } }).status ?? 1
 
 let status = 0
 if (suite.length) {
   console.error(`running ${suite.length} test file(s)`)
   const t0 = Date.now()
-  status = nodeTest(suite, 4)
+  // lib/'s unit tests run in one process (test/unit-tests.ts), each end-to-end file in its own
+  const units = suite.filter((f) => f.startsWith('lib/'))
+  const files = [...suite.filter((f) => !f.startsWith('lib/')), ...(units.length ? ['test/unit-tests.ts'] : [])]
+  status = nodeTest(files, 4, { STACKYARD_UNIT_FILES: JSON.stringify(units) })
   console.error(`suite: ${suite.length} file(s) in ${Math.round((Date.now() - t0) / 1000)}s`)
 }
 
