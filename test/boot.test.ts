@@ -4,6 +4,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { mkdirSync, readdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs'
+import { join } from 'node:path'
 import { tempRepo, type TempRepo } from './helpers/repo.ts'
 import { taskCommand } from './helpers/task-command.ts'
 
@@ -62,6 +64,30 @@ test('--verbose: the stack trace of a bug names the TypeScript file and line', (
     assert.equal(verbose.status, 1)
     assert.match(verbose.stderr, /tasks\/_bug\.ts:5:\d+/)
   } finally {
+    repo.cleanup()
+  }
+})
+
+test('a cache folder that cannot be written: the task still runs, compiled module by module', (t) => {
+  const repo = tempRepo()
+  const cache = join(repo.root, 'node_modules', '.cache')
+  try {
+    // the copy gets a node_modules of its own (links to the shared one's packages) whose .cache is a read-only mount
+    const shared = realpathSync(join(repo.root, 'node_modules'))
+    rmSync(join(repo.root, 'node_modules'))
+    mkdirSync(cache, { recursive: true })
+    for (const name of readdirSync(shared)) if (name !== '.cache') symlinkSync(join(shared, name), join(repo.root, 'node_modules', name))
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', cache], { encoding: 'utf8' })
+    if (mounted.status !== 0) {
+      t.skip(`cannot mount a read-only folder here: ${mounted.stderr.trim()}`)
+      return
+    }
+    const r = run(repo, 'env.ts', ['--help'])
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /Usage: npx zx tasks\/env\.ts/)
+    assert.deepEqual(readdirSync(cache), [], 'nothing written into the read-only cache')
+  } finally {
+    spawnSync('umount', [cache])
     repo.cleanup()
   }
 })

@@ -5,7 +5,7 @@
 import { existsSync, realpathSync } from 'node:fs'
 import { register } from 'node:module'
 import { resolve, sep } from 'node:path'
-import { BOOT, freshBundle } from './bundle.mjs'
+import { BOOT, CacheUnwritable, freshBundle } from './bundle.mjs'
 
 /** zx's options that take a value as the next argument (`zx --help`); the script is its first other argument. */
 const VALUED = new Set(['--shell', '--prefix', '--postfix', '--cwd', '--env', '--env-file', '--ext', '--registry'])
@@ -37,10 +37,16 @@ if (entry?.startsWith(root + sep)) {
     globalThis[BOOT] = { index, script, root }
     process.argv[index] = bundle
   } catch (err) {
-    process.stderr.write(`${err.message}\n`)
-    process.exit(1)
+    // node_modules/.cache cannot be written (installed by another user, a read-only tree): compile module by module
+    if (err instanceof CacheUnwritable) useHooks()
+    else {
+      process.stderr.write(`${err.message}\n`)
+      process.exit(1)
+    }
   }
-} else if (/\.m?ts$/.test(process.argv[1] ?? '')) {
+} else if (/\.m?ts$/.test(process.argv[1] ?? '')) useHooks()
+
+function useHooks() {
   process.setSourceMapsEnabled(true)
   register('./hooks.mjs', import.meta.url)
 }

@@ -33,9 +33,14 @@ export async function freshBundle(root, entry) {
     } catch {} // removed meanwhile: built again below
   }
   const built = await build(root, entry, dir, name, installed)
-  writeWhole(index, JSON.stringify(built))
+  try {
+    writeWhole(index, JSON.stringify(built))
+  } catch {} // not kept: the next run builds it again
   return join(dir, built.bundle)
 }
+
+/** The bundle was built but cannot be kept: the cache folder cannot be written. */
+export class CacheUnwritable extends Error {}
 
 function isCurrent(root, stamp, installed) {
   if (stamp?.format !== FORMAT || stamp.installed !== installed) return false
@@ -44,7 +49,7 @@ function isCurrent(root, stamp, installed) {
 }
 
 /**
- * Bundles with esbuild (tsx's compiler, loaded only here). Each module's `import.meta` becomes its own path under the
+ * Bundles with esbuild (loaded only here). Each module's `import.meta` becomes its own path under the
  * root of the copy that runs it, so a bundle serves every copy of the repository with the same sources.
  */
 async function build(root, entry, dir, name, installed) {
@@ -96,10 +101,14 @@ async function build(root, entry, dir, name, installed) {
   for (const file of Object.keys(result.metafile.inputs)) if (!file.startsWith('node_modules/') && !file.includes(':')) sources[file] = sha1(readFileSync(join(root, file)))
   const stamp = { format: FORMAT, installed, sources }
   const bundle = `${name}.${sha1(JSON.stringify(stamp)).slice(0, 16)}.mjs`
-  mkdirSync(dir, { recursive: true })
-  for (const file of result.outputFiles) {
-    const text = file.path.endsWith('.map') ? file.text : file.text.replace(/(\/\/# sourceMappingURL=)\S+(\s*)$/, `$1${bundle}.map$2`)
-    writeWhole(join(dir, file.path.endsWith('.map') ? `${bundle}.map` : bundle), text)
+  try {
+    mkdirSync(dir, { recursive: true })
+    for (const file of result.outputFiles) {
+      const text = file.path.endsWith('.map') ? file.text : file.text.replace(/(\/\/# sourceMappingURL=)\S+(\s*)$/, `$1${bundle}.map$2`)
+      writeWhole(join(dir, file.path.endsWith('.map') ? `${bundle}.map` : bundle), text)
+    }
+  } catch (err) {
+    throw new CacheUnwritable(`${dir}: ${err.message}`)
   }
   removeOld(dir, name, bundle)
   return { bundle, stamp }

@@ -21,8 +21,10 @@ export async function load(url, context, nextLoad) {
       throw new SyntaxError(e ? `${path}:${e.location?.line}:${(e.location?.column ?? 0) + 1}: ${e.text}` : err.message)
     })
     code = r.code
-    mkdirSync(dir, { recursive: true })
-    writeWhole(cached, code)
+    try {
+      mkdirSync(dir, { recursive: true })
+      writeWhole(cached, code)
+    } catch {} // a cache that cannot be written: compiled again next time
   }
   return { format: 'module', source: code, shortCircuit: true }
 }
