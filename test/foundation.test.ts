@@ -216,8 +216,8 @@ test('npx zx runs a task verbatim and children do not inherit the preload of .np
     const r = spawnSync('npx', ['--no-install', 'zx', 'tasks/doctor.ts', '--help'], { cwd: repo.root, env, encoding: 'utf8' })
     assert.equal(r.status, 0, r.stderr)
     assert.match(r.stdout, /Check that the configuration is sound/)
-    // a task's child process: a node process would fail to start if it inherited --import=#boot in a directory outside
-    // the repository; record the NODE_OPTIONS it sees instead
+    // a task's child process must not inherit .npmrc's preload (it would load lib/boot/ into every program the task
+    // starts): record the NODE_OPTIONS it sees
     repo.write('tasks/_probe.ts', "import { task } from '../lib/task/task.ts'\nawait task({ summary: 'probe', async run(ctx) { const r = await ctx.exec('node', ['-e', 'process.stdout.write(String(process.env.NODE_OPTIONS))']); ctx.out(r.stdout) } })\n")
     const p = spawnSync('npx', ['--no-install', 'zx', 'tasks/_probe.ts'], { cwd: repo.root, env, encoding: 'utf8' })
     assert.equal(p.status, 0, p.stderr)
