@@ -29,9 +29,9 @@ const cpuLog = join(repo.root, '.test-docker', 'docker-cpu.log')
 
 /** CPU seconds (user + sys) of a bash command and every process it started (bash's `times` for its children), and
  *  the part of it that the fake docker's processes took (they report their own). */
-function cpu(command: string, preload = '#boot'): { secs: number; fake: number; dockerCalls: number } {
+function cpu(command: string, bare = false): { secs: number; fake: number; dockerCalls: number } {
   rmSync(cpuLog, { force: true })
-  const r = spawnSync('bash', ['-c', `${command} >/dev/null 2>&1; times`], { cwd: repo.root, env: { ...env, FAKE_DOCKER_CPU_LOG: cpuLog, npm_config_node_options: preload ? `--import=${preload}` : '--no-deprecation' }, encoding: 'utf8' })
+  const r = spawnSync('bash', ['-c', `${command} >/dev/null 2>&1; times`], { cwd: repo.root, env: { ...env, FAKE_DOCKER_CPU_LOG: cpuLog, ...(bare ? { npm_config_node_options: '--no-deprecation' } : {}) }, encoding: 'utf8' })
   const children = r.stdout.trim().split('\n').pop() ?? ''
   const secs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]))
   if (secs.length !== 2) throw new Error(`${command}: no timing: ${r.stdout.slice(-200)} ${r.stderr.slice(-200)}`)
@@ -41,15 +41,15 @@ function cpu(command: string, preload = '#boot'): { secs: number; fake: number; 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 /** medians of the whole and of the whole minus the fake docker (a node process per call, where the real docker CLI
  *  is a Go binary costing a fraction of it) */
-const measure = (command: string, preload?: string) => {
-  const runs = Array.from({ length: RUNS }, () => cpu(command, preload))
+const measure = (command: string, bare = false) => {
+  const runs = Array.from({ length: RUNS }, () => cpu(command, bare))
   return { secs: median(runs.map((r) => r.secs)), own: median(runs.map((r) => r.secs - r.fake)), dockerCalls: runs[0].dockerCalls }
 }
 
 try {
   // warm the file cache, npm's, and build the bundles
   for (const t of ['status', 'doctor']) cpu(`npx zx tasks/${t}.ts`)
-  const hello = measure('npx zx hello.mjs', '').secs
+  const hello = measure('npx zx hello.mjs', true).secs
   const rows = [['what', `cpu s (median of ${RUNS})`, 'ratio to zx hello', 'goal']]
   rows.push(['npx zx hello.mjs (baseline: nothing preloaded)', hello.toFixed(2), '1.00', ''])
   const row = (label: string, secs: number, goal = '') => rows.push([label, secs.toFixed(2), (secs / hello).toFixed(2), goal])
