@@ -162,23 +162,10 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
     return typeof v === 'string' ? v : undefined
   }
   const merged = new Map<string, string>()
-  const history = new Map<string, EnvSource[]>()
-  const layerValues: EnvLayers['layerValues'] = []
-  const record = (key: string, source: EnvSource) => {
-    const list = history.get(key)
-    if (list) list.push(source)
-    else history.set(key, [source])
-  }
-
-  for (const [key, value] of Object.entries(opts.derived ?? {})) {
-    merged.set(key, value)
-    record(key, { kind: 'derived' })
-    layerValues.push({ key, value, source: { kind: 'derived' } })
-  }
+  for (const [key, value] of Object.entries(opts.derived ?? {})) merged.set(key, value)
   const loadedFiles: string[] = []
-  const texts: string[] = []
-  /** the statement that set each key last, for Compose's setenv check (rules.setenvStrict) */
-  const last = new Map<string, { file: string; text: string; statement: DotenvStatement }>()
+  /** each file read, with its statements: the records below are built from them when first asked for */
+  const read: Array<{ file: string; text: string; statements: DotenvStatement[] }> = []
   const rules = opts.rules ?? modelledCompose(opts.root, shell).rules
   const files = opts.files ?? ['.env.global', '.env', SECRET_LAYER_FILE]
   for (const file of files) {
@@ -187,28 +174,35 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
     const text = opts.contents?.get(file) ?? readOptional(opts.root, file)
     if (text === undefined) continue
     loadedFiles.push(file)
-    texts.push(text)
-    let statements
     try {
       // older Compose: keys of the earlier files win over this file's own earlier lines while it is interpolated
       const earlier = rules.earlierFilesFirst ? new Map(merged) : undefined
-      statements = scanDotenv(text, fromShell, { env: merged, rules, earlier })
+      read.push({ file, text, statements: scanDotenv(text, fromShell, { env: merged, rules, earlier }) })
     } catch (err) {
       if (err instanceof EnvSyntaxError) throw EnvFileError.fromSyntax(file, err)
       throw err
     }
-    for (const s of statements) {
-      if (s.value === undefined) continue
-      const source: EnvSource = { kind: 'file', file, line: s.line }
-      record(s.key, source)
-      layerValues.push({ key: s.key, value: s.value, source })
-      last.set(s.key, { file, text, statement: s })
-    }
   }
-  if (rules.setenvStrict) composeSetenvPass(loadedFiles, texts, last, merged, fromShell, rules)
+  if (rules.setenvStrict) composeSetenvPass(read, merged, fromShell, rules)
 
+  // every value each layer set, and each key's history: built on first use (the provenance and the secret values)
+  type Records = { layerValues: EnvLayers['layerValues']; history: Map<string, EnvSource[]> }
+  let records: Records | undefined
+  const recorded = (): Records => {
+    if (records) return records
+    const r: Records = { layerValues: [], history: new Map() }
+    const record = (key: string, value: string, source: EnvSource) => {
+      const list = r.history.get(key)
+      if (list) list.push(source)
+      else r.history.set(key, [source])
+      r.layerValues.push({ key, value, source })
+    }
+    for (const [key, value] of Object.entries(opts.derived ?? {})) record(key, value, { kind: 'derived' })
+    for (const { file, statements } of read) for (const s of statements) if (s.value !== undefined) record(s.key, s.value, { kind: 'file', file, line: s.line })
+    return (records = r)
+  }
   const layers = { values: {}, lookup: (name: string) => fromShell(name) ?? merged.get(name), loadedFiles } as unknown as EnvLayers
-  Object.defineProperty(layers, 'layerValues', { value: layerValues, enumerable: false })
+  Object.defineProperty(layers, 'layerValues', { get: () => recorded().layerValues, enumerable: false })
   Object.defineProperty(layers, 'shell', { value: shell, enumerable: false })
   for (const [key, fileValue] of merged) setEntry(layers.values, key, fromShell(key) ?? fileValue)
   // the provenance (files, sources, history, shadowed) is built on first use: most callers only read values
@@ -216,6 +210,7 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
   const build = () => {
     if (provenance) return provenance
     const p: Pick<EnvLayers, 'files' | 'sources' | 'history' | 'shadowed'> = { files: {}, sources: {}, history: {}, shadowed: [] }
+    const { history } = recorded()
     for (const [key, fileValue] of merged) {
       const keyHistory = history.get(key)!
       const below = keyHistory[keyHistory.length - 1]
@@ -243,9 +238,7 @@ export function loadEnvLayers(opts: LoadEnvLayersOptions): EnvLayers {
  * the second reading goes away with setenv in 2.39.3 is inferred (it is what setenv feeds), not measured.
  */
 function composeSetenvPass(
-  files: string[],
-  texts: string[],
-  last: ReadonlyMap<string, { file: string; text: string; statement: DotenvStatement }>,
+  read: ReadonlyArray<{ file: string; text: string; statements: readonly DotenvStatement[] }>,
   merged: ReadonlyMap<string, string>,
   fromShell: Lookup,
   rules: DotenvRules,
@@ -254,6 +247,9 @@ function composeSetenvPass(
     if (err instanceof EnvSyntaxError) throw EnvFileError.fromSyntax(file, err)
     throw err
   }
+  /** the statement that set each key last */
+  const last = new Map<string, { file: string; text: string; statement: DotenvStatement }>()
+  for (const { file, text, statements } of read) for (const statement of statements) if (statement.value !== undefined) last.set(statement.key, { file, text, statement })
   for (const [key, { file, text, statement }] of last) {
     if (fromShell(key) !== undefined) continue
     try {
@@ -263,16 +259,16 @@ function composeSetenvPass(
     }
   }
   const final: Lookup = (name) => fromShell(name) ?? merged.get(name)
-  files.forEach((file, i) => {
+  for (const { file, text } of read) {
     // the second reading can only fail on a required variable (${X:?…} or ${X?…}): the syntax passed the first one,
     // and the values it computes are not kept; a file without a `?` holds no such template
-    if (!texts[i].includes('?')) return
+    if (!text.includes('?')) continue
     try {
-      scanDotenv(texts[i], final, { rules: { ...rules, earlierFilesFirst: false } })
+      scanDotenv(text, final, { rules: { ...rules, earlierFilesFirst: false } })
     } catch (err) {
       fail(file, err)
     }
-  })
+  }
 }
 
 /** Assignment (fast), except that `__proto__` becomes an own key instead of changing the prototype. */
