@@ -8,6 +8,7 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs'
 import { chmod, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { Writable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { FailureError } from '../core/errors.ts'
 import { namedVolumeKeys } from '../model/volumes.ts'
 import { parseImageInspect } from '../docker/state.ts'
@@ -172,7 +173,7 @@ export async function backup(ctx: StackCtx, o: BackupOptions): Promise<BackupRep
   let now = o.now ?? new Date()
   // the name carries the time to the second: a second backup within the same second waits for the next one
   if (!o.now && existsSync(join(o.outDir, naming(now).name))) {
-    await new Promise((done) => setTimeout(done, 1005 - now.getMilliseconds()))
+    await sleep(1005 - now.getMilliseconds())
     now = new Date()
   }
   const { name, prefix } = naming(now)

@@ -11,6 +11,7 @@ import { execCommand } from '../docker/compose.ts'
 import { PROBES } from '../stacks/health.ts'
 import { composeAccess } from '../stacks/access.ts'
 import { PG_LOGIN } from '../stacks/live-secrets.ts'
+import { isServing } from '../docker/state.ts'
 import { pg, volume, type SnapshotSpec } from './methods.ts'
 import { COUNT_TABLES_SQL, dumpComplete, tableCounter } from './drill-plan.ts'
 import { parseKeyspace, rdbKeyspace } from './rdb.ts'
@@ -79,7 +80,7 @@ export async function healthChecks(ctx: Pick<StackCtx, 'exec'>, drill: Platform,
   const rows = await stackRows(ctx, drill, s.stack)
   const row = rows.find((r) => r.Service === s.service)
   const state = !row ? 'not created' : row.State === 'running' ? row.Health || 'running (no health check)' : row.State
-  const checks: DrillCheck[] = [{ check: 'docker health', ok: row?.State === 'running' && (!row.Health || row.Health === 'healthy'), detail: state }]
+  const checks: DrillCheck[] = [{ check: 'docker health', ok: isServing(row), detail: state }]
   if (row?.State !== 'running') return checks
   const service = s.stack.services.find((x) => x.name === s.service)!
   for (const probe of PROBES) {

@@ -2,7 +2,7 @@
 // (`docker inspect` State.Health.Log) and their last log lines. Read-only commands through the context's runner.
 import type { Stack } from '../model/registry.ts'
 import { logsCommand, psCommand } from './compose.ts'
-import { healthOutput, parseContainerInspect, parsePs } from './state.ts'
+import { healthOutput, isServing, parseContainerInspect, parsePs } from './state.ts'
 import type { Platform, StackCtx } from './platform.ts'
 
 export interface ServiceDiagnosis {
@@ -30,7 +30,7 @@ export async function diagnoseStack(ctx: Pick<StackCtx, 'exec'>, p: Platform, st
   const bad: ServiceDiagnosis[] = []
   for (const name of wanted) {
     const row = rows.find((r) => r.Service === name)
-    if (row && row.State === 'running' && (row.Health === '' || row.Health === 'healthy')) continue
+    if (isServing(row)) continue
     const d: ServiceDiagnosis = { service: name, state: row?.State || 'not created', health: row?.Health ?? '', healthLog: [], logs: [] }
     if (row) {
       const inspect = await ctx.exec('docker', ['inspect', row.Name], { nothrow: true })

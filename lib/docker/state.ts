@@ -26,6 +26,9 @@ const PsRow = z.looseObject({
 })
 export type PsRow = z.infer<typeof PsRow>
 
+/** A service container that serves: running, and healthy or without a health check. */
+export const isServing = (row: Pick<PsRow, 'State' | 'Health'> | undefined): boolean => row?.State === 'running' && (row.Health === '' || row.Health === 'healthy')
+
 /** A container row of `docker compose ps --format json`: JSON lines (Compose ≥ 2.21) or one JSON array (older). */
 export function parsePs(stdout: string): PsRow[] {
   const text = stdout.trim()

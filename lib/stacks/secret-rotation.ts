@@ -4,6 +4,7 @@
 // Compose by default; the swarm engine brings its own reach (lib/swarm/rotation.ts: task containers, a redeploy).
 import { readFileSync, statSync } from 'node:fs'
 import { Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { join } from 'node:path'
 import { loadPlatform, type Platform, type StackCtx } from '../docker/platform.ts'
 import { checkDocker } from '../docker/preflight.ts'
@@ -15,6 +16,7 @@ import { CancelledError, ConfigError, FailureError, UsageError } from '../core/e
 import { hasCheck, liveSecrets } from './live-secrets.ts'
 import { composeAccess, type ServiceAccess } from './access.ts'
 import { stackRows } from './status.ts'
+import { isServing } from '../docker/state.ts'
 import { literal, serviceEnvironment } from '../model/service-env.ts'
 import { registerSecrets } from '../core/redact.ts'
 import { SECRET_LAYER_FILE } from '../env/layers.ts'
@@ -61,11 +63,11 @@ export function composeRotationReach(ctx: RotationCtx): RotationReach {
       if (ctx.dryRun) return
       // and healthy now: Compose's --wait can read the container being replaced (seen on the real engine as an instant success)
       for (;;) {
-        const waiting = (await stackRows(ctx, p, stack)).filter((x) => r.services.includes(x.Service) && (x.State !== 'running' || (x.Health !== '' && x.Health !== 'healthy')))
+        const waiting = (await stackRows(ctx, p, stack)).filter((x) => r.services.includes(x.Service) && !isServing(x))
         if (!waiting.length) return
         if (ctx.signal.aborted) throw new CancelledError('Ctrl-C')
         if (Date.now() > deadline) throw late(waiting.map((x) => `${x.Service} ${x.Health || x.State}`).join(', '))
-        await new Promise((done) => setTimeout(done, 1000))
+        await sleep(1000)
       }
     },
   }

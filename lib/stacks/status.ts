@@ -4,7 +4,7 @@
 import { FailureError } from '../core/errors.ts'
 import type { Stack } from '../model/registry.ts'
 import { psCommand } from '../docker/compose.ts'
-import { parsePs, uptime, type PsRow } from '../docker/state.ts'
+import { isServing, parsePs, uptime, type PsRow } from '../docker/state.ts'
 import { table } from '../core/format.ts'
 import { color } from '../core/log.ts'
 import type { Platform, StackCtx } from '../docker/platform.ts'
@@ -54,7 +54,7 @@ export async function collectStatus(ctx: Pick<StackCtx, 'exec'>, p: Platform, st
         uptime: row ? uptime(row.Status) : '',
         url: on ? urls.get(`${stack.name}/${svc.name}`) : undefined,
         ...(on ? {} : { off: selected.has(stack.name) ? ('profile off' as const) : ('not selected' as const) }),
-        ok: !on || (state === 'running' && (health === '' || health === 'healthy')),
+        ok: !on || isServing({ State: state, Health: health }),
       }
     })
   })
