@@ -1,7 +1,7 @@
 // Compose files against the current compose-spec JSON schema (bundled by the dclint package), with
 // errors that name the file, line and field. Reads the schema file; validates parsed documents.
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { Ajv as AjvClass, ValidateFunction } from 'ajv'
@@ -9,6 +9,7 @@ import { isMap, isScalar, type Document, type Node } from 'yaml'
 import { ConfigError } from '../core/errors.ts'
 import { parseYaml, readYamlText } from '../core/yaml-file.ts'
 import { repoRoot } from '../core/paths.ts'
+import { cacheDir, writeWhole } from '../boot/compile.mjs'
 
 export interface SchemaProblem {
   file: string
@@ -25,7 +26,7 @@ let validator: ValidateFunction | undefined
  * instead of compiling again (where the folder cannot be written, every run compiles).
  */
 function compile(): ValidateFunction {
-  return (validator ??= schemaValidator(join(repoRoot, 'node_modules', '.cache', 'stackyard')))
+  return (validator ??= schemaValidator(cacheDir(repoRoot)))
 }
 
 /** The validator from the code kept in `cacheDir`, or compiled (and kept there). */
@@ -50,8 +51,7 @@ export function schemaValidator(cacheDir: string): ValidateFunction {
     mkdirSync(dirname(cached), { recursive: true })
     // the code requires ajv's runtime helpers and the formats: by their paths here, wherever the code is kept
     const code = standalone.default(ajv, validate).replace(/\brequire\("([^"]+)"\)/g, (_, id: string) => `require(${JSON.stringify(require.resolve(id))})`)
-    writeFileSync(`${cached}.${process.pid}.tmp`, code)
-    renameSync(`${cached}.${process.pid}.tmp`, cached) // whole or not at all: another run may be reading it
+    writeWhole(cached, code) // another run may be reading it
   } catch {} // not cached: the next run compiles again
   return validate
 }
