@@ -102,11 +102,6 @@ function scanForLeaks(task: string, before: Map<string, string>, after: Map<stri
   }
 }
 
-// Paths of cleaned-up copies, reused by the next tempRepo() in this process. tsx keys its transpile
-// cache by file path and content, so a copy at a fresh path re-transpiles every task and lib file on
-// its first run (~0.5 s per spawn); at a reused path the cache hits.
-const freeRoots: string[] = []
-
 export interface TempRepoOptions {
   files?: Record<string, string>
   /** 'real': tasks talk to the machine's Docker engine (test/real/); default: the fake docker first on PATH */
@@ -156,10 +151,8 @@ async function runInProcess(root: string, task: string, args: readonly string[],
 
 export function tempRepo(opts: TempRepoOptions = {}): TempRepo {
   const real = opts.engine === 'real'
-  const reused = freeRoots.pop()
-  const root = (real ? undefined : reused) ?? mkdtempSync(join(tmpdir(), real ? 'stackyard-real-' : 'stackyard-test-'))
-  if (reused && root === reused) mkdirSync(root)
-  else if (reused) freeRoots.push(reused)
+  // a spawned task runs from a bundle named by its sources' content, not their paths: a fresh path costs nothing
+  const root = mkdtempSync(join(tmpdir(), real ? 'stackyard-real-' : 'stackyard-test-'))
   for (const p of COPY) if (existsSync(join(REPO, p))) cpSync(join(REPO, p), join(root, p), { recursive: true, filter: (src) => !/\/(\.env|\.env\.infisical|\.stackyard)$/.test(src) })
   symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'))
   const dockerDir = join(root, '.test-docker')
@@ -229,7 +222,6 @@ export function tempRepo(opts: TempRepoOptions = {}): TempRepo {
     cleanup() {
       if (!existsSync(root)) return
       rmSync(root, { recursive: true, force: true })
-      if (!real) freeRoots.push(root)
     },
   }
   for (const [p, c] of Object.entries(opts.files ?? {})) repo.write(p, c)
