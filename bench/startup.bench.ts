@@ -7,11 +7,11 @@
 //   doctor          the configuration checks (compose-spec validation included)
 // A first run after an edit rebuilds the task's bundle (lib/boot/bundle.mjs); the warm-up runs below take that cost.
 // Usage: node --import=#boot bench/startup.bench.ts
-import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fixtureRepo, portsFrom } from '../test/stack-fixtures.ts'
 import { table } from '../lib/core/format.ts'
+import { treeCpu } from './measure.ts'
 
 const RUNS = 5
 const repo = fixtureRepo({ ports: portsFrom(28160) })
@@ -31,12 +31,9 @@ const cpuLog = join(repo.root, '.test-docker', 'docker-cpu.log')
  *  the part of it that the fake docker's processes took (they report their own). */
 function cpu(command: string, bare = false): { secs: number; fake: number; dockerCalls: number } {
   rmSync(cpuLog, { force: true })
-  const r = spawnSync('bash', ['-c', `${command} >/dev/null 2>&1; times`], { cwd: repo.root, env: { ...env, FAKE_DOCKER_CPU_LOG: cpuLog, ...(bare ? { npm_config_node_options: '--no-deprecation' } : {}) }, encoding: 'utf8' })
-  const children = r.stdout.trim().split('\n').pop() ?? ''
-  const secs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]))
-  if (secs.length !== 2) throw new Error(`${command}: no timing: ${r.stdout.slice(-200)} ${r.stderr.slice(-200)}`)
+  const { user, sys } = treeCpu(command, { cwd: repo.root, env: { ...env, FAKE_DOCKER_CPU_LOG: cpuLog, ...(bare ? { npm_config_node_options: '--no-deprecation' } : {}) } })
   const fake = existsSync(cpuLog) ? readFileSync(cpuLog, 'utf8').split('\n').filter(Boolean).map(Number) : []
-  return { secs: secs[0] + secs[1], fake: fake.reduce((a, b) => a + b, 0), dockerCalls: fake.length }
+  return { secs: user + sys, fake: fake.reduce((a, b) => a + b, 0), dockerCalls: fake.length }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 /** medians of the whole and of the whole minus the fake docker (a node process per call, where the real docker CLI

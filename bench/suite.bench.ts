@@ -2,20 +2,19 @@
 // the goals of the layout-and-speed work: at most 3 minutes wall on 2 idle cores, at most 40% of the 802 s of CPU
 // the same suite took when that work was filed (about 9 minutes wall then; a figure from then, not from this run:
 // the old suite cannot run here). Takes as long as the suite. Usage: node --import=#boot bench/suite.bench.ts
-import { spawnSync } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { table } from '../lib/core/format.ts'
+import { treeCpu } from './measure.ts'
 
 const BEFORE_CPU = 802
 const root = join(import.meta.dirname, '..')
 const env: NodeJS.ProcessEnv = { ...process.env, STACKYARD_TIERS: 'suite' }
 delete env.NODE_OPTIONS
 const started = performance.now()
-const r = spawnSync('bash', ['-c', `node --import=#boot test/run.ts >/dev/null 2>&1; code=$?; times; exit $code`], { cwd: root, env, encoding: 'utf8' })
+const r = treeCpu('node --import=#boot test/run.ts', { cwd: root, env })
 const wall = (performance.now() - started) / 1000
-const children = r.stdout.trim().split('\n').pop() ?? ''
-const [user, sys] = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]))
+const { user, sys } = r
 const cpu = user + sys
 console.log(table([
   ['what', 'measured', 'goal', 'ratio to the goal'],
